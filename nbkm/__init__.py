@@ -1,0 +1,7 @@
+"""nbkm: Numba-parallel k-means behind a scikit-learn-compatible estimator."""
+
+from nbkm._kmeans import KMeans, kmeans_plusplus
+
+__version__ = "0.1.0"
+
+__all__ = ["KMeans", "__version__", "kmeans_plusplus"]

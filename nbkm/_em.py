@@ -1,0 +1,199 @@
+"""The iteration loop shared by Lloyd and Elkan, and the M-step that follows a sweep.
+
+Semantics follow scikit-learn 1.9 (``sklearn/cluster/_kmeans.py``):
+
+- each iteration assigns labels and accumulates weighted sums in one sweep, moves
+  far samples into empty clusters, averages, and measures how far centres moved;
+- it stops when the labels did not change (strict convergence), else when the
+  sum of squared centre shifts is ``<= tol``, else after ``max_iter`` sweeps;
+- after a non-strict stop, one more labels-only sweep makes ``labels_`` agree
+  with ``predict``.
+
+Empty clusters. sklearn moves a far sample into an empty cluster but leaves that
+sample's label pointing at its old cluster, so after the last sweep the labels
+can disagree with the centres. nbkm keeps sklearn's labels during the iterations
+(so ``n_iter_`` and the labels match sklearn's), and also runs the labels-only
+sweep after a strict stop whose last sweep relocated a sample, so that
+``labels_`` always agrees with ``predict``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from nbkm._kernels import (
+    average_centers,
+    block_bounds,
+    center_shifts,
+    distances_to_assigned_dense,
+    move_samples_to_empty_clusters,
+    reduce_partials,
+)
+
+
+@dataclass
+class Sweep:
+    """Buffers one run reuses across iterations.
+
+    Attributes
+    ----------
+    bounds : ndarray of int64, shape (n_blocks + 1,)
+        Block boundaries of the samples.
+    labels : ndarray of int32, shape (n_samples,)
+        Current assignment.
+    partial_sums : ndarray, shape (n_blocks, n_clusters, n_features)
+        Per-block weighted sums.
+    partial_weights : ndarray, shape (n_blocks, n_clusters)
+        Per-block cluster weights.
+    sums : ndarray, shape (n_clusters, n_features)
+        Reduced weighted sums.
+    weights : ndarray, shape (n_clusters,)
+        Reduced cluster weights.
+    shift : ndarray, shape (n_clusters,)
+        How far each centre moved in the last iteration.
+    """
+
+    bounds: np.ndarray
+    labels: np.ndarray
+    partial_sums: np.ndarray
+    partial_weights: np.ndarray
+    sums: np.ndarray
+    weights: np.ndarray
+    shift: np.ndarray
+
+    @classmethod
+    def allocate(cls, n_samples: int, n_clusters: int, n_features: int, dtype):
+        """Allocate the buffers of a run."""
+        bounds = block_bounds(n_samples)
+        n_blocks = bounds.shape[0] - 1
+        return cls(
+            bounds=bounds,
+            labels=np.full(n_samples, -1, dtype=np.int32),
+            partial_sums=np.zeros((n_blocks, n_clusters, n_features), dtype=dtype),
+            partial_weights=np.zeros((n_blocks, n_clusters), dtype=dtype),
+            sums=np.zeros((n_clusters, n_features), dtype=dtype),
+            weights=np.zeros(n_clusters, dtype=dtype),
+            shift=np.zeros(n_clusters, dtype=dtype),
+        )
+
+
+def finish_centers(X, x_mean, sample_weight, centers_old, centers_new, sweep):
+    """M-step after a sweep: reduce, relocate into empty clusters, average, shift.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        The samples as given.
+    x_mean : ndarray, shape (n_features,)
+        Subtracted from the samples on the fly.
+    sample_weight : ndarray, shape (n_samples,)
+        Weight of each sample.
+    centers_old : ndarray, shape (n_clusters, n_features)
+        Centres the sweep assigned to.
+    centers_new : ndarray, shape (n_clusters, n_features)
+        OUT. The new centres.
+    sweep : Sweep
+        Buffers holding the sweep's partial sums and labels.
+
+    Returns
+    -------
+    relocated : bool
+        Whether a sample was moved into an empty cluster.
+    """
+    reduce_partials(sweep.partial_sums, sweep.partial_weights, sweep.sums, sweep.weights)
+    relocated = _relocate_empty_clusters(X, x_mean, sample_weight, centers_old, sweep)
+    average_centers(sweep.sums, sweep.weights, centers_new)
+    center_shifts(centers_old, centers_new, sweep.shift)
+    return relocated
+
+
+def _relocate_empty_clusters(X, x_mean, sample_weight, centers_old, sweep):
+    empty = np.flatnonzero(sweep.weights == 0)
+    if empty.size == 0:
+        return False
+    distances = np.empty(X.shape[0], dtype=X.dtype)
+    distances_to_assigned_dense(X, x_mean, centers_old, sweep.labels, distances)
+    if distances.max() == 0:
+        return False
+    # np.argpartition, as sklearn uses, so the same far samples are chosen in the
+    # same order.
+    far = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
+    move_samples_to_empty_clusters(
+        X,
+        x_mean,
+        sample_weight,
+        sweep.labels,
+        far.astype(np.int64),
+        empty.astype(np.int64),
+        sweep.sums,
+        sweep.weights,
+    )
+    return True
+
+
+def run_em(
+    step: Callable[[np.ndarray, np.ndarray, bool], bool],
+    sweep: Sweep,
+    centers_init: np.ndarray,
+    max_iter: int,
+    tol: float,
+    inertia: Callable[[np.ndarray, np.ndarray], float],
+    verbose: int = 0,
+):
+    """Iterate ``step`` until convergence, as sklearn's single runs do.
+
+    Parameters
+    ----------
+    step : callable ``(centers, centers_new, update_centers) -> relocated``
+        One sweep from ``centers``: writes ``sweep.labels`` and, when
+        ``update_centers``, the new centres into ``centers_new`` and the shifts
+        into ``sweep.shift``. Returns whether a sample was moved into an empty
+        cluster.
+    sweep : Sweep
+        The run's buffers.
+    centers_init : ndarray, shape (n_clusters, n_features)
+        Initial centres (not modified).
+    max_iter : int
+        Most iterations.
+    tol : float
+        Absolute tolerance on the sum of squared centre shifts.
+    inertia : callable ``(centers, labels) -> float``
+        Inertia of an assignment.
+    verbose : int
+        Print the inertia of every iteration and why the run stopped.
+
+    Returns
+    -------
+    labels : ndarray of int32, shape (n_samples,)
+    inertia : float
+    centers : ndarray, shape (n_clusters, n_features)
+    n_iter : int
+    """
+    centers = centers_init.copy()
+    centers_new = np.zeros_like(centers)
+    labels_old = np.full_like(sweep.labels, -1)
+    strict_convergence = False
+    relocated = False
+    for i in range(max_iter):
+        relocated = step(centers, centers_new, True)
+        if verbose:
+            print(f"Iteration {i}, inertia {inertia(centers, sweep.labels)}.")
+        centers, centers_new = centers_new, centers
+        if np.array_equal(sweep.labels, labels_old):
+            if verbose:
+                print(f"Converged at iteration {i}: strict convergence.")
+            strict_convergence = True
+            break
+        shift_total = float((sweep.shift**2).sum())
+        if shift_total <= tol:
+            if verbose:
+                print(
+                    f"Converged at iteration {i}: center shift {shift_total} "
+                    f"within tolerance {tol}."
+                )
+            break
+        labels_old[:] = sweep.labels
+    if not strict_convergence or relocated:
+        step(centers, centers, False)
+    return sweep.labels, inertia(centers, sweep.labels), centers, i + 1

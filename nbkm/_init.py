@@ -1,0 +1,91 @@
+"""Initial centres: greedy k-means++ and random choice, as scikit-learn draws them.
+
+Random numbers are drawn exactly as sklearn 1.9 draws them from the same
+``RandomState``, so with the same seed and the same data both pick the same
+samples (up to rounding on exact ties of the sampling thresholds).
+"""
+
+import numpy as np
+
+from nbkm._kernels import block_bounds, candidate_potentials
+
+
+def kmeans_plusplus_indices(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+    """Choose ``n_clusters`` samples by greedy k-means++.
+
+    Parameters
+    ----------
+    X : ndarray of float32 or float64, shape (n_samples, n_features)
+        The samples, C-contiguous. Distances between samples do not depend on
+        centring, so the samples are used as given.
+    n_clusters : int
+        Number of centres to choose.
+    sample_weight : ndarray, shape (n_samples,), same dtype as X
+        Weight of each sample in the sampling probabilities and potentials.
+    random_state : numpy.random.RandomState
+        Source of randomness; consumed as sklearn consumes it.
+    n_local_trials : int or None
+        Candidates tried per centre after the first; ``None`` means
+        ``2 + int(log(n_clusters))``.
+
+    Returns
+    -------
+    indices : ndarray of int64, shape (n_clusters,)
+        The chosen samples, in the order chosen.
+    """
+    n_samples = X.shape[0]
+    if n_local_trials is None:
+        n_local_trials = 2 + int(np.log(n_clusters))
+    bounds = block_bounds(n_samples)
+    weight = sample_weight.astype(np.float64, copy=False)
+    indices = np.full(n_clusters, -1, dtype=np.int64)
+
+    first = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    indices[0] = first
+    closest = np.full(n_samples, np.inf)
+    dist = np.empty((1, n_samples))
+    pot = np.empty(1)
+    candidate_potentials(
+        X, np.array([first], dtype=np.int64), closest, sample_weight, bounds, dist, pot
+    )
+    closest = dist[0].copy()
+    current_pot = pot[0]
+
+    dist = np.empty((n_local_trials, n_samples))
+    pot = np.empty(n_local_trials)
+    for c in range(1, n_clusters):
+        rand_vals = random_state.uniform(size=n_local_trials) * current_pot
+        candidates = np.searchsorted(np.cumsum(weight * closest), rand_vals)
+        # Rounding can put a threshold past the last cumulative sum.
+        np.clip(candidates, None, n_samples - 1, out=candidates)
+        candidate_potentials(
+            X, candidates.astype(np.int64), closest, sample_weight, bounds, dist, pot
+        )
+        best = int(np.argmin(pot))
+        current_pot = pot[best]
+        closest[:] = dist[best]
+        indices[c] = candidates[best]
+    return indices
+
+
+def random_indices(n_samples, n_clusters, sample_weight, random_state):
+    """Choose ``n_clusters`` distinct samples with probability proportional to weight.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples.
+    n_clusters : int
+        Number of centres to choose.
+    sample_weight : ndarray, shape (n_samples,)
+        Weight of each sample.
+    random_state : numpy.random.RandomState
+        Source of randomness; consumed as sklearn consumes it.
+
+    Returns
+    -------
+    indices : ndarray of int64, shape (n_clusters,)
+    """
+    return random_state.choice(
+        n_samples, size=n_clusters, replace=False, p=sample_weight / sample_weight.sum()
+    ).astype(np.int64)

@@ -1,0 +1,175 @@
+"""Numba kernels on the centres: reduction of partial sums, averaging, shifts.
+
+These work on ``n_clusters x n_features`` arrays, small next to the data, and run
+serially so their results never depend on the thread count.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, nogil=True)
+def prepare_centers(centers, centers_t, centers_sq):
+    """Transpose the centres and compute their squared norms.
+
+    Parameters
+    ----------
+    centers : ndarray of float32 or float64, shape (n_clusters, n_features)
+        IN. The centres.
+    centers_t : ndarray, shape (n_features, n_clusters), same dtype
+        OUT. ``centers.T``, C-contiguous.
+    centers_sq : ndarray, shape (n_clusters,), same dtype
+        OUT. ``||c_j||^2``.
+    """
+    n_clusters, n_features = centers.shape
+    for j in range(n_clusters):
+        sq = centers.dtype.type(0)
+        for f in range(n_features):
+            c = centers[j, f]
+            centers_t[f, j] = c
+            sq += c * c
+        centers_sq[j] = sq
+
+
+@njit(cache=True, nogil=True)
+def reduce_partials(partial_sums, partial_weights, sums, weights):
+    """Add the per-block partial sums in block order.
+
+    Parameters
+    ----------
+    partial_sums : ndarray, shape (n_blocks, n_clusters, n_features)
+        IN. Per-block weighted sums of samples.
+    partial_weights : ndarray, shape (n_blocks, n_clusters)
+        IN. Per-block cluster weights.
+    sums : ndarray, shape (n_clusters, n_features)
+        OUT. Total weighted sum of the samples of each cluster.
+    weights : ndarray, shape (n_clusters,)
+        OUT. Total weight of each cluster.
+    """
+    sums[:] = partial_sums[0]
+    weights[:] = partial_weights[0]
+    for b in range(1, partial_sums.shape[0]):
+        sums += partial_sums[b]
+        weights += partial_weights[b]
+
+
+@njit(cache=True, nogil=True)
+def move_samples_to_empty_clusters(
+    X, x_mean, sample_weight, labels, far_samples, empty_clusters, sums, weights
+):
+    """Make each empty cluster the centre of one far-away sample (sklearn's rule).
+
+    The sample's weighted contribution moves from its cluster's sum to the empty
+    cluster's sum; its label is left as it is, as sklearn does (see
+    ``nbkm._lloyd`` for how the final labels are made consistent).
+
+    Parameters
+    ----------
+    X : ndarray of float32 or float64, shape (n_samples, n_features)
+        IN. The samples.
+    x_mean : ndarray, shape (n_features,), same dtype as X
+        IN. Subtracted from every sample on the fly.
+    sample_weight : ndarray, shape (n_samples,), same dtype as X
+        IN. Weight of each sample.
+    labels : ndarray of int32, shape (n_samples,)
+        IN. Current assignment.
+    far_samples : ndarray of int64, shape (n_empty,)
+        IN. Samples to move, farthest first.
+    empty_clusters : ndarray of int64, shape (n_empty,)
+        IN. Clusters with zero weight, in increasing order.
+    sums : ndarray, shape (n_clusters, n_features), same dtype as X
+        INOUT. Weighted sums of the samples of each cluster.
+    weights : ndarray, shape (n_clusters,), same dtype as X
+        INOUT. Total weight of each cluster.
+    """
+    n_features = X.shape[1]
+    for idx in range(empty_clusters.shape[0]):
+        new_id = empty_clusters[idx]
+        i = far_samples[idx]
+        w = sample_weight[i]
+        old_id = labels[i]
+        for f in range(n_features):
+            x = (X[i, f] - x_mean[f]) * w
+            sums[old_id, f] -= x
+            sums[new_id, f] = x
+        weights[new_id] = w
+        weights[old_id] -= w
+
+
+@njit(cache=True, nogil=True)
+def average_centers(sums, weights, centers_new):
+    """Divide each cluster's sum by its weight.
+
+    A cluster whose weight is still zero (possible only when every sample sits
+    exactly on its centre, so relocation found nothing to move) takes the centre of
+    the heaviest cluster, as sklearn does. Unlike sklearn, it always copies the
+    already averaged centre, whatever the order of the two clusters.
+
+    Parameters
+    ----------
+    sums : ndarray, shape (n_clusters, n_features)
+        IN. Weighted sums of the samples of each cluster.
+    weights : ndarray, shape (n_clusters,)
+        IN. Total weight of each cluster.
+    centers_new : ndarray, shape (n_clusters, n_features)
+        OUT. The new centres.
+    """
+    n_clusters, n_features = sums.shape
+    heaviest = np.argmax(weights)
+    for j in range(n_clusters):
+        if weights[j] > 0:
+            alpha = 1.0 / weights[j]
+            for f in range(n_features):
+                centers_new[j, f] = sums[j, f] * alpha
+    for j in range(n_clusters):
+        if not weights[j] > 0:
+            centers_new[j] = centers_new[heaviest]
+
+
+@njit(cache=True, nogil=True)
+def center_shifts(centers_old, centers_new, shift):
+    """Euclidean distance each centre moved.
+
+    Parameters
+    ----------
+    centers_old, centers_new : ndarray, shape (n_clusters, n_features)
+        IN. Centres before and after the step.
+    shift : ndarray, shape (n_clusters,)
+        OUT. ``||new_j - old_j||``.
+    """
+    n_clusters, n_features = centers_old.shape
+    for j in range(n_clusters):
+        sq = 0.0
+        for f in range(n_features):
+            diff = centers_new[j, f] - centers_old[j, f]
+            sq += diff * diff
+        shift[j] = np.sqrt(sq)
+
+
+@njit(cache=True, parallel=True)
+def half_center_distances(centers, half_dist, next_center):
+    """Half the distance between every pair of centres (Elkan's bounds).
+
+    Parameters
+    ----------
+    centers : ndarray, shape (n_clusters, n_features)
+        IN. The centres.
+    half_dist : ndarray, shape (n_clusters, n_clusters)
+        OUT. ``||c_a - c_b|| / 2``.
+    next_center : ndarray, shape (n_clusters,)
+        OUT. Half the distance from each centre to its nearest other centre
+        (0 when there is a single centre).
+    """
+    n_clusters, n_features = centers.shape
+    for a in prange(n_clusters):
+        nearest = np.inf
+        for b in range(n_clusters):
+            sq = 0.0
+            for f in range(n_features):
+                diff = centers[a, f] - centers[b, f]
+                sq += diff * diff
+            h = np.sqrt(sq) / 2
+            half_dist[a, b] = h
+            if b != a and h < nearest:
+                nearest = h
+        next_center[a] = nearest if n_clusters > 1 else 0.0

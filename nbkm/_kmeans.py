@@ -1,0 +1,511 @@
+"""The scikit-learn-compatible estimator :class:`KMeans` and :func:`kmeans_plusplus`."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _is_arraylike_not_scalar,
+    check_is_fitted,
+    validate_data,
+)
+
+from nbkm._elkan import elkan_single
+from nbkm._init import kmeans_plusplus_indices, random_indices
+from nbkm._kernels import euclidean_to_centers_dense
+from nbkm._lloyd import assign_labels, inertia, lloyd_single
+from nbkm._threads import effective_n_threads, numba_threads
+
+_FLOAT_DTYPES = [np.float64, np.float32]
+
+
+def _tolerance(X, tol):
+    """Absolute tolerance: ``tol`` times the mean per-feature variance of X."""
+    if tol == 0:
+        return 0.0
+    return float(np.mean(np.var(X, axis=0)) * tol)
+
+
+def _is_same_clustering(labels1, labels2, n_clusters):
+    """Whether two labelings are the same partition up to a renaming of clusters."""
+    pairs = np.unique(labels1.astype(np.int64) * n_clusters + labels2)
+    return np.unique(pairs // n_clusters).size == pairs.size
+
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "sample_weight": ["array-like", None],
+        "x_squared_norms": ["array-like", None],
+        "random_state": ["random_state"],
+        "n_local_trials": [Interval(Integral, 1, None, closed="left"), None],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def kmeans_plusplus(
+    X,
+    n_clusters,
+    *,
+    sample_weight=None,
+    x_squared_norms=None,
+    random_state=None,
+    n_local_trials=None,
+    n_threads=None,
+):
+    """Choose initial centres by greedy k-means++, as :func:`sklearn.cluster.kmeans_plusplus`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data to pick seeds from.
+    n_clusters : int
+        The number of centroids to initialize.
+    sample_weight : array-like of shape (n_samples,), default=None
+        The weights for each observation in `X`. If `None`, all observations
+        are assigned equal weight.
+    x_squared_norms : array-like of shape (n_samples,), default=None
+        Accepted for compatibility with scikit-learn and checked for length. nbkm
+        computes distances directly, so it does not use them.
+    random_state : int, RandomState instance or None, default=None
+        Determines random number generation for centroid initialization. With
+        the same seed, nbkm draws the same random numbers as scikit-learn.
+    n_local_trials : int, default=None
+        The number of seeding trials for each center (except the first), of
+        which the one reducing inertia the most is greedily chosen. `None`
+        means ``2 + int(log(n_clusters))``.
+    n_threads : int, default=None
+        Threads for the distance computations; `None` uses all of Numba's.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+        The initial centers for k-means.
+    indices : ndarray of shape (n_clusters,)
+        The index location of the chosen centers in the data array X. For a
+        given index and center, X[index] = center.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nbkm import kmeans_plusplus
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> centers, indices = kmeans_plusplus(X, n_clusters=2, random_state=0)
+    >>> indices
+    array([3, 2])
+    """
+    X = check_array(X, dtype=_FLOAT_DTYPES, order="C")
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+    if X.shape[0] < n_clusters:
+        raise ValueError(
+            f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}."
+        )
+    if x_squared_norms is not None:
+        x_squared_norms = check_array(x_squared_norms, dtype=X.dtype, ensure_2d=False)
+        if x_squared_norms.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"The length of x_squared_norms {x_squared_norms.shape[0]} should "
+                f"be equal to the length of n_samples {X.shape[0]}."
+            )
+    random_state = check_random_state(random_state)
+    with numba_threads(n_threads):
+        indices = kmeans_plusplus_indices(
+            X, n_clusters, sample_weight, random_state, n_local_trials
+        )
+    return X[indices], indices.astype(int)
+
+
+class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """K-Means clustering with Numba-parallel kernels, a drop-in for scikit-learn's.
+
+    Takes the parameters of :class:`sklearn.cluster.KMeans` with the same defaults,
+    plus ``n_threads``, and gives the same results: given the same initial centres
+    the same labels and ``n_iter_``, and centres and inertia equal up to rounding.
+    Unlike scikit-learn's, results are bitwise identical whatever the number of
+    threads, and the input array is never modified or copied for centring.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters to form as well as the number of centroids to
+        generate.
+    init : {'k-means++', 'random'}, callable or array-like of shape \
+            (n_clusters, n_features), default='k-means++'
+        Method for initialization: greedy k-means++, `n_clusters` samples drawn
+        at random, an array of initial centres, or a callable
+        ``init(X, n_clusters, random_state=...)`` returning one (it receives the
+        mean-centred data, as in scikit-learn).
+    n_init : 'auto' or int, default='auto'
+        Number of runs from different initial centres; the run with the lowest
+        inertia is kept. 'auto' means 1 run for 'k-means++' or an array, 10 for
+        'random' or a callable.
+    max_iter : int, default=300
+        Maximum number of iterations of a single run.
+    tol : float, default=1e-4
+        Relative tolerance with regards to the Frobenius norm of the difference
+        in the cluster centers of two consecutive iterations to declare
+        convergence (multiplied by the mean variance of the features).
+    verbose : int, default=0
+        Verbosity mode.
+    random_state : int, RandomState instance or None, default=None
+        Determines random number generation for centroid initialization. The
+        same seed draws the same random numbers as scikit-learn.
+    copy_x : bool, default=True
+        Accepted for compatibility. nbkm centres the data on the fly inside its
+        kernels, so it neither copies nor modifies X whatever this value.
+    algorithm : {"lloyd", "elkan"}, default="lloyd"
+        K-means algorithm: Lloyd's, or Elkan's exact variant that skips distance
+        computations with the triangle inequality (it stores an
+        ``n_samples x n_clusters`` array of bounds).
+    n_threads : int, default=None
+        Numba threads for the parallel kernels; `None` means all that Numba may
+        use (``NUMBA_NUM_THREADS``). Results do not depend on it.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Coordinates of cluster centers.
+    labels_ : ndarray of shape (n_samples,)
+        Labels of each point.
+    inertia_ : float
+        Sum of squared distances of samples to their closest cluster center,
+        weighted by the sample weights if provided.
+    n_iter_ : int
+        Number of iterations run.
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : The reference implementation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nbkm import KMeans
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> kmeans = KMeans(n_clusters=2, random_state=0, n_init="auto").fit(X)
+    >>> kmeans.labels_
+    array([1, 1, 1, 0, 0, 0], dtype=int32)
+    >>> kmeans.predict([[0, 0], [12, 3]])
+    array([1, 0], dtype=int32)
+    >>> kmeans.cluster_centers_
+    array([[10.,  2.],
+           [ 1.,  2.]])
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "copy_x": ["boolean"],
+        "algorithm": [StrOptions({"lloyd", "elkan"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        verbose=0,
+        random_state=None,
+        copy_x=True,
+        algorithm="lloyd",
+        n_threads=None,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
+        self.n_threads = n_threads
+
+    def _check_params_vs_input(self, X):
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
+            )
+        self._tol = _tolerance(X, self.tol)
+        if self.n_init == "auto":
+            if isinstance(self.init, str) and self.init == "random":
+                self._n_init = 10
+            elif callable(self.init):
+                self._n_init = 10
+            else:  # 'k-means++' or an array
+                self._n_init = 1
+        else:
+            self._n_init = self.n_init
+        if _is_arraylike_not_scalar(self.init) and self._n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init "
+                f"in {self.__class__.__name__} instead of n_init={self._n_init}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            self._n_init = 1
+        self._algorithm = self.algorithm
+        if self._algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn(
+                "algorithm='elkan' doesn't make sense for a single cluster. Using "
+                "'lloyd' instead.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            self._algorithm = "lloyd"
+
+    def _validate_center_shape(self, X, centers):
+        if centers.shape[0] != self.n_clusters:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of clusters {self.n_clusters}."
+            )
+        if centers.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of features of the data {X.shape[1]}."
+            )
+
+    def _init_centroids(self, X, x_mean, init, random_state, sample_weight):
+        """Initial centres in the centred frame."""
+        if isinstance(init, str) and init == "k-means++":
+            indices = kmeans_plusplus_indices(
+                X, self.n_clusters, sample_weight, random_state
+            )
+            return X[indices] - x_mean
+        if isinstance(init, str) and init == "random":
+            indices = random_indices(
+                X.shape[0], self.n_clusters, sample_weight, random_state
+            )
+            return X[indices] - x_mean
+        if callable(init):
+            # sklearn hands the callable the centred data.
+            centers = init(X - x_mean, self.n_clusters, random_state=random_state)
+            centers = check_array(centers, dtype=X.dtype, copy=True, order="C")
+            self._validate_center_shape(X, centers)
+            return centers
+        return init.copy()
+
+    def _check_test_data(self, X):
+        return validate_data(
+            self, X, reset=False, dtype=_FLOAT_DTYPES, order="C"
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute k-means clustering.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training instances to cluster. Converted to a C-contiguous float
+            array if it is not one already; never modified.
+        y : Ignored
+            Not used, present here for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights for each observation in X. If None, all observations
+            are assigned equal weight. Not used by an array or callable `init`.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, order="C")
+        self._check_params_vs_input(X)
+        random_state = check_random_state(self.random_state)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        self._n_threads = effective_n_threads(self.n_threads)
+
+        init = self.init
+        if _is_arraylike_not_scalar(init):
+            init = check_array(init, dtype=X.dtype, copy=True, order="C")
+            self._validate_center_shape(X, init)
+
+        # sklearn subtracts the mean for more accurate distances; the kernels do it
+        # on the fly, so X stays untouched.
+        x_mean = X.mean(axis=0)
+        if _is_arraylike_not_scalar(init):
+            init -= x_mean
+
+        run_single = elkan_single if self._algorithm == "elkan" else lloyd_single
+        best_inertia, best_labels = None, None
+        with numba_threads(self._n_threads):
+            for _ in range(self._n_init):
+                centers_init = self._init_centroids(
+                    X, x_mean, init, random_state, sample_weight
+                )
+                if self.verbose:
+                    print("Initialization complete")
+                labels, run_inertia, centers, n_iter = run_single(
+                    X,
+                    x_mean,
+                    sample_weight,
+                    centers_init,
+                    self.max_iter,
+                    self._tol,
+                    self.verbose,
+                )
+                # A run replaces the best only with a lower inertia and a different
+                # partition, as in sklearn.
+                if best_inertia is None or (
+                    run_inertia < best_inertia
+                    and not _is_same_clustering(labels, best_labels, self.n_clusters)
+                ):
+                    best_labels = labels
+                    best_centers = centers
+                    best_inertia = run_inertia
+                    best_n_iter = n_iter
+
+        best_centers += x_mean
+        distinct_clusters = np.unique(best_labels).size
+        if distinct_clusters < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct_clusters}) found smaller "
+                f"than n_clusters ({self.n_clusters}). Possibly due to duplicate "
+                "points in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.cluster_centers_ = best_centers
+        self._n_features_out = self.cluster_centers_.shape[0]
+        self.labels_ = best_labels
+        self.inertia_ = best_inertia
+        self.n_iter_ = best_n_iter
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Compute cluster centers and predict cluster index for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training instances to cluster.
+        y : Ignored
+            Not used, present here for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights for each observation in X.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Index of the cluster each sample belongs to.
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def _centers_like(self, X):
+        return self.cluster_centers_.astype(X.dtype, copy=False)
+
+    def predict(self, X):
+        """Predict the closest cluster each sample in X belongs to.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data to predict.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Index of the cluster each sample belongs to.
+        """
+        check_is_fitted(self)
+        X = self._check_test_data(X)
+        zero_mean = np.zeros(X.shape[1], dtype=X.dtype)
+        with numba_threads(self.n_threads):
+            return assign_labels(X, zero_mean, self._centers_like(X))
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Compute clustering and transform X to cluster-distance space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data to transform.
+        y : Ignored
+            Not used, present here for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights for each observation in X.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_clusters)
+            X transformed in the new space.
+        """
+        self.fit(X, sample_weight=sample_weight)
+        return self._transform(self._check_test_data(X))
+
+    def transform(self, X):
+        """Transform X to a cluster-distance space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data to transform.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_clusters)
+            Euclidean distance of each sample to each centre.
+        """
+        check_is_fitted(self)
+        return self._transform(self._check_test_data(X))
+
+    def _transform(self, X):
+        out = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
+        zero_mean = np.zeros(X.shape[1], dtype=X.dtype)
+        with numba_threads(self.n_threads):
+            euclidean_to_centers_dense(X, zero_mean, self._centers_like(X), out)
+        return out
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the value of X on the K-means objective.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data.
+        y : Ignored
+            Not used, present here for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights for each observation in X.
+
+        Returns
+        -------
+        score : float
+            Opposite of the value of X on the K-means objective.
+        """
+        check_is_fitted(self)
+        X = self._check_test_data(X)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        zero_mean = np.zeros(X.shape[1], dtype=X.dtype)
+        centers = self._centers_like(X)
+        with numba_threads(self.n_threads):
+            labels = assign_labels(X, zero_mean, centers)
+            return -inertia(X, zero_mean, sample_weight, centers, labels)
