@@ -107,7 +107,7 @@ def kmeans_plusplus(
     array([3, 2])
     """
     X = check_array(X, dtype=_FLOAT_DTYPES, order="C")
-    sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
     if X.shape[0] < n_clusters:
         raise ValueError(
             f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}."
@@ -340,7 +340,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, order="C")
         self._check_params_vs_input(X)
         random_state = check_random_state(self.random_state)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
         self._n_threads = effective_n_threads(self.n_threads)
 
         init = self.init
@@ -503,7 +503,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """
         check_is_fitted(self)
         X = self._check_test_data(X)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
         zero_mean = np.zeros(X.shape[1], dtype=X.dtype)
         centers = self._centers_like(X)
         with numba_threads(self.n_threads):

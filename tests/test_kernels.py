@@ -1,0 +1,218 @@
+"""Numba kernels against the plain-NumPy references of tests/naive.py."""
+
+import naive
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from nbkm import _kernels as K
+from nbkm._elkan import elkan_single
+from nbkm._lloyd import assign_labels, lloyd_single
+
+DTYPES = [np.float32, np.float64]
+RTOL = {np.float32: 1e-4, np.float64: 1e-7}
+
+# (n_samples, n_features, n_clusters): fewer samples than a tile or a block, a count
+# that is a multiple of neither, one feature, one cluster, more centres than one
+# centre block of the micro-kernel.
+SHAPES = [(3, 2, 2), (5, 3, 4), (257, 4, 3), (1000, 1, 5), (300, 8, 1), (700, 16, 130)]
+
+
+def _data(rng, shape, dtype):
+    n, d, k = shape
+    X = rng.normal(size=(n, d)).astype(dtype)
+    centers = rng.normal(size=(k, d)).astype(dtype)
+    weights = rng.uniform(0.5, 2.0, size=n).astype(dtype)
+    return X, centers, weights
+
+
+def _prepared(centers):
+    k, d = centers.shape
+    centers_t = np.empty((d, k), dtype=centers.dtype)
+    centers_sq = np.empty(k, dtype=centers.dtype)
+    K.prepare_centers(centers, centers_t, centers_sq)
+    return centers_t, centers_sq
+
+
+def _lloyd_step(X, x_mean, weights, centers):
+    n, d = X.shape
+    k = centers.shape[0]
+    bounds = K.block_bounds(n)
+    nb = bounds.size - 1
+    labels = np.full(n, -1, dtype=np.int32)
+    ps = np.full((nb, k, d), np.nan, dtype=X.dtype)
+    pw = np.full((nb, k), np.nan, dtype=X.dtype)
+    centers_t, centers_sq = _prepared(centers)
+    K.lloyd_step_dense(X, x_mean, weights, centers_t, centers_sq, bounds, labels, ps, pw, True)
+    sums = np.empty((k, d), dtype=X.dtype)
+    w = np.empty(k, dtype=X.dtype)
+    K.reduce_partials(ps, pw, sums, w)
+    return labels, sums, w
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_lloyd_step_labels_and_sums_match_naive(rng, shape, dtype):
+    X, centers, weights = _data(rng, shape, dtype)
+    labels, sums, w = _lloyd_step(X, np.zeros(X.shape[1], dtype), weights, centers)
+    assert_array_equal(labels, naive.assign(X, centers))
+    ref_sums, ref_w = naive.weighted_sums(X, weights, labels, centers.shape[0])
+    assert_allclose(sums, ref_sums, rtol=RTOL[dtype], atol=1e-4 * X.shape[0])
+    assert_allclose(w, ref_w, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_centring_on_the_fly_equals_a_centred_copy_bitwise(rng, dtype):
+    X, centers, weights = _data(rng, (600, 5, 7), dtype)
+    X = X + dtype(50)
+    x_mean = X.mean(axis=0)
+    on_the_fly = _lloyd_step(X, x_mean, weights, centers)
+    copied = _lloyd_step(X - x_mean, np.zeros_like(x_mean), weights, centers)
+    for a, b in zip(on_the_fly, copied, strict=True):
+        assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_duplicate_points_get_the_same_label(rng, dtype):
+    base = rng.normal(size=(10, 3))
+    X = np.repeat(base, 40, axis=0).astype(dtype)
+    centers = rng.normal(size=(4, 3)).astype(dtype)
+    labels = assign_labels(X, np.zeros(3, dtype), centers)
+    assert_array_equal(labels, naive.assign(X, centers))
+    assert (labels.reshape(10, 40) == labels.reshape(10, 40)[:, :1]).all()
+
+
+def test_ties_go_to_the_lowest_centre_index():
+    X = np.array([[0.0], [2.0], [1.0]])
+    centers = np.array([[2.0], [0.0], [0.0], [2.0]])
+    labels = assign_labels(X, np.zeros(1), centers)
+    # 0.0 ties centres 1 and 2; 2.0 ties centres 0 and 3; 1.0 ties all four.
+    assert_array_equal(labels, [1, 0, 0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_inertia_matches_naive(rng, shape, dtype):
+    X, centers, weights = _data(rng, shape, dtype)
+    labels = naive.assign(X, centers)
+    got = K.inertia_dense(
+        X, np.zeros(X.shape[1], dtype), weights, centers, labels, K.block_bounds(X.shape[0])
+    )
+    assert_allclose(got, naive.inertia(X, weights, centers, labels), rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_transform_distances_match_naive(rng, shape, dtype):
+    X, centers, _ = _data(rng, shape, dtype)
+    out = np.empty((X.shape[0], centers.shape[0]), dtype=dtype)
+    K.euclidean_to_centers_dense(X, np.zeros(X.shape[1], dtype), centers, out)
+    assert_allclose(out, np.sqrt(naive.sq_distances(X, centers)), rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_distances_to_assigned_match_naive(rng, dtype):
+    X, centers, _ = _data(rng, (300, 6, 5), dtype)
+    labels = naive.assign(X, centers)
+    out = np.empty(X.shape[0], dtype=dtype)
+    K.distances_to_assigned_dense(X, np.zeros(6, dtype), centers, labels, out)
+    ref = naive.sq_distances(X, centers)[np.arange(300), labels]
+    assert_allclose(out, ref, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_candidate_potentials_match_naive(rng, dtype):
+    X, _, weights = _data(rng, (500, 7, 1), dtype)
+    closest = naive.sq_distances(X, X[[3]])[:, 0]
+    candidates = np.array([10, 20, 499], dtype=np.int64)
+    dist = np.empty((3, 500))
+    pot = np.empty(3)
+    K.candidate_potentials(X, candidates, closest, weights, K.block_bounds(500), dist, pot)
+    ref = np.minimum(closest[None, :], naive.sq_distances(X, X[candidates]).T)
+    assert_allclose(dist, ref, rtol=RTOL[dtype])
+    assert_allclose(pot, ref @ weights.astype(np.float64), rtol=RTOL[dtype])
+
+
+def test_average_centers_divides_and_fills_zero_weight_clusters_with_the_heaviest():
+    sums = np.array([[2.0, 4.0], [0.0, 0.0], [9.0, 3.0]])
+    weights = np.array([2.0, 0.0, 3.0])
+    out = np.empty_like(sums)
+    K.average_centers(sums, weights, out)
+    assert_allclose(out, [[1.0, 2.0], [3.0, 1.0], [3.0, 1.0]])
+
+
+def test_center_shifts_and_half_distances_match_naive(rng):
+    a = rng.normal(size=(6, 4))
+    b = rng.normal(size=(6, 4))
+    shift = np.empty(6)
+    K.center_shifts(a, b, shift)
+    assert_allclose(shift, np.linalg.norm(a - b, axis=1))
+    half = np.empty((6, 6))
+    nxt = np.empty(6)
+    K.half_center_distances(a, half, nxt)
+    ref = np.sqrt(naive.sq_distances(a, a)) / 2
+    assert_allclose(half, ref, atol=1e-12)
+    np.fill_diagonal(ref, np.inf)
+    assert_allclose(nxt, ref.min(axis=1))
+
+
+def test_move_samples_to_empty_clusters_moves_weight_and_sum():
+    X = np.array([[0.0], [1.0], [10.0]])
+    w = np.array([1.0, 1.0, 2.0])
+    labels = np.array([0, 0, 0], dtype=np.int32)
+    sums, weights = naive.weighted_sums(X, w, labels, 2)
+    K.move_samples_to_empty_clusters(
+        X, np.zeros(1), w, labels, np.array([2]), np.array([1]), sums, weights
+    )
+    assert_allclose(sums, [[1.0], [20.0]])
+    assert_allclose(weights, [2.0, 2.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5, 3, 4), (257, 4, 3), (1000, 1, 5), (700, 16, 130)])
+def test_elkan_bounds_are_valid_and_labels_match_naive(rng, shape, dtype):
+    X, centers, _ = _data(rng, shape, dtype)
+    n, k = X.shape[0], centers.shape[0]
+    half = np.empty((k, k), dtype=dtype)
+    nxt = np.empty(k, dtype=dtype)
+    K.half_center_distances(centers, half, nxt)
+    labels = np.empty(n, dtype=np.int32)
+    upper = np.empty(n, dtype=dtype)
+    lower = np.empty((n, k), dtype=dtype)
+    K.elkan_init_bounds_dense(X, np.zeros(X.shape[1], dtype), centers, half, labels, upper, lower)
+    assert_array_equal(labels, naive.assign(X, centers))
+    true = np.sqrt(naive.sq_distances(X, centers))
+    slack = 1 + RTOL[dtype]
+    assert (upper <= true[np.arange(n), labels] * slack + 1e-6).all()
+    assert (lower <= true * slack + 1e-6).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("run", [lloyd_single, elkan_single])
+@pytest.mark.parametrize("shape", [(9, 3, 2), (257, 4, 3), (1000, 1, 5), (700, 16, 30)])
+def test_single_runs_match_the_naive_loop(rng, run, shape, dtype):
+    X, centers, weights = _data(rng, shape, dtype)
+    zero = np.zeros(X.shape[1], dtype)
+    labels, inertia, got_centers, n_iter = run(X, zero, weights, centers, 300, 1e-8)
+    ref_labels, ref_centers, ref_inertia, ref_iter = naive.kmeans(
+        X.astype(np.float64), weights.astype(np.float64), centers.astype(np.float64), 300, 1e-8
+    )
+    assert_array_equal(labels, ref_labels)
+    assert n_iter == ref_iter
+    assert_allclose(got_centers, ref_centers, rtol=RTOL[dtype], atol=1e-5)
+    assert_allclose(inertia, ref_inertia, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("run", [lloyd_single, elkan_single])
+def test_an_emptied_cluster_takes_the_farthest_sample(run):
+    # Centre 2 is far from every sample: it is empty after the first assignment and
+    # must take the sample farthest from its centre (the outlier at 30).
+    X = np.array([[0.0], [0.5], [1.0], [10.0], [10.5], [30.0]])
+    centers = np.array([[0.5], [10.0], [-100.0]])
+    w = np.ones(6)
+    labels, _, got, n_iter = run(X, np.zeros(1), w, centers, 1, 0.0)
+    ref_labels, ref_centers = naive.lloyd_step(X, w, centers)
+    assert_allclose(got, ref_centers)
+    assert got[2, 0] == 30.0
+    # The final labels agree with the final centres (labels-only sweep).
+    assert_array_equal(labels, naive.assign(X, got))
