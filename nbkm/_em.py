@@ -26,10 +26,12 @@ from nbkm._kernels import (
     average_centers,
     block_bounds,
     center_shifts,
-    distances_to_assigned_dense,
+    distances_to_assigned,
     move_samples_to_empty_clusters,
     reduce_partials,
+    squared_norms,
 )
+from nbkm._samples import Samples
 
 
 @dataclass
@@ -78,15 +80,13 @@ class Sweep:
         )
 
 
-def finish_centers(X, x_mean, sample_weight, centers_old, centers_new, sweep):
+def finish_centers(samples: Samples, sample_weight, centers_old, centers_new, sweep):
     """M-step after a sweep: reduce, relocate into empty clusters, average, shift.
 
     Parameters
     ----------
-    X : ndarray, shape (n_samples, n_features)
-        The samples as given.
-    x_mean : ndarray, shape (n_features,)
-        Subtracted from the samples on the fly.
+    samples : Samples
+        The samples.
     sample_weight : ndarray, shape (n_samples,)
         Weight of each sample.
     centers_old : ndarray, shape (n_clusters, n_features)
@@ -101,27 +101,33 @@ def finish_centers(X, x_mean, sample_weight, centers_old, centers_new, sweep):
     relocated : bool
         Whether a sample was moved into an empty cluster.
     """
-    reduce_partials(sweep.partial_sums, sweep.partial_weights, sweep.sums, sweep.weights)
-    relocated = _relocate_empty_clusters(X, x_mean, sample_weight, centers_old, sweep)
+    reduce_partials(
+        sweep.partial_sums, sweep.partial_weights, sweep.sums, sweep.weights
+    )
+    relocated = _relocate_empty_clusters(samples, sample_weight, centers_old, sweep)
     average_centers(sweep.sums, sweep.weights, centers_new)
     center_shifts(centers_old, centers_new, sweep.shift)
     return relocated
 
 
-def _relocate_empty_clusters(X, x_mean, sample_weight, centers_old, sweep):
+def _relocate_empty_clusters(samples, sample_weight, centers_old, sweep):
     empty = np.flatnonzero(sweep.weights == 0)
     if empty.size == 0:
         return False
-    distances = np.empty(X.shape[0], dtype=X.dtype)
-    distances_to_assigned_dense(X, x_mean, centers_old, sweep.labels, distances)
+    centers_sq = np.empty(centers_old.shape[0], dtype=centers_old.dtype)
+    squared_norms(centers_old, centers_sq)
+    distances = np.empty(samples.shape[0], dtype=samples.dtype)
+    distances_to_assigned(
+        samples.X, samples.x_mean, centers_old, centers_sq, sweep.labels, distances
+    )
     if distances.max() == 0:
         return False
     # np.argpartition, as sklearn uses, so the same far samples are chosen in the
     # same order.
     far = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
     move_samples_to_empty_clusters(
-        X,
-        x_mean,
+        samples.X,
+        samples.x_mean,
         sample_weight,
         sweep.labels,
         far.astype(np.int64),

@@ -7,20 +7,22 @@ samples (up to rounding on exact ties of the sampling thresholds).
 
 import numpy as np
 
-from nbkm._kernels import block_bounds, candidate_potentials
+from nbkm import _kernels as K
+from nbkm._samples import Samples
 
 
-def kmeans_plusplus_indices(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+def kmeans_plusplus_indices(
+    samples: Samples, n_clusters, sample_weight, random_state, n_local_trials=None
+):
     """Choose ``n_clusters`` samples by greedy k-means++.
 
     Parameters
     ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        The samples, C-contiguous. Distances between samples do not depend on
-        centring, so the samples are used as given.
+    samples : Samples
+        The samples.
     n_clusters : int
         Number of centres to choose.
-    sample_weight : ndarray, shape (n_samples,), same dtype as X
+    sample_weight : ndarray, shape (n_samples,), same dtype as the samples
         Weight of each sample in the sampling probabilities and potentials.
     random_state : numpy.random.RandomState
         Source of randomness; consumed as sklearn consumes it.
@@ -33,21 +35,34 @@ def kmeans_plusplus_indices(X, n_clusters, sample_weight, random_state, n_local_
     indices : ndarray of int64, shape (n_clusters,)
         The chosen samples, in the order chosen.
     """
-    n_samples = X.shape[0]
+    n_samples = samples.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
-    bounds = block_bounds(n_samples)
+    bounds = K.block_bounds(n_samples)
     weight = sample_weight.astype(np.float64, copy=False)
     indices = np.full(n_clusters, -1, dtype=np.int64)
 
+    def potentials(candidate_ids, closest, dist, pot):
+        rows = samples.rows(candidate_ids)
+        rows_sq = np.empty(rows.shape[0], dtype=rows.dtype)
+        K.squared_norms(rows, rows_sq)
+        K.candidate_potentials(
+            samples.X,
+            samples.x_mean,
+            rows,
+            rows_sq,
+            closest,
+            sample_weight,
+            bounds,
+            dist,
+            pot,
+        )
+
     first = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
     indices[0] = first
-    closest = np.full(n_samples, np.inf)
     dist = np.empty((1, n_samples))
     pot = np.empty(1)
-    candidate_potentials(
-        X, np.array([first], dtype=np.int64), closest, sample_weight, bounds, dist, pot
-    )
+    potentials(np.array([first]), np.full(n_samples, np.inf), dist, pot)
     closest = dist[0].copy()
     current_pot = pot[0]
 
@@ -58,9 +73,7 @@ def kmeans_plusplus_indices(X, n_clusters, sample_weight, random_state, n_local_
         candidates = np.searchsorted(np.cumsum(weight * closest), rand_vals)
         # Rounding can put a threshold past the last cumulative sum.
         np.clip(candidates, None, n_samples - 1, out=candidates)
-        candidate_potentials(
-            X, candidates.astype(np.int64), closest, sample_weight, bounds, dist, pot
-        )
+        potentials(candidates, closest, dist, pot)
         best = int(np.argmin(pot))
         current_pot = pot[best]
         closest[:] = dist[best]

@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -14,6 +15,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import (
     _check_sample_weight,
     _is_arraylike_not_scalar,
@@ -21,10 +23,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from nbkm import _kernels as K
 from nbkm._elkan import elkan_single
 from nbkm._init import kmeans_plusplus_indices, random_indices
-from nbkm._kernels import euclidean_to_centers_dense
 from nbkm._lloyd import assign_labels, inertia, lloyd_single
+from nbkm._samples import Samples
 from nbkm._threads import effective_n_threads, numba_threads
 
 _FLOAT_DTYPES = [np.float64, np.float32]
@@ -34,7 +37,10 @@ def _tolerance(X, tol):
     """Absolute tolerance: ``tol`` times the mean per-feature variance of X."""
     if tol == 0:
         return 0.0
-    return float(np.mean(np.var(X, axis=0)) * tol)
+    variances = (
+        mean_variance_axis(X, axis=0)[1] if sp.issparse(X) else np.var(X, axis=0)
+    )
+    return float(np.mean(variances) * tol)
 
 
 def _is_same_clustering(labels1, labels2, n_clusters):
@@ -45,7 +51,7 @@ def _is_same_clustering(labels1, labels2, n_clusters):
 
 @validate_params(
     {
-        "X": ["array-like"],
+        "X": ["array-like", "sparse matrix"],
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "sample_weight": ["array-like", None],
         "x_squared_norms": ["array-like", None],
@@ -65,11 +71,11 @@ def kmeans_plusplus(
     n_local_trials=None,
     n_threads=None,
 ):
-    """Choose initial centres by greedy k-means++, as :func:`sklearn.cluster.kmeans_plusplus`.
+    """Choose initial centres by greedy k-means++, like sklearn's ``kmeans_plusplus``.
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         The data to pick seeds from.
     n_clusters : int
         The number of centroids to initialize.
@@ -106,8 +112,16 @@ def kmeans_plusplus(
     >>> indices
     array([3, 2])
     """
-    X = check_array(X, dtype=_FLOAT_DTYPES, order="C")
-    sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+    X = check_array(
+        X,
+        accept_sparse="csr",
+        dtype=_FLOAT_DTYPES,
+        order="C",
+        accept_large_sparse=False,
+    )
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+    )
     if X.shape[0] < n_clusters:
         raise ValueError(
             f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}."
@@ -121,13 +135,16 @@ def kmeans_plusplus(
             )
     random_state = check_random_state(random_state)
     with numba_threads(n_threads):
+        samples = Samples.of(X)
         indices = kmeans_plusplus_indices(
-            X, n_clusters, sample_weight, random_state, n_local_trials
+            samples, n_clusters, sample_weight, random_state, n_local_trials
         )
-    return X[indices], indices.astype(int)
+    return samples.rows(indices), indices.astype(int)
 
 
-class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+class KMeans(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
     """K-Means clustering with Numba-parallel kernels, a drop-in for scikit-learn's.
 
     Takes the parameters of :class:`sklearn.cluster.KMeans` with the same defaults,
@@ -292,30 +309,41 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 f"the number of features of the data {X.shape[1]}."
             )
 
-    def _init_centroids(self, X, x_mean, init, random_state, sample_weight):
-        """Initial centres in the centred frame."""
+    def _init_centroids(self, samples, init, random_state, sample_weight):
+        """Return the initial centres, in the samples' (centred) frame."""
         if isinstance(init, str) and init == "k-means++":
             indices = kmeans_plusplus_indices(
-                X, self.n_clusters, sample_weight, random_state
+                samples, self.n_clusters, sample_weight, random_state
             )
-            return X[indices] - x_mean
+            return samples.rows(indices)
         if isinstance(init, str) and init == "random":
             indices = random_indices(
-                X.shape[0], self.n_clusters, sample_weight, random_state
+                samples.shape[0], self.n_clusters, sample_weight, random_state
             )
-            return X[indices] - x_mean
+            return samples.rows(indices)
         if callable(init):
-            # sklearn hands the callable the centred data.
-            centers = init(X - x_mean, self.n_clusters, random_state=random_state)
-            centers = check_array(centers, dtype=X.dtype, copy=True, order="C")
+            # sklearn hands the callable the centred data (sparse data as it is).
+            X = samples.source
+            data = X if samples.is_sparse else X - samples.x_mean
+            centers = init(data, self.n_clusters, random_state=random_state)
+            if sp.issparse(centers):
+                centers = centers.toarray()
+            centers = check_array(centers, dtype=samples.dtype, copy=True, order="C")
             self._validate_center_shape(X, centers)
             return centers
         return init.copy()
 
     def _check_test_data(self, X):
-        return validate_data(
-            self, X, reset=False, dtype=_FLOAT_DTYPES, order="C"
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            reset=False,
+            dtype=_FLOAT_DTYPES,
+            order="C",
+            accept_large_sparse=False,
         )
+        return Samples.of(X)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -337,10 +365,19 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self : object
             Fitted estimator.
         """
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, order="C")
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=_FLOAT_DTYPES,
+            order="C",
+            accept_large_sparse=False,
+        )
         self._check_params_vs_input(X)
         random_state = check_random_state(self.random_state)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
         self._n_threads = effective_n_threads(self.n_threads)
 
         init = self.init
@@ -348,9 +385,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             init = check_array(init, dtype=X.dtype, copy=True, order="C")
             self._validate_center_shape(X, init)
 
-        # sklearn subtracts the mean for more accurate distances; the kernels do it
-        # on the fly, so X stays untouched.
-        x_mean = X.mean(axis=0)
+        # sklearn subtracts the mean of dense data for more accurate distances; the
+        # kernels do it on the fly, so X stays untouched. Sparse data is not centred
+        # (x_mean is zero).
+        samples = Samples.of(X, centre=True)
+        x_mean = samples.x_mean
         if _is_arraylike_not_scalar(init):
             init -= x_mean
 
@@ -359,13 +398,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         with numba_threads(self._n_threads):
             for _ in range(self._n_init):
                 centers_init = self._init_centroids(
-                    X, x_mean, init, random_state, sample_weight
+                    samples, init, random_state, sample_weight
                 )
                 if self.verbose:
                     print("Initialization complete")
                 labels, run_inertia, centers, n_iter = run_single(
-                    X,
-                    x_mean,
+                    samples,
                     sample_weight,
                     centers_init,
                     self.max_iter,
@@ -419,8 +457,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """
         return self.fit(X, sample_weight=sample_weight).labels_
 
-    def _centers_like(self, X):
-        return self.cluster_centers_.astype(X.dtype, copy=False)
+    def _centers_like(self, samples):
+        return self.cluster_centers_.astype(samples.dtype, copy=False)
 
     def predict(self, X):
         """Predict the closest cluster each sample in X belongs to.
@@ -436,10 +474,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             Index of the cluster each sample belongs to.
         """
         check_is_fitted(self)
-        X = self._check_test_data(X)
-        zero_mean = np.zeros(X.shape[1], dtype=X.dtype)
+        samples = self._check_test_data(X)
         with numba_threads(self.n_threads):
-            return assign_labels(X, zero_mean, self._centers_like(X))
+            return assign_labels(samples, self._centers_like(samples))
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Compute clustering and transform X to cluster-distance space.
@@ -477,11 +514,13 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         check_is_fitted(self)
         return self._transform(self._check_test_data(X))
 
-    def _transform(self, X):
-        out = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
-        zero_mean = np.zeros(X.shape[1], dtype=X.dtype)
+    def _transform(self, samples):
+        centers = self._centers_like(samples)
+        centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
+        K.squared_norms(centers, centers_sq)
+        out = np.empty((samples.shape[0], self.n_clusters), dtype=samples.dtype)
         with numba_threads(self.n_threads):
-            euclidean_to_centers_dense(X, zero_mean, self._centers_like(X), out)
+            K.euclidean_to_centers(samples.X, samples.x_mean, centers, centers_sq, out)
         return out
 
     def score(self, X, y=None, sample_weight=None):
@@ -502,10 +541,16 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             Opposite of the value of X on the K-means objective.
         """
         check_is_fitted(self)
-        X = self._check_test_data(X)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-        zero_mean = np.zeros(X.shape[1], dtype=X.dtype)
-        centers = self._centers_like(X)
+        samples = self._check_test_data(X)
+        sample_weight = _check_sample_weight(
+            sample_weight, samples.source, dtype=samples.dtype, ensure_non_negative=True
+        )
+        centers = self._centers_like(samples)
         with numba_threads(self.n_threads):
-            labels = assign_labels(X, zero_mean, centers)
-            return -inertia(X, zero_mean, sample_weight, centers, labels)
+            labels = assign_labels(samples, centers)
+            return -inertia(samples, sample_weight, centers, labels)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

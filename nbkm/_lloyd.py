@@ -1,64 +1,94 @@
-"""One run of Lloyd's k-means over dense samples, and the E-step used by predict."""
+"""One run of Lloyd's k-means, and the E-step and inertia used by predict and score."""
 
 import numpy as np
 
+from nbkm import _kernels as K
 from nbkm._em import Sweep, finish_centers, run_em
-from nbkm._kernels import (
-    block_bounds,
-    inertia_dense,
-    lloyd_step_dense,
-    prepare_centers,
-)
+from nbkm._samples import Samples
 
 
-def _empty_partials(dtype):
-    return np.zeros((1, 1, 1), dtype=dtype), np.zeros((1, 1), dtype=dtype)
+class _CenterViews:
+    """The centres in the forms the Lloyd kernels read: transposed, and norms."""
+
+    def __init__(self, n_clusters, n_features, dtype):
+        self.t = np.empty((n_features, n_clusters), dtype=dtype)
+        self.sq = np.empty(n_clusters, dtype=dtype)
+
+    def update(self, centers):
+        K.prepare_centers(centers, self.t, self.sq)
+        return self
 
 
-def assign_labels(X, x_mean, centers):
+def _sweep(samples, sample_weight, centers, views, sweep_or_labels, update_centers):
+    """One assignment sweep (with accumulation when ``update_centers``)."""
+    if update_centers:
+        labels = sweep_or_labels.labels
+        bounds = sweep_or_labels.bounds
+        sums, weights = sweep_or_labels.partial_sums, sweep_or_labels.partial_weights
+    else:
+        labels = sweep_or_labels
+        bounds = K.block_bounds(samples.shape[0])
+        sums = np.zeros((1, 1, 1), dtype=samples.dtype)
+        weights = np.zeros((1, 1), dtype=samples.dtype)
+    if samples.is_sparse:
+        K.lloyd_step_sparse(
+            samples.X,
+            sample_weight,
+            centers,
+            views.sq,
+            bounds,
+            labels,
+            sums,
+            weights,
+            update_centers,
+        )
+    else:
+        K.lloyd_step_dense(
+            samples.X,
+            samples.x_mean,
+            sample_weight,
+            views.t,
+            views.sq,
+            bounds,
+            labels,
+            sums,
+            weights,
+            update_centers,
+        )
+
+
+def assign_labels(samples: Samples, centers):
     """Index of the nearest centre of every sample (Lloyd's E-step alone).
 
     Parameters
     ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        The samples, C-contiguous.
-    x_mean : ndarray, shape (n_features,), same dtype as X
-        Subtracted from the samples on the fly.
-    centers : ndarray, shape (n_clusters, n_features), same dtype as X
-        The centres.
+    samples : Samples
+        The samples.
+    centers : ndarray, shape (n_clusters, n_features), same dtype as the samples
+        The centres, in the samples' (centred) frame.
 
     Returns
     -------
     labels : ndarray of int32, shape (n_samples,)
     """
-    n_clusters, n_features = centers.shape
-    centers_t = np.empty((n_features, n_clusters), dtype=X.dtype)
-    centers_sq = np.empty(n_clusters, dtype=X.dtype)
-    prepare_centers(centers, centers_t, centers_sq)
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    sums, weights = _empty_partials(X.dtype)
-    no_weights = np.empty(0, dtype=X.dtype)
-    bounds = block_bounds(X.shape[0])
-    lloyd_step_dense(
-        X, x_mean, no_weights, centers_t, centers_sq, bounds, labels, sums, weights,
-        False,
-    )
+    views = _CenterViews(*centers.shape, centers.dtype).update(centers)
+    labels = np.empty(samples.shape[0], dtype=np.int32)
+    no_weights = np.empty(0, dtype=samples.dtype)
+    _sweep(samples, no_weights, centers, views, labels, False)
     return labels
 
 
-def inertia(X, x_mean, sample_weight, centers, labels):
+def inertia(samples: Samples, sample_weight, centers, labels):
     """Weighted sum of squared distances of the samples to their assigned centre.
 
     Parameters
     ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        The samples, C-contiguous.
-    x_mean : ndarray, shape (n_features,), same dtype as X
-        Subtracted from the samples on the fly.
-    sample_weight : ndarray, shape (n_samples,), same dtype as X
+    samples : Samples
+        The samples.
+    sample_weight : ndarray, shape (n_samples,)
         Weight of each sample.
-    centers : ndarray, shape (n_clusters, n_features), same dtype as X
-        The centres.
+    centers : ndarray, shape (n_clusters, n_features)
+        The centres, in the samples' (centred) frame.
     labels : ndarray of int32, shape (n_samples,)
         Assigned centre of each sample.
 
@@ -66,23 +96,35 @@ def inertia(X, x_mean, sample_weight, centers, labels):
     -------
     inertia : float
     """
-    bounds = block_bounds(X.shape[0])
-    return float(inertia_dense(X, x_mean, sample_weight, centers, labels, bounds))
+    centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
+    K.squared_norms(centers, centers_sq)
+    bounds = K.block_bounds(samples.shape[0])
+    return float(
+        K.inertia(
+            samples.X,
+            samples.x_mean,
+            sample_weight,
+            centers,
+            centers_sq,
+            labels,
+            bounds,
+        )
+    )
 
 
-def lloyd_single(X, x_mean, sample_weight, centers_init, max_iter, tol, verbose=0):
+def lloyd_single(
+    samples: Samples, sample_weight, centers_init, max_iter, tol, verbose=0
+):
     """One run of Lloyd's algorithm from the given centres.
 
     Parameters
     ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        The samples, C-contiguous; never modified.
-    x_mean : ndarray, shape (n_features,), same dtype as X
-        Subtracted from the samples on the fly (zeros for no centring).
-    sample_weight : ndarray, shape (n_samples,), same dtype as X
+    samples : Samples
+        The samples; never modified.
+    sample_weight : ndarray, shape (n_samples,), same dtype as the samples
         Weight of each sample.
-    centers_init : ndarray, shape (n_clusters, n_features), same dtype as X
-        Initial centres, in the centred frame.
+    centers_init : ndarray, shape (n_clusters, n_features), same dtype
+        Initial centres, in the samples' (centred) frame.
     max_iter : int
         Most iterations.
     tol : float
@@ -97,31 +139,20 @@ def lloyd_single(X, x_mean, sample_weight, centers_init, max_iter, tol, verbose=
     centers : ndarray, shape (n_clusters, n_features)
     n_iter : int
     """
-    n_samples, n_features = X.shape
+    n_samples, n_features = samples.shape
     n_clusters = centers_init.shape[0]
-    sweep = Sweep.allocate(n_samples, n_clusters, n_features, X.dtype)
-    centers_t = np.empty((n_features, n_clusters), dtype=X.dtype)
-    centers_sq = np.empty(n_clusters, dtype=X.dtype)
+    sweep = Sweep.allocate(n_samples, n_clusters, n_features, samples.dtype)
+    views = _CenterViews(n_clusters, n_features, samples.dtype)
 
     def step(centers, centers_new, update_centers):
-        prepare_centers(centers, centers_t, centers_sq)
-        lloyd_step_dense(
-            X,
-            x_mean,
-            sample_weight,
-            centers_t,
-            centers_sq,
-            sweep.bounds,
-            sweep.labels,
-            sweep.partial_sums,
-            sweep.partial_weights,
-            update_centers,
-        )
+        views.update(centers)
         if not update_centers:
+            _sweep(samples, sample_weight, centers, views, sweep.labels, False)
             return False
-        return finish_centers(X, x_mean, sample_weight, centers, centers_new, sweep)
+        _sweep(samples, sample_weight, centers, views, sweep, True)
+        return finish_centers(samples, sample_weight, centers, centers_new, sweep)
 
     def run_inertia(centers, labels):
-        return inertia(X, x_mean, sample_weight, centers, labels)
+        return inertia(samples, sample_weight, centers, labels)
 
     return run_em(step, sweep, centers_init, max_iter, tol, run_inertia, verbose)

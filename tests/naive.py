@@ -65,7 +65,7 @@ def kmeans(X, sample_weight, centers, max_iter, tol):
     """
     labels_old = np.full(X.shape[0], -1)
     strict = False
-    for it in range(max_iter):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (returned after the loop)
         labels, new_centers = lloyd_step(X, sample_weight, centers)
         shift = ((new_centers - centers) ** 2).sum()
         centers = new_centers
@@ -77,4 +77,4 @@ def kmeans(X, sample_weight, centers, max_iter, tol):
         labels_old = labels
     if not strict:
         labels = assign(X, centers)
-    return labels, centers, inertia(X, sample_weight, centers, labels), it + 1
+    return labels, centers, inertia(X, sample_weight, centers, labels), n_iter

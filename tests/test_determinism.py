@@ -59,7 +59,10 @@ CACHE_SCRIPT = textwrap.dedent(
 def _run(script, **env):
     full_env = {**os.environ, **env}
     proc = subprocess.run(
-        [sys.executable, "-c", script], env=full_env, capture_output=True, text=True,
+        [sys.executable, "-c", script],
+        env=full_env,
+        capture_output=True,
+        text=True,
         timeout=900,
     )
     assert proc.returncode == 0, proc.stderr
@@ -76,8 +79,10 @@ def test_results_are_bitwise_equal_with_1_and_2_numba_threads():
 @pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
 def test_n_threads_parameter_does_not_change_results(algorithm):
     X = make_blobs_data(np.random.default_rng(9), 5000, 6, 10, std=2.0)
-    fits = [KMeans(10, n_init=2, random_state=1, algorithm=algorithm, n_threads=t).fit(X)
-            for t in (1, 2)]
+    fits = [
+        KMeans(10, n_init=2, random_state=1, algorithm=algorithm, n_threads=t).fit(X)
+        for t in (1, 2)
+    ]
     assert_array_equal(fits[0].labels_, fits[1].labels_)
     assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
     assert fits[0].inertia_ == fits[1].inertia_

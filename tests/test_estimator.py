@@ -37,8 +37,12 @@ def _assert_same_fit(ours, ref, dtype):
     assert ours.n_iter_ == ref.n_iter_
     assert_allclose(ours.inertia_, ref.inertia_, rtol=RTOL[dtype])
     scale = np.abs(ref.cluster_centers_).max()
-    assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=RTOL[dtype],
-                    atol=RTOL[dtype] * scale)
+    assert_allclose(
+        ours.cluster_centers_,
+        ref.cluster_centers_,
+        rtol=RTOL[dtype],
+        atol=RTOL[dtype] * scale,
+    )
     assert ours.cluster_centers_.dtype == ref.cluster_centers_.dtype
 
 
@@ -49,12 +53,20 @@ def _assert_same_fit(ours, ref, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("dataset", ["blobs", "digits"])
 @pytest.mark.parametrize("k", [2, 10, 50])
-def test_same_init_gives_sklearns_result(dataset, k, dtype, weighted, tol, max_iter, algorithm):
+def test_same_init_gives_sklearns_result(
+    dataset, k, dtype, weighted, tol, max_iter, algorithm
+):
     X = (_digits() if dataset == "digits" else _blobs()).astype(dtype)
     init = _init_without_ties(X, k, seed=k)
     sw = np.random.default_rng(k).uniform(0.5, 2.0, X.shape[0]) if weighted else None
-    params = dict(n_clusters=k, init=init, n_init=1, tol=tol, max_iter=max_iter,
-                  algorithm=algorithm)
+    params = dict(
+        n_clusters=k,
+        init=init,
+        n_init=1,
+        tol=tol,
+        max_iter=max_iter,
+        algorithm=algorithm,
+    )
     ours = KMeans(**params).fit(X, sample_weight=sw)
     ref = SKKMeans(**params).fit(X, sample_weight=sw)
     _assert_same_fit(ours, ref, dtype)
@@ -77,7 +89,9 @@ def test_kmeans_plusplus_picks_sklearns_samples(seed, weighted):
     X = _digits() - _digits().mean(axis=0)
     sw = np.random.default_rng(seed).uniform(0.1, 3, X.shape[0]) if weighted else None
     centers, idx = kmeans_plusplus(X, 12, sample_weight=sw, random_state=seed)
-    ref_centers, ref_idx = sk_kmeans_plusplus(X, 12, sample_weight=sw, random_state=seed)
+    ref_centers, ref_idx = sk_kmeans_plusplus(
+        X, 12, sample_weight=sw, random_state=seed
+    )
     assert_array_equal(idx, ref_idx)
     assert_array_equal(centers, X[idx])
 
@@ -120,9 +134,10 @@ def test_labels_agree_with_predict_after_a_max_iter_stop(rng):
     assert_array_equal(km.labels_, km.predict(X))
 
 
-@pytest.mark.parametrize("dtype, expected", [(np.float32, np.float32),
-                                             (np.float64, np.float64),
-                                             (np.int64, np.float64)])
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [(np.float32, np.float32), (np.float64, np.float64), (np.int64, np.float64)],
+)
 def test_dtypes(rng, dtype, expected):
     X = (make_blobs_data(rng, 100, 3, 3) * 10).astype(dtype)
     km = KMeans(3, n_init=1, random_state=0).fit(X)
@@ -145,8 +160,13 @@ def test_inputs_are_never_modified(rng, copy_x, init):
 
     init_param = {"array": init_arr, "callable": init_fn}.get(init, init)
     before = X.copy(), sw.copy(), init_arr.copy()
-    KMeans(3, init=init_param, n_init=2 if init == "callable" else 1, copy_x=copy_x,
-           random_state=0).fit(X, sample_weight=sw)
+    KMeans(
+        3,
+        init=init_param,
+        n_init=2 if init == "callable" else 1,
+        copy_x=copy_x,
+        random_state=0,
+    ).fit(X, sample_weight=sw)
     for a, b in zip((X, sw, init_arr), before, strict=True):
         assert_array_equal(a, b)
     if init == "callable":
@@ -170,12 +190,17 @@ def test_kernels_compile_once_per_dtype_and_writability(rng):
     X = make_blobs_data(rng, 100, 3, 3)
     X_ro = X.copy()
     X_ro.flags.writeable = False
-    for variant in (X, X.astype(np.float32), (X * 10).astype(np.int32), np.asfortranarray(X),
-                    X_ro):
+    for variant in (
+        X,
+        X.astype(np.float32),
+        (X * 10).astype(np.int32),
+        np.asfortranarray(X),
+        X_ro,
+    ):
         KMeans(3, n_init=1, random_state=0).fit(variant).predict(variant)
     # float32/float64, each writable or read-only (the caller's array is used as is).
     assert len(K.lloyd_step_dense.signatures) <= 4
-    assert len(K.inertia_dense.signatures) <= 4
+    assert len(K.inertia.signatures) <= 4
 
 
 def test_thread_count_is_restored_after_fit_and_after_an_error(rng):

@@ -1,7 +1,7 @@
 """scikit-learn's own estimator checks.
 
-One check is expected to fail, for the reason scikit-learn gives for its own
-KMeans: ``check_sample_weight_equivalence_on_dense_data`` fits weighted data and
+Two checks are expected to fail, for the reason scikit-learn gives for its own
+KMeans: ``check_sample_weight_equivalence_on_{dense,sparse}_data`` fit weighted data and
 repeated data, shuffled differently, from a *random* initialisation and compares
 labels, which no randomly initialised k-means can satisfy. The marker is strict: if
 the check ever passes, the test fails. The property itself is tested exactly, from
@@ -12,11 +12,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nbkm import KMeans
 
+_REASON = (
+    "random initialisation: sample_weight is not equivalent to removing or "
+    "repeating samples (scikit-learn marks the same for its KMeans)"
+)
 SKLEARNS_OWN_KMEANS_EXPECTED_FAILURES = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "random initialisation: sample_weight is not equivalent to removing or "
-        "repeating samples (scikit-learn marks the same for its KMeans)"
-    ),
+    "check_sample_weight_equivalence_on_dense_data": _REASON,
+    "check_sample_weight_equivalence_on_sparse_data": _REASON,
 }
 
 

@@ -1,8 +1,9 @@
 """Numba kernels of nbkm: module-level ``@njit(cache=True)`` functions only.
 
 Nothing here validates input or reads options: the drivers (``nbkm._lloyd``,
-``nbkm._elkan``, ``nbkm._init``) pass C-contiguous arrays of one float dtype and
-int32 labels.
+``nbkm._elkan``, ``nbkm._init``) pass C-contiguous arrays of one float dtype, int32
+labels, and samples either as a dense 2-D array or as a CSR triple
+``(data, indices, indptr)`` (see ``_rows.py``).
 """
 
 from nbkm._kernels._blocks import block_bounds
@@ -13,34 +14,34 @@ from nbkm._kernels._centers import (
     move_samples_to_empty_clusters,
     prepare_centers,
     reduce_partials,
+    squared_norms,
 )
-from nbkm._kernels._dense import (
-    distances_to_assigned_dense,
-    euclidean_to_centers_dense,
-    inertia_dense,
-    lloyd_step_dense,
+from nbkm._kernels._dense import lloyd_step_dense
+from nbkm._kernels._distances import (
+    distances_to_assigned,
+    euclidean_to_centers,
+    inertia,
 )
-from nbkm._kernels._elkan import (
-    elkan_init_bounds_dense,
-    elkan_shift_bounds,
-    elkan_step_dense,
-)
+from nbkm._kernels._elkan import elkan_init_bounds, elkan_shift_bounds, elkan_step
 from nbkm._kernels._plusplus import candidate_potentials
+from nbkm._kernels._sparse import lloyd_step_sparse
 
 __all__ = [
     "average_centers",
     "block_bounds",
     "candidate_potentials",
     "center_shifts",
-    "distances_to_assigned_dense",
-    "elkan_init_bounds_dense",
+    "distances_to_assigned",
+    "elkan_init_bounds",
     "elkan_shift_bounds",
-    "elkan_step_dense",
-    "euclidean_to_centers_dense",
+    "elkan_step",
+    "euclidean_to_centers",
     "half_center_distances",
-    "inertia_dense",
+    "inertia",
     "lloyd_step_dense",
+    "lloyd_step_sparse",
     "move_samples_to_empty_clusters",
     "prepare_centers",
     "reduce_partials",
+    "squared_norms",
 ]

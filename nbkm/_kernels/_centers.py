@@ -7,6 +7,8 @@ serially so their results never depend on the thread count.
 import numpy as np
 from numba import njit, prange
 
+from nbkm._kernels._rows import add_weighted_row
+
 
 @njit(cache=True, nogil=True)
 def prepare_centers(centers, centers_t, centers_sq):
@@ -29,6 +31,25 @@ def prepare_centers(centers, centers_t, centers_sq):
             centers_t[f, j] = c
             sq += c * c
         centers_sq[j] = sq
+
+
+@njit(cache=True, nogil=True)
+def squared_norms(centers, out):
+    """Squared Euclidean norm of each centre.
+
+    Parameters
+    ----------
+    centers : ndarray of float32 or float64, shape (n_clusters, n_features)
+        IN. The centres.
+    out : ndarray, shape (n_clusters,), same dtype
+        OUT. ``||c_j||^2``.
+    """
+    n_clusters, n_features = centers.shape
+    for j in range(n_clusters):
+        sq = centers.dtype.type(0)
+        for f in range(n_features):
+            sq += centers[j, f] * centers[j, f]
+        out[j] = sq
 
 
 @njit(cache=True, nogil=True)
@@ -65,10 +86,10 @@ def move_samples_to_empty_clusters(
 
     Parameters
     ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        IN. The samples.
+    X : ndarray of shape (n_samples, n_features), or CSR triple
+        IN. The samples, float32 or float64 (see ``_rows.py``).
     x_mean : ndarray, shape (n_features,), same dtype as X
-        IN. Subtracted from every sample on the fly.
+        IN. Subtracted from dense samples on the fly.
     sample_weight : ndarray, shape (n_samples,), same dtype as X
         IN. Weight of each sample.
     labels : ndarray of int32, shape (n_samples,)
@@ -82,16 +103,14 @@ def move_samples_to_empty_clusters(
     weights : ndarray, shape (n_clusters,), same dtype as X
         INOUT. Total weight of each cluster.
     """
-    n_features = X.shape[1]
     for idx in range(empty_clusters.shape[0]):
         new_id = empty_clusters[idx]
         i = far_samples[idx]
         w = sample_weight[i]
         old_id = labels[i]
-        for f in range(n_features):
-            x = (X[i, f] - x_mean[f]) * w
-            sums[old_id, f] -= x
-            sums[new_id, f] = x
+        # The empty cluster's sum is exactly zero, so adding sets it.
+        add_weighted_row(X, x_mean, i, -w, sums, old_id)
+        add_weighted_row(X, x_mean, i, w, sums, new_id)
         weights[new_id] = w
         weights[old_id] -= w
 

@@ -1,4 +1,4 @@
-"""Numba kernels over dense samples: assignment, accumulation, inertia, distances.
+"""Numba kernel of Lloyd's sweep over dense samples: fused assignment and accumulation.
 
 Every kernel takes the samples ``X`` as the caller gave them plus ``x_mean``, the
 vector that sklearn subtracts from dense data before it clusters. Subtracting it
@@ -12,6 +12,8 @@ buffers that the caller reduces in block order.
 
 import numpy as np
 from numba import njit, prange
+
+from nbkm._kernels._rows import add_weighted_row
 
 #: Samples handled together by the distance micro-kernel: each centre value read
 #: from memory is used this many times.
@@ -163,7 +165,6 @@ def lloyd_step_dense(
     update_centers : bool
         Whether to accumulate the sums (E+M step) or only assign labels (E step).
     """
-    n_features = X.shape[1]
     n_blocks = bounds.shape[0] - 1
     for b in prange(n_blocks):
         acc = np.empty((TILE_ROWS, CENTER_BLOCK), dtype=X.dtype)
@@ -177,108 +178,7 @@ def lloyd_step_dense(
                 X, x_mean, r0, r1, centers_t, centers_sq, labels, min_dist, acc
             )
             if update_centers:
-                sums = partial_sums[b]
-                weights = partial_weights[b]
                 for i in range(r0, r1):
-                    label = labels[i]
                     w = sample_weight[i]
-                    weights[label] += w
-                    for f in range(n_features):
-                        sums[label, f] += (X[i, f] - x_mean[f]) * w
-
-
-@njit(cache=True, parallel=True)
-def inertia_dense(X, x_mean, sample_weight, centers, labels, bounds):
-    """Weighted sum of squared distances of the samples to their assigned centre.
-
-    Parameters
-    ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        IN. The samples.
-    x_mean : ndarray, shape (n_features,), same dtype as X
-        IN. Subtracted from every sample on the fly.
-    sample_weight : ndarray, shape (n_samples,), same dtype as X
-        IN. Weight of each sample.
-    centers : ndarray, shape (n_clusters, n_features), same dtype as X
-        IN. The centres (in the centred frame).
-    labels : ndarray of int32, shape (n_samples,)
-        IN. Assigned centre of each sample.
-    bounds : ndarray of int64, shape (n_blocks + 1,)
-        IN. Block boundaries.
-
-    Returns
-    -------
-    inertia : float64
-        ``sum_i w_i ||x_i - c_{label_i}||^2``, accumulated in float64 per block and
-        reduced in block order.
-    """
-    n_features = X.shape[1]
-    n_blocks = bounds.shape[0] - 1
-    partial = np.zeros(n_blocks, dtype=np.float64)
-    for b in prange(n_blocks):
-        total = 0.0
-        for i in range(bounds[b], bounds[b + 1]):
-            c = centers[labels[i]]
-            sq = 0.0
-            for f in range(n_features):
-                diff = X[i, f] - x_mean[f] - c[f]
-                sq += diff * diff
-            total += sq * sample_weight[i]
-        partial[b] = total
-    inertia = 0.0
-    for b in range(n_blocks):
-        inertia += partial[b]
-    return inertia
-
-
-@njit(cache=True, parallel=True)
-def distances_to_assigned_dense(X, x_mean, centers, labels, out):
-    """Squared distance of each sample to its assigned centre (for relocation).
-
-    Parameters
-    ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        IN. The samples.
-    x_mean : ndarray, shape (n_features,), same dtype as X
-        IN. Subtracted from every sample on the fly.
-    centers : ndarray, shape (n_clusters, n_features), same dtype as X
-        IN. The centres.
-    labels : ndarray of int32, shape (n_samples,)
-        IN. Assigned centre of each sample.
-    out : ndarray, shape (n_samples,), same dtype as X
-        OUT. ``||x_i - c_{label_i}||^2``.
-    """
-    n_samples, n_features = X.shape
-    for i in prange(n_samples):
-        c = centers[labels[i]]
-        sq = 0.0
-        for f in range(n_features):
-            diff = X[i, f] - x_mean[f] - c[f]
-            sq += diff * diff
-        out[i] = sq
-
-
-@njit(cache=True, parallel=True)
-def euclidean_to_centers_dense(X, x_mean, centers, out):
-    """Euclidean distance of every sample to every centre (``transform``).
-
-    Parameters
-    ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        IN. The samples.
-    x_mean : ndarray, shape (n_features,), same dtype as X
-        IN. Subtracted from every sample on the fly.
-    centers : ndarray, shape (n_clusters, n_features), same dtype as X
-        IN. The centres.
-    out : ndarray, shape (n_samples, n_clusters), same dtype as X
-        OUT. ``||x_i - c_j||``, computed directly (no cancellation).
-    """
-    n_samples, n_features = X.shape
-    n_clusters = centers.shape[0]
-    for i in prange(n_samples):
-        for j in range(n_clusters):
-            sq = 0.0
-            for f in range(n_features):
-                diff = X[i, f] - x_mean[f] - centers[j, f]
-                sq += diff * diff
-            out[i, j] = np.sqrt(sq)
+                    partial_weights[b, labels[i]] += w
+                    add_weighted_row(X, x_mean, i, w, partial_sums[b], labels[i])

@@ -1,38 +1,39 @@
-"""Numba kernels of Elkan's exact accelerated k-means over dense samples.
+"""Numba kernels of Elkan's exact accelerated k-means, over dense or CSR samples.
 
 Elkan keeps, for every sample, an upper bound on the distance to its centre and a
 lower bound on the distance to every other centre; the triangle inequality then
 skips most distance computations. It gives Lloyd's assignment (up to rounding on
 exact ties) at the cost of an ``n_samples x n_clusters`` array of lower bounds,
-the same memory sklearn's elkan uses.
+the same memory sklearn's elkan uses. ``X`` is a dense array or a CSR triple, as
+described in ``_rows.py``.
 """
 
 import numpy as np
 from numba import njit, prange
 
+from nbkm._kernels._rows import add_weighted_row, n_rows, sq_distance
+
 
 @njit(cache=True, nogil=True)
-def _distance(X, x_mean, i, centers, j):
-    """Euclidean distance between sample ``i`` (centred) and centre ``j``."""
-    sq = 0.0
-    for f in range(X.shape[1]):
-        diff = X[i, f] - x_mean[f] - centers[j, f]
-        sq += diff * diff
-    return np.sqrt(sq)
+def _distance(X, x_mean, i, centers, centers_sq, j):
+    """Euclidean distance between sample ``i`` and centre ``j``."""
+    return np.sqrt(sq_distance(X, x_mean, i, centers, centers_sq, j))
 
 
 @njit(cache=True, parallel=True)
-def elkan_init_bounds_dense(X, x_mean, centers, half_dist, labels, upper, lower):
+def elkan_init_bounds(X, x_mean, centers, centers_sq, half_dist, labels, upper, lower):
     """First assignment and bounds, skipping centres the triangle inequality rules out.
 
     Parameters
     ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        IN. The samples.
+    X : ndarray of shape (n_samples, n_features), or CSR triple
+        IN. The samples, float32 or float64.
     x_mean : ndarray, shape (n_features,), same dtype as X
         IN. Subtracted from every sample on the fly.
     centers : ndarray, shape (n_clusters, n_features), same dtype as X
         IN. The initial centres.
+    centers_sq : ndarray, shape (n_clusters,), same dtype as X
+        IN. Squared norms of the centres (used for CSR samples).
     half_dist : ndarray, shape (n_clusters, n_clusters), same dtype as X
         IN. Half the pairwise distances between centres.
     labels : ndarray of int32, shape (n_samples,)
@@ -42,16 +43,15 @@ def elkan_init_bounds_dense(X, x_mean, centers, half_dist, labels, upper, lower)
     lower : ndarray, shape (n_samples, n_clusters), same dtype as X
         OUT. Lower bound of the distance to each centre.
     """
-    n_samples = X.shape[0]
     n_clusters = centers.shape[0]
-    for i in prange(n_samples):
+    for i in prange(n_rows(X)):
         lower[i] = 0
         best = 0
-        best_dist = _distance(X, x_mean, i, centers, 0)
+        best_dist = _distance(X, x_mean, i, centers, centers_sq, 0)
         lower[i, 0] = best_dist
         for j in range(1, n_clusters):
             if best_dist > half_dist[best, j]:
-                dist = _distance(X, x_mean, i, centers, j)
+                dist = _distance(X, x_mean, i, centers, centers_sq, j)
                 lower[i, j] = dist
                 if dist < best_dist:
                     best_dist = dist
@@ -61,11 +61,12 @@ def elkan_init_bounds_dense(X, x_mean, centers, half_dist, labels, upper, lower)
 
 
 @njit(cache=True, parallel=True)
-def elkan_step_dense(
+def elkan_step(
     X,
     x_mean,
     sample_weight,
     centers,
+    centers_sq,
     half_dist,
     next_center,
     upper,
@@ -80,14 +81,16 @@ def elkan_step_dense(
 
     Parameters
     ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        IN. The samples.
+    X : ndarray of shape (n_samples, n_features), or CSR triple
+        IN. The samples, float32 or float64.
     x_mean : ndarray, shape (n_features,), same dtype as X
         IN. Subtracted from every sample on the fly.
     sample_weight : ndarray, shape (n_samples,), same dtype as X
         IN. Weight of each sample.
     centers : ndarray, shape (n_clusters, n_features), same dtype as X
         IN. The current centres.
+    centers_sq : ndarray, shape (n_clusters,), same dtype as X
+        IN. Squared norms of the centres (used for CSR samples).
     half_dist : ndarray, shape (n_clusters, n_clusters), same dtype as X
         IN. Half the pairwise distances between the current centres.
     next_center : ndarray, shape (n_clusters,), same dtype as X
@@ -107,7 +110,6 @@ def elkan_step_dense(
     update_centers : bool
         Whether to accumulate the sums (E+M step) or only assign labels (E step).
     """
-    n_features = X.shape[1]
     n_clusters = centers.shape[0]
     n_blocks = bounds.shape[0] - 1
     for b in prange(n_blocks):
@@ -122,11 +124,11 @@ def elkan_step_dense(
                 for j in range(n_clusters):
                     if j != label and ub > lower[i, j] and ub > half_dist[label, j]:
                         if not tight:
-                            ub = _distance(X, x_mean, i, centers, label)
+                            ub = _distance(X, x_mean, i, centers, centers_sq, label)
                             lower[i, label] = ub
                             tight = True
                         if ub > lower[i, j] or ub > half_dist[label, j]:
-                            dist = _distance(X, x_mean, i, centers, j)
+                            dist = _distance(X, x_mean, i, centers, centers_sq, j)
                             lower[i, j] = dist
                             if dist < ub:
                                 label = j
@@ -136,8 +138,7 @@ def elkan_step_dense(
             if update_centers:
                 w = sample_weight[i]
                 partial_weights[b, label] += w
-                for f in range(n_features):
-                    partial_sums[b, label, f] += (X[i, f] - x_mean[f]) * w
+                add_weighted_row(X, x_mean, i, w, partial_sums[b], label)
 
 
 @njit(cache=True, parallel=True)

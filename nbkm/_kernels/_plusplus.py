@@ -3,17 +3,26 @@
 import numpy as np
 from numba import njit, prange
 
+from nbkm._kernels._rows import sq_distance
+
 
 @njit(cache=True, parallel=True)
-def candidate_potentials(X, candidates, closest, sample_weight, bounds, dist, pot):
+def candidate_potentials(
+    X, x_mean, candidates, candidates_sq, closest, sample_weight, bounds, dist, pot
+):
     """Closest squared distances and potential if each candidate became a centre.
 
     Parameters
     ----------
-    X : ndarray of float32 or float64, shape (n_samples, n_features)
-        IN. The samples.
-    candidates : ndarray of int64, shape (n_candidates,)
-        IN. Sample indices of the candidate centres.
+    X : ndarray of shape (n_samples, n_features), or CSR triple
+        IN. The samples, float32 or float64.
+    x_mean : ndarray, shape (n_features,), same dtype as X
+        IN. Subtracted from dense samples on the fly (zeros: distances between
+        samples do not depend on centring).
+    candidates : ndarray, shape (n_candidates, n_features), same dtype as X
+        IN. The candidate centres, dense, in the frame of ``X - x_mean``.
+    candidates_sq : ndarray, shape (n_candidates,), same dtype as X
+        IN. Squared norms of the candidates (used for CSR samples).
     closest : ndarray of float64, shape (n_samples,)
         IN. Squared distance of each sample to its closest chosen centre
         (``inf`` before the first centre).
@@ -22,11 +31,10 @@ def candidate_potentials(X, candidates, closest, sample_weight, bounds, dist, po
     bounds : ndarray of int64, shape (n_blocks + 1,)
         IN. Block boundaries.
     dist : ndarray of float64, shape (n_candidates, n_samples)
-        OUT. ``min(closest[i], ||x_i - x_candidate||^2)``.
+        OUT. ``min(closest[i], ||x_i - candidate_t||^2)``.
     pot : ndarray of float64, shape (n_candidates,)
         OUT. ``sum_i w_i dist[t, i]``, reduced in block order.
     """
-    n_features = X.shape[1]
     n_candidates = candidates.shape[0]
     n_blocks = bounds.shape[0] - 1
     partial = np.zeros((n_blocks, n_candidates), dtype=np.float64)
@@ -34,11 +42,7 @@ def candidate_potentials(X, candidates, closest, sample_weight, bounds, dist, po
         for i in range(bounds[b], bounds[b + 1]):
             w = sample_weight[i]
             for t in range(n_candidates):
-                c = candidates[t]
-                sq = 0.0
-                for f in range(n_features):
-                    diff = X[i, f] - X[c, f]
-                    sq += diff * diff
+                sq = sq_distance(X, x_mean, i, candidates, candidates_sq, t)
                 if closest[i] < sq:
                     sq = closest[i]
                 dist[t, i] = sq

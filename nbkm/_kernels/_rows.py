@@ -1,0 +1,96 @@
+"""Row primitives shared by kernels over dense arrays and over CSR matrices.
+
+Kernels take the samples ``X`` either as a C-contiguous 2-D array or as a CSR
+triple ``(data, indices, indptr)``. Each primitive has one plain implementation
+per layout; a Numba overload picks between them from the type of ``X`` at compile
+time (so one kernel body serves both layouts), and the Python function picks at
+run time (so kernels also run with ``NUMBA_DISABLE_JIT=1``). ``x_mean`` is
+subtracted from dense rows on the fly (sklearn centres dense data); CSR rows are
+never centred, as in sklearn.
+"""
+
+from numba import types
+from numba.extending import overload
+
+
+def _n_rows_dense(X):
+    return X.shape[0]
+
+
+def _n_rows_csr(X):
+    return X[2].shape[0] - 1
+
+
+def _sq_distance_dense(X, x_mean, i, centers, centers_sq, j):
+    result = 0.0
+    for f in range(X.shape[1]):
+        diff = X[i, f] - x_mean[f] - centers[j, f]
+        result += diff * diff
+    return result
+
+
+def _sq_distance_csr(X, x_mean, i, centers, centers_sq, j):
+    data, indices, indptr = X
+    result = 0.0
+    for k in range(indptr[i], indptr[i + 1]):
+        c = centers[j, indices[k]]
+        diff = data[k] - c
+        result += diff * diff - c * c
+    result += centers_sq[j]
+    return result if result > 0 else 0.0
+
+
+def _add_weighted_row_dense(X, x_mean, i, w, sums, label):
+    for f in range(X.shape[1]):
+        sums[label, f] += (X[i, f] - x_mean[f]) * w
+
+
+def _add_weighted_row_csr(X, x_mean, i, w, sums, label):
+    data, indices, indptr = X
+    for k in range(indptr[i], indptr[i + 1]):
+        sums[label, indices[k]] += data[k] * w
+
+
+def n_rows(X):
+    """Return the number of samples of a dense array or a CSR triple."""
+    return _n_rows_csr(X) if isinstance(X, tuple) else _n_rows_dense(X)
+
+
+def sq_distance(X, x_mean, i, centers, centers_sq, j):
+    """Return the squared Euclidean distance between sample ``i`` and centre ``j``.
+
+    Dense rows: computed directly, ``sum((x - mean - c)**2)``. CSR rows: sklearn's
+    formula ``sum over stored values of (x - c)**2 - c**2``, plus ``||c||^2``
+    (``centers_sq[j]``), floored at 0.
+    """
+    if isinstance(X, tuple):
+        return _sq_distance_csr(X, x_mean, i, centers, centers_sq, j)
+    return _sq_distance_dense(X, x_mean, i, centers, centers_sq, j)
+
+
+def add_weighted_row(X, x_mean, i, w, sums, label):
+    """Add ``w * (x_i - mean)`` to ``sums[label]`` (no mean for CSR rows)."""
+    if isinstance(X, tuple):
+        _add_weighted_row_csr(X, x_mean, i, w, sums, label)
+    else:
+        _add_weighted_row_dense(X, x_mean, i, w, sums, label)
+
+
+def _is_csr(X):
+    return isinstance(X, types.BaseTuple)
+
+
+# Overload signatures must repeat the implementations' argument names.
+@overload(n_rows, jit_options={"cache": True})
+def _n_rows_overload(X):
+    return _n_rows_csr if _is_csr(X) else _n_rows_dense
+
+
+@overload(sq_distance, jit_options={"cache": True})
+def _sq_distance_overload(X, x_mean, i, centers, centers_sq, j):
+    return _sq_distance_csr if _is_csr(X) else _sq_distance_dense
+
+
+@overload(add_weighted_row, jit_options={"cache": True})
+def _add_weighted_row_overload(X, x_mean, i, w, sums, label):
+    return _add_weighted_row_csr if _is_csr(X) else _add_weighted_row_dense

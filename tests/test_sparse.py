@@ -1,0 +1,162 @@
+"""nbkm.KMeans on scipy.sparse input, against sklearn and against its own dense path."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.cluster import KMeans as SKKMeans
+from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from nbkm import KMeans, kmeans_plusplus
+
+RTOL = {np.float32: 1e-4, np.float64: 1e-6}
+
+
+def _sparse_blobs(seed, n=800, d=60, k=6, density=0.15, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(0, 5, size=(k, d)) * (rng.uniform(size=(k, d)) < 0.3)
+    which = rng.integers(0, k, size=n)
+    X = means[which] + rng.normal(scale=0.5, size=(n, d))
+    X[rng.uniform(size=(n, d)) > density] = 0.0
+    return sp.csr_matrix(X.astype(dtype))
+
+
+def _tfidf_corpus(seed, n_docs=300):
+    """TF-IDF of documents from 4 topics, each with its own words, plus shared ones."""
+    rng = np.random.default_rng(seed)
+    topics = [[f"t{t}w{w}" for w in range(40)] for t in range(4)]
+    shared = [f"common{w}" for w in range(30)]
+    docs = []
+    for _ in range(n_docs):
+        topic = topics[rng.integers(4)]
+        words = list(rng.choice(topic, size=rng.integers(8, 20)))
+        words += list(rng.choice(shared, size=rng.integers(2, 8)))
+        docs.append(" ".join(words))
+    return TfidfVectorizer().fit_transform(docs).tocsr()
+
+
+def _assert_same_fit(ours, ref, dtype):
+    assert_array_equal(ours.labels_, ref.labels_)
+    assert ours.n_iter_ == ref.n_iter_
+    assert_allclose(ours.inertia_, ref.inertia_, rtol=RTOL[dtype])
+    assert_allclose(
+        ours.cluster_centers_, ref.cluster_centers_, rtol=RTOL[dtype], atol=RTOL[dtype]
+    )
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("tol", [0.0, 1e-4])
+def test_same_init_gives_sklearns_result_on_sparse_blobs(
+    algorithm, weighted, dtype, tol
+):
+    X = _sparse_blobs(0, dtype=dtype)
+    init = X[:6].toarray() + 0.01
+    sw = np.random.default_rng(1).uniform(0.5, 2, X.shape[0]) if weighted else None
+    params = dict(n_clusters=6, init=init, n_init=1, algorithm=algorithm, tol=tol)
+    _assert_same_fit(
+        KMeans(**params).fit(X, sample_weight=sw),
+        SKKMeans(**params).fit(X, sample_weight=sw),
+        dtype,
+    )
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_same_seed_gives_sklearns_result_on_tfidf(algorithm, seed):
+    X = _tfidf_corpus(seed)
+    params = dict(n_clusters=4, n_init=3, random_state=seed, algorithm=algorithm)
+    ours = KMeans(**params).fit(X)
+    ref = SKKMeans(**params).fit(X)
+    _assert_same_fit(ours, ref, np.float64)
+    assert_array_equal(ours.predict(X), ref.predict(X))
+    assert_allclose(ours.transform(X), ref.transform(X), rtol=1e-6, atol=1e-8)
+    assert_allclose(ours.score(X), ref.score(X), rtol=1e-9)
+
+
+def test_kmeans_plusplus_picks_sklearns_samples_on_sparse():
+    X = _tfidf_corpus(5)
+    centers, idx = kmeans_plusplus(X, 6, random_state=3)
+    _, ref_idx = sk_kmeans_plusplus(X, 6, random_state=3)
+    assert_array_equal(idx, ref_idx)
+    assert isinstance(centers, np.ndarray)
+    assert_array_equal(centers, X[idx].toarray())
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+def test_sparse_and_dense_input_give_the_same_clustering(algorithm):
+    X = _sparse_blobs(4)
+    init = X[:6].toarray() + 0.01
+    on_sparse = KMeans(6, init=init, n_init=1, algorithm=algorithm).fit(X)
+    on_dense = KMeans(6, init=init, n_init=1, algorithm=algorithm).fit(X.toarray())
+    assert_array_equal(on_sparse.labels_, on_dense.labels_)
+    assert_allclose(on_sparse.cluster_centers_, on_dense.cluster_centers_, atol=1e-10)
+    assert_allclose(on_sparse.inertia_, on_dense.inertia_, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "convert", [sp.csr_array, sp.csc_matrix, sp.coo_matrix, sp.lil_matrix]
+)
+def test_other_sparse_formats_are_converted(convert):
+    X = _sparse_blobs(6)
+    init = X[:6].toarray() + 0.01
+    ref = KMeans(6, init=init, n_init=1).fit(X)
+    km = KMeans(6, init=init, n_init=1).fit(convert(X))
+    assert_array_equal(km.labels_, ref.labels_)
+    assert_array_equal(km.predict(convert(X)), ref.labels_)
+
+
+def test_unsorted_and_duplicate_indices_mean_what_scipy_says_they_mean():
+    X = _sparse_blobs(7, n=300)
+    init = X[:6].toarray() + 0.01
+    ref = KMeans(6, init=init, n_init=1).fit(X)
+    # The same matrix with each row's entries reversed and every value split into
+    # two stored halves (duplicate indices).
+    data, cols = [], []
+    for i in range(X.shape[0]):
+        start, end = X.indptr[i], X.indptr[i + 1]
+        for v, c in zip(
+            X.data[start:end][::-1], X.indices[start:end][::-1], strict=True
+        ):
+            cols += [c, c]
+            data += [v / 2, v / 2]
+    odd = sp.csr_matrix(
+        (
+            np.array(data),
+            np.array(cols, dtype=np.int32),
+            np.r_[0, np.cumsum(np.diff(X.indptr) * 2)].astype(np.int32),
+        ),
+        shape=X.shape,
+    )
+    assert not odd.has_canonical_format
+    snapshot = (odd.data.copy(), odd.indices.copy(), odd.indptr.copy())
+    km = KMeans(6, init=init, n_init=1).fit(odd)
+    assert_array_equal(km.labels_, ref.labels_)
+    assert_allclose(km.inertia_, ref.inertia_, rtol=1e-12)
+    for before, after in zip(
+        snapshot, (odd.data, odd.indices, odd.indptr), strict=True
+    ):
+        assert_array_equal(before, after)  # canonicalised on a copy
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (sp.csr_matrix(np.array([[1.0, np.nan], [0.0, 1.0]])), "NaN"),
+        (sp.csr_matrix(np.array([[1.0, np.inf], [0.0, 1.0]])), "infinity"),
+        (sp.csr_matrix((0, 3)), "0 sample"),
+    ],
+)
+def test_bad_sparse_input_raises_value_error(bad, match):
+    with pytest.raises(ValueError, match=match):
+        KMeans(1).fit(bad)
+
+
+def test_sparse_results_do_not_depend_on_the_thread_count():
+    X = _sparse_blobs(8, n=3000)
+    fits = [KMeans(6, n_init=2, random_state=0, n_threads=t).fit(X) for t in (1, 2)]
+    assert_array_equal(fits[0].labels_, fits[1].labels_)
+    assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
+    assert fits[0].inertia_ == fits[1].inertia_
