@@ -31,7 +31,7 @@ def _nearest_centers_tile(
     """Assign the samples ``r0:r1`` (at most TILE_ROWS of them) to their nearest centre.
 
     The distance ``||c||^2 - 2 x.c`` (``||x||^2`` dropped, as it does not change the
-    argmin) is accumulated feature by feature, so the innermost loop runs over
+    argmin) is accumulated over the features, so the innermost loop runs over
     centres with unit stride and vectorizes. Ties go to the lowest centre index.
 
     Parameters
@@ -73,6 +73,9 @@ def _nearest_centers_tile(
     lab1 = 0
     lab2 = 0
     lab3 = 0
+    # Features are consumed four at a time: each accumulator is loaded and stored
+    # once per four multiply-adds, which is what bounds this loop.
+    n_features4 = n_features - n_features % 4
     for j0 in range(0, n_clusters, CENTER_BLOCK):
         m = min(CENTER_BLOCK, n_clusters - j0)
         for jj in range(m):
@@ -80,7 +83,43 @@ def _nearest_centers_tile(
             a1[jj] = 0
             a2[jj] = 0
             a3[jj] = 0
-        for f in range(n_features):
+        for f in range(0, n_features4, 4):
+            m0, m1, m2, m3 = x_mean[f], x_mean[f + 1], x_mean[f + 2], x_mean[f + 3]
+            x00, x01, x02, x03 = (
+                X[i0, f] - m0,
+                X[i0, f + 1] - m1,
+                X[i0, f + 2] - m2,
+                X[i0, f + 3] - m3,
+            )
+            x10, x11, x12, x13 = (
+                X[i1, f] - m0,
+                X[i1, f + 1] - m1,
+                X[i1, f + 2] - m2,
+                X[i1, f + 3] - m3,
+            )
+            x20, x21, x22, x23 = (
+                X[i2, f] - m0,
+                X[i2, f + 1] - m1,
+                X[i2, f + 2] - m2,
+                X[i2, f + 3] - m3,
+            )
+            x30, x31, x32, x33 = (
+                X[i3, f] - m0,
+                X[i3, f + 1] - m1,
+                X[i3, f + 2] - m2,
+                X[i3, f + 3] - m3,
+            )
+            ct0 = centers_t[f, j0 : j0 + m]
+            ct1 = centers_t[f + 1, j0 : j0 + m]
+            ct2 = centers_t[f + 2, j0 : j0 + m]
+            ct3 = centers_t[f + 3, j0 : j0 + m]
+            for jj in range(m):
+                c0, c1, c2, c3 = ct0[jj], ct1[jj], ct2[jj], ct3[jj]
+                a0[jj] += (x00 * c0 + x01 * c1) + (x02 * c2 + x03 * c3)
+                a1[jj] += (x10 * c0 + x11 * c1) + (x12 * c2 + x13 * c3)
+                a2[jj] += (x20 * c0 + x21 * c1) + (x22 * c2 + x23 * c3)
+                a3[jj] += (x30 * c0 + x31 * c1) + (x32 * c2 + x33 * c3)
+        for f in range(n_features4, n_features):
             mu = x_mean[f]
             x0 = X[i0, f] - mu
             x1 = X[i1, f] - mu
@@ -95,10 +134,11 @@ def _nearest_centers_tile(
                 a3[jj] += x3 * c
         for jj in range(m):
             cs = centers_sq[j0 + jj]
-            d0 = cs - 2 * a0[jj]
-            d1 = cs - 2 * a1[jj]
-            d2 = cs - 2 * a2[jj]
-            d3 = cs - 2 * a3[jj]
+            # a + a: exact doubling that keeps float32 in float32.
+            d0 = cs - (a0[jj] + a0[jj])
+            d1 = cs - (a1[jj] + a1[jj])
+            d2 = cs - (a2[jj] + a2[jj])
+            d3 = cs - (a3[jj] + a3[jj])
             if d0 < best0:
                 best0 = d0
                 lab0 = j0 + jj
