@@ -42,21 +42,52 @@ def kmeans_plusplus_indices(
     weight = sample_weight.astype(np.float64, copy=False)
     indices = np.full(n_clusters, -1, dtype=np.int64)
 
-    def potentials(candidate_ids, closest, dist, pot):
-        rows = samples.rows(candidate_ids)
-        rows_sq = np.empty(rows.shape[0], dtype=rows.dtype)
-        K.squared_norms(rows, rows_sq)
-        K.candidate_potentials(
+    if samples.is_sparse:
+
+        def potentials(candidate_ids, closest, dist, pot):
+            rows = samples.rows(candidate_ids)
+            rows_sq = np.empty(rows.shape[0], dtype=rows.dtype)
+            K.squared_norms(rows, rows_sq)
+            K.candidate_potentials(
+                samples.X,
+                samples.x_mean,
+                rows,
+                rows_sq,
+                closest,
+                sample_weight,
+                bounds,
+                dist,
+                pot,
+            )
+
+    else:
+        # Squared norms of the centred samples: distances to a zero centre.
+        d = samples.shape[1]
+        x_sq = np.empty(n_samples)
+        K.distances_to_assigned(
             samples.X,
             samples.x_mean,
-            rows,
-            rows_sq,
-            closest,
-            sample_weight,
-            bounds,
-            dist,
-            pot,
+            np.zeros((1, d), samples.dtype),
+            np.zeros(1, samples.dtype),
+            np.zeros(n_samples, np.int32),
+            x_sq,
         )
+
+        def potentials(candidate_ids, closest, dist, pot):
+            rows = samples.rows(candidate_ids)
+            rows_sq = (rows.astype(np.float64) ** 2).sum(axis=1)
+            K.candidate_potentials_dense(
+                samples.X,
+                samples.x_mean,
+                x_sq,
+                np.ascontiguousarray(rows.T),
+                rows_sq,
+                closest,
+                sample_weight,
+                bounds,
+                dist,
+                pot,
+            )
 
     first = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
     indices[0] = first

@@ -186,6 +186,39 @@ def test_candidate_potentials_match_naive(rng, dtype, layout):
     assert_allclose(pot, ref @ weights.astype(np.float64), rtol=RTOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 2, 2), (257, 4, 3), (1000, 1, 5), (700, 16, 9)])
+def test_dense_candidate_potentials_match_naive(rng, dtype, shape):
+    n, d, t = shape
+    X = (rng.normal(size=(n, d)) + 20).astype(dtype)
+    x_mean = X.mean(axis=0)
+    Xc = X.astype(np.float64) - x_mean
+    weights = rng.uniform(0.5, 2.0, size=n).astype(dtype)
+    closest = np.full(n, np.inf)
+    closest[::2] = 0.5
+    ids = rng.choice(n, size=t, replace=False)
+    rows = X[ids] - x_mean
+    dist = np.empty((t, n))
+    pot = np.empty(t)
+    K.candidate_potentials_dense(
+        X,
+        x_mean,
+        (Xc**2).sum(axis=1),
+        np.ascontiguousarray(rows.T),
+        (rows.astype(np.float64) ** 2).sum(axis=1),
+        closest,
+        weights,
+        K.block_bounds(n),
+        dist,
+        pot,
+    )
+    ref = np.minimum(closest[None, :], naive.sq_distances(Xc, Xc[ids]).T)
+    assert_allclose(
+        dist, ref, rtol=RTOL[dtype], atol=1e-3 if dtype == np.float32 else 1e-9
+    )
+    assert_allclose(pot, ref @ weights.astype(np.float64), rtol=RTOL[dtype] * 10)
+
+
 def test_average_centers_divides_and_fills_zero_weight_clusters_with_the_heaviest():
     sums = np.array([[2.0, 4.0], [0.0, 0.0], [9.0, 3.0]])
     weights = np.array([2.0, 0.0, 3.0])
@@ -284,3 +317,17 @@ def test_an_emptied_cluster_takes_the_farthest_sample(run, layout):
     assert got[2, 0] == 30.0
     # The final labels agree with the final centres (labels-only sweep).
     assert_array_equal(labels, naive.assign(X, got))
+
+
+def test_fastmath_comes_only_from_the_one_flag_set():
+    import pathlib
+    import re
+
+    from nbkm._kernels._config import FASTMATH
+
+    # Contraction only: NaN/inf semantics kept, no reassociation of sums.
+    assert FASTMATH <= {"contract"}
+    kernels = pathlib.Path(K.__file__).parent
+    for path in kernels.glob("*.py"):
+        for use in re.findall(r"fastmath\s*=\s*([^,)]+\)?)", path.read_text()):
+            assert use == "set(FASTMATH)", (path.name, use)

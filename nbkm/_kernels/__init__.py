@@ -16,7 +16,7 @@ from nbkm._kernels._centers import (
     reduce_partials,
     squared_norms,
 )
-from nbkm._kernels._dense import lloyd_step_dense
+from nbkm._kernels._dense import candidate_potentials_dense, lloyd_step_dense
 from nbkm._kernels._distances import (
     distances_to_assigned,
     euclidean_to_centers,
@@ -30,6 +30,7 @@ __all__ = [
     "average_centers",
     "block_bounds",
     "candidate_potentials",
+    "candidate_potentials_dense",
     "center_shifts",
     "distances_to_assigned",
     "elkan_init_bounds",

@@ -22,11 +22,24 @@ def _n_rows_csr(X):
 
 
 def _sq_distance_dense(X, x_mean, i, centers, centers_sq, j):
-    result = 0.0
-    for f in range(X.shape[1]):
-        diff = X[i, f] - x_mean[f] - centers[j, f]
-        result += diff * diff
-    return result
+    # Four independent partial sums: the adds of one feature need not wait for the
+    # previous feature's, which roughly halves the time of this loop.
+    n_features = X.shape[1]
+    n_features4 = n_features - n_features % 4
+    s0 = s1 = s2 = s3 = 0.0
+    for f in range(0, n_features4, 4):
+        d0 = X[i, f] - x_mean[f] - centers[j, f]
+        d1 = X[i, f + 1] - x_mean[f + 1] - centers[j, f + 1]
+        d2 = X[i, f + 2] - x_mean[f + 2] - centers[j, f + 2]
+        d3 = X[i, f + 3] - x_mean[f + 3] - centers[j, f + 3]
+        s0 += d0 * d0
+        s1 += d1 * d1
+        s2 += d2 * d2
+        s3 += d3 * d3
+    for f in range(n_features4, n_features):
+        d0 = X[i, f] - x_mean[f] - centers[j, f]
+        s0 += d0 * d0
+    return (s0 + s1) + (s2 + s3)
 
 
 def _sq_distance_csr(X, x_mean, i, centers, centers_sq, j):
