@@ -97,3 +97,53 @@ def test_second_process_loads_kernels_from_the_disk_cache(tmp_path):
     assert used, second
     assert all(miss == 0 for _, miss in used.values()), second
     assert all(hit > 0 for hit, _ in used.values()), second
+
+
+def test_fits_from_several_python_threads_at_once_agree_with_a_lone_fit():
+    import threading
+
+    X = make_blobs_data(np.random.default_rng(11), 4000, 5, 8, std=2.0)
+    reference = KMeans(8, n_init=2, random_state=3).fit(X)
+    results = [None] * 4
+    errors = []
+
+    def fit(slot):
+        try:
+            results[slot] = KMeans(8, n_init=2, random_state=3, n_threads=2).fit(X)
+        except Exception as exc:  # reported below; a thread cannot raise into pytest
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fit, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    for km in results:
+        assert_array_equal(km.labels_, reference.labels_)
+        assert km.inertia_ == reference.inertia_
+
+
+def test_workqueue_layer_serialises_concurrent_fits_instead_of_aborting():
+    # Numba's workqueue layer aborts the process when two Python threads enter a
+    # parallel region at once; nbkm holds a lock around its parallel sections then.
+    script = textwrap.dedent(
+        """
+        import json, threading
+        import numpy as np
+        import numba
+        from nbkm import KMeans
+        X = np.random.default_rng(0).normal(size=(3000, 4))
+        out = []
+        def fit():
+            out.append(float(KMeans(5, n_init=3, random_state=0).fit(X).inertia_))
+        threads = [threading.Thread(target=fit) for _ in range(4)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print(json.dumps({"layer": numba.threading_layer(), "inertia": out}))
+        """
+    )
+    result = _run(script, NUMBA_THREADING_LAYER="workqueue")
+    assert result["layer"] == "workqueue"
+    assert len(result["inertia"]) == 4
+    assert len(set(result["inertia"])) == 1
