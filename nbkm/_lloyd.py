@@ -47,6 +47,7 @@ def _sweep(samples, sample_weight, centers, views, sweep_or_labels, update_cente
             samples.X,
             samples.x_mean,
             sample_weight,
+            centers,
             views.t,
             views.sq,
             bounds,

@@ -17,7 +17,7 @@ buffers that are reduced in block order.
 import numpy as np
 from numba import njit, prange
 
-from nbkm._kernels._config import FASTMATH
+from nbkm._kernels._config import FASTMATH, FASTMATH_DOT
 from nbkm._kernels._rows import add_weighted_row
 
 #: Samples handled together by the micro-kernel: each centre value read from
@@ -27,6 +27,11 @@ TILE_ROWS = 4
 #: Centres handled together by the micro-kernel: the accumulators of one tile
 #: (``TILE_ROWS * CENTER_BLOCK`` values) stay in L1 cache.
 CENTER_BLOCK = 128
+
+#: Below this many centres the centre-major micro-kernel's inner loop is too short
+#: to vectorize; dot products along the features (vectorized as reductions) are
+#: faster there (measured: digits 1797 x 64, k=10: 0.23 -> 0.17 ms a sweep).
+FEW_CENTERS = 16
 
 
 @njit(cache=True, nogil=True, fastmath=set(FASTMATH))
@@ -164,11 +169,38 @@ def _nearest_centers_tile(X, x_mean, r0, r1, centers_t, centers_sq, labels, acc,
             labels[r0 + q] = label
 
 
+@njit(cache=True, nogil=True, fastmath=set(FASTMATH_DOT))
+def _centred_dot(X, x_mean, i, centers, j):
+    """Dot product of the centred sample ``i`` with centre ``j``, lanes reassociated."""
+    total = centers.dtype.type(0)
+    for f in range(X.shape[1]):
+        total += (X[i, f] - x_mean[f]) * centers[j, f]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _nearest_center_few(X, x_mean, i, centers, centers_sq):
+    """Nearest centre of sample ``i`` when there are fewer than FEW_CENTERS centres.
+
+    Same distance and tie rule as :func:`_nearest_centers_tile`.
+    """
+    best = np.inf
+    label = 0
+    for j in range(centers.shape[0]):
+        dot = _centred_dot(X, x_mean, i, centers, j)
+        d = centers_sq[j] - (dot + dot)
+        if d < best:
+            best = d
+            label = j
+    return label
+
+
 @njit(cache=True, parallel=True)
 def lloyd_step_dense(
     X,
     x_mean,
     sample_weight,
+    centers,
     centers_t,
     centers_sq,
     bounds,
@@ -187,8 +219,10 @@ def lloyd_step_dense(
         IN. Subtracted from every sample on the fly.
     sample_weight : ndarray, shape (n_samples,), same dtype as X
         IN. Weight of each sample.
+    centers : ndarray, shape (n_clusters, n_features), same dtype as X
+        IN. The current centres (read when there are fewer than FEW_CENTERS).
     centers_t : ndarray, shape (n_features, n_clusters), same dtype as X
-        IN. The current centres, transposed.
+        IN. The current centres, transposed (read otherwise).
     centers_sq : ndarray, shape (n_clusters,), same dtype as X
         IN. Squared norms of the current centres.
     bounds : ndarray of int64, shape (n_blocks + 1,)
@@ -205,6 +239,7 @@ def lloyd_step_dense(
         Whether to accumulate the sums (E+M step) or only assign labels (E step).
     """
     n_blocks = bounds.shape[0] - 1
+    few_centers = centers.shape[0] < FEW_CENTERS
     for b in prange(n_blocks):
         acc = np.empty((TILE_ROWS, CENTER_BLOCK), dtype=X.dtype)
         best = np.empty(TILE_ROWS, dtype=X.dtype)
@@ -213,9 +248,13 @@ def lloyd_step_dense(
             partial_weights[b] = 0
         for r0 in range(bounds[b], bounds[b + 1], TILE_ROWS):
             r1 = min(r0 + TILE_ROWS, bounds[b + 1])
-            _nearest_centers_tile(
-                X, x_mean, r0, r1, centers_t, centers_sq, labels, acc, best
-            )
+            if few_centers:
+                for i in range(r0, r1):
+                    labels[i] = _nearest_center_few(X, x_mean, i, centers, centers_sq)
+            else:
+                _nearest_centers_tile(
+                    X, x_mean, r0, r1, centers_t, centers_sq, labels, acc, best
+                )
             if update_centers:
                 for i in range(r0, r1):
                     w = sample_weight[i]
