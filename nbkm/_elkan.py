@@ -16,10 +16,10 @@ def elkan_single(
     Takes and returns the same as :func:`nbkm._lloyd.lloyd_single`. Holds an
     ``n_samples x n_clusters`` array of lower bounds, as sklearn's elkan does.
     """
-    n_samples, n_features = samples.shape
+    n_samples = samples.shape[0]
     n_clusters = centers_init.shape[0]
     dtype = samples.dtype
-    sweep = Sweep.allocate(n_samples, n_clusters, n_features, dtype)
+    sweep = Sweep.allocate(samples, n_clusters)
     half_dist = np.empty((n_clusters, n_clusters), dtype=dtype)
     next_center = np.empty(n_clusters, dtype=dtype)
     centers_sq = np.empty(n_clusters, dtype=dtype)
@@ -54,7 +54,7 @@ def elkan_single(
             sweep.bounds,
             sweep.partial_sums,
             sweep.partial_weights,
-            update_centers,
+            update_centers and sweep.fused,
         )
         if not update_centers:
             return False

@@ -23,10 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from nbkm._kernels import (
+    accumulate_by_cluster,
     average_centers,
     block_bounds,
     center_shifts,
     distances_to_assigned,
+    fits_partial_sums,
+    group_by_label,
     move_samples_to_empty_clusters,
     reduce_partials,
     squared_norms,
@@ -38,42 +41,67 @@ from nbkm._samples import Samples
 class Sweep:
     """Buffers one run reuses across iterations.
 
+    Two ways to sum the samples of each cluster, both independent of the thread
+    count: *fused* into the assignment sweep, each block of samples adding into its
+    own partial buffer (``n_blocks x n_clusters x n_features``), then reduced in
+    block order; or, when those buffers would exceed
+    ``nbkm._kernels._blocks.PARTIAL_SUMS_BUDGET`` or the samples are sparse (a
+    second pass over the stored values is cheap next to the assignment), *grouped*
+    after the sweep, one cluster per parallel task.
+
     Attributes
     ----------
     bounds : ndarray of int64, shape (n_blocks + 1,)
         Block boundaries of the samples.
     labels : ndarray of int32, shape (n_samples,)
         Current assignment.
+    fused : bool
+        Whether the sweep accumulates into the partial buffers.
     partial_sums : ndarray, shape (n_blocks, n_clusters, n_features)
-        Per-block weighted sums.
+        Per-block weighted sums (a 1 x 1 x 1 placeholder when not fused).
     partial_weights : ndarray, shape (n_blocks, n_clusters)
-        Per-block cluster weights.
+        Per-block cluster weights (a 1 x 1 placeholder when not fused).
+    order, starts : ndarray of int64, shapes (n_samples,) and (n_clusters + 1,)
+        Samples grouped by label, for the grouped sums (empty when fused).
     sums : ndarray, shape (n_clusters, n_features)
-        Reduced weighted sums.
+        Weighted sums of the samples of each cluster.
     weights : ndarray, shape (n_clusters,)
-        Reduced cluster weights.
+        Total weight of each cluster.
     shift : ndarray, shape (n_clusters,)
         How far each centre moved in the last iteration.
     """
 
     bounds: np.ndarray
     labels: np.ndarray
+    fused: bool
     partial_sums: np.ndarray
     partial_weights: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
     sums: np.ndarray
     weights: np.ndarray
     shift: np.ndarray
 
     @classmethod
-    def allocate(cls, n_samples: int, n_clusters: int, n_features: int, dtype):
-        """Allocate the buffers of a run."""
+    def allocate(cls, samples: Samples, n_clusters: int):
+        """Allocate the buffers of a run over ``samples``."""
+        n_samples, n_features = samples.shape
+        dtype = samples.dtype
         bounds = block_bounds(n_samples)
         n_blocks = bounds.shape[0] - 1
+        fused = not samples.is_sparse and fits_partial_sums(
+            n_blocks, n_clusters, n_features
+        )
+        partial_shape = (n_blocks, n_clusters, n_features) if fused else (1, 1, 1)
+        n_grouped = 0 if fused else n_samples
         return cls(
             bounds=bounds,
             labels=np.full(n_samples, -1, dtype=np.int32),
-            partial_sums=np.zeros((n_blocks, n_clusters, n_features), dtype=dtype),
-            partial_weights=np.zeros((n_blocks, n_clusters), dtype=dtype),
+            fused=fused,
+            partial_sums=np.zeros(partial_shape, dtype=dtype),
+            partial_weights=np.zeros(partial_shape[:2], dtype=dtype),
+            order=np.zeros(n_grouped, dtype=np.int64),
+            starts=np.zeros(n_clusters + 1 if n_grouped else 0, dtype=np.int64),
             sums=np.zeros((n_clusters, n_features), dtype=dtype),
             weights=np.zeros(n_clusters, dtype=dtype),
             shift=np.zeros(n_clusters, dtype=dtype),
@@ -94,16 +122,28 @@ def finish_centers(samples: Samples, sample_weight, centers_old, centers_new, sw
     centers_new : ndarray, shape (n_clusters, n_features)
         OUT. The new centres.
     sweep : Sweep
-        Buffers holding the sweep's partial sums and labels.
+        Buffers holding the sweep's labels (and partial sums, when fused).
 
     Returns
     -------
     relocated : bool
         Whether a sample was moved into an empty cluster.
     """
-    reduce_partials(
-        sweep.partial_sums, sweep.partial_weights, sweep.sums, sweep.weights
-    )
+    if sweep.fused:
+        reduce_partials(
+            sweep.partial_sums, sweep.partial_weights, sweep.sums, sweep.weights
+        )
+    else:
+        group_by_label(sweep.labels, sweep.order, sweep.starts)
+        accumulate_by_cluster(
+            samples.X,
+            samples.x_mean,
+            sample_weight,
+            sweep.order,
+            sweep.starts,
+            sweep.sums,
+            sweep.weights,
+        )
     relocated = _relocate_empty_clusters(samples, sample_weight, centers_old, sweep)
     average_centers(sweep.sums, sweep.weights, centers_new)
     center_shifts(centers_old, centers_new, sweep.shift)

@@ -135,11 +135,13 @@ def kmeans_plusplus(
             )
     random_state = check_random_state(random_state)
     with numba_threads(n_threads):
-        samples = Samples.of(X)
+        # Centred, as inside fit: the distance formula loses less to cancellation.
+        samples = Samples.of(X, centre=True)
         indices = kmeans_plusplus_indices(
             samples, n_clusters, sample_weight, random_state, n_local_trials
         )
-    return samples.rows(indices), indices.astype(int)
+    centers = X[indices].toarray() if sp.issparse(X) else X[indices]
+    return centers, indices.astype(int)
 
 
 class KMeans(

@@ -19,43 +19,34 @@ class _CenterViews:
         return self
 
 
-def _sweep(samples, sample_weight, centers, views, sweep_or_labels, update_centers):
-    """One assignment sweep (with accumulation when ``update_centers``)."""
-    if update_centers:
-        labels = sweep_or_labels.labels
-        bounds = sweep_or_labels.bounds
-        sums, weights = sweep_or_labels.partial_sums, sweep_or_labels.partial_weights
-    else:
-        labels = sweep_or_labels
-        bounds = K.block_bounds(samples.shape[0])
-        sums = np.zeros((1, 1, 1), dtype=samples.dtype)
-        weights = np.zeros((1, 1), dtype=samples.dtype)
+def _sweep(samples, sample_weight, centers, views, labels, bounds, partials=None):
+    """Assign every sample; also accumulate into ``partials`` when given.
+
+    ``partials`` is ``(partial_sums, partial_weights)`` of a fused sweep (dense
+    samples only; see ``nbkm._em.Sweep``).
+    """
     if samples.is_sparse:
-        K.lloyd_step_sparse(
-            samples.X,
-            sample_weight,
-            centers,
-            views.sq,
-            bounds,
-            labels,
-            sums,
-            weights,
-            update_centers,
+        K.nearest_centers_sparse(samples.X, views.t, views.sq, bounds, labels)
+        return
+    accumulate = partials is not None
+    if not accumulate:
+        partials = (
+            np.zeros((1, 1, 1), dtype=samples.dtype),
+            np.zeros((1, 1), dtype=samples.dtype),
         )
-    else:
-        K.lloyd_step_dense(
-            samples.X,
-            samples.x_mean,
-            sample_weight,
-            centers,
-            views.t,
-            views.sq,
-            bounds,
-            labels,
-            sums,
-            weights,
-            update_centers,
-        )
+    K.lloyd_step_dense(
+        samples.X,
+        samples.x_mean,
+        sample_weight,
+        centers,
+        views.t,
+        views.sq,
+        bounds,
+        labels,
+        partials[0],
+        partials[1],
+        accumulate,
+    )
 
 
 def assign_labels(samples: Samples, centers):
@@ -75,7 +66,7 @@ def assign_labels(samples: Samples, centers):
     views = _CenterViews(*centers.shape, centers.dtype).update(centers)
     labels = np.empty(samples.shape[0], dtype=np.int32)
     no_weights = np.empty(0, dtype=samples.dtype)
-    _sweep(samples, no_weights, centers, views, labels, False)
+    _sweep(samples, no_weights, centers, views, labels, K.block_bounds(len(labels)))
     return labels
 
 
@@ -140,17 +131,24 @@ def lloyd_single(
     centers : ndarray, shape (n_clusters, n_features)
     n_iter : int
     """
-    n_samples, n_features = samples.shape
     n_clusters = centers_init.shape[0]
-    sweep = Sweep.allocate(n_samples, n_clusters, n_features, samples.dtype)
-    views = _CenterViews(n_clusters, n_features, samples.dtype)
+    sweep = Sweep.allocate(samples, n_clusters)
+    views = _CenterViews(n_clusters, samples.shape[1], samples.dtype)
+    partials = (sweep.partial_sums, sweep.partial_weights) if sweep.fused else None
 
     def step(centers, centers_new, update_centers):
         views.update(centers)
+        _sweep(
+            samples,
+            sample_weight,
+            centers,
+            views,
+            sweep.labels,
+            sweep.bounds,
+            partials if update_centers else None,
+        )
         if not update_centers:
-            _sweep(samples, sample_weight, centers, views, sweep.labels, False)
             return False
-        _sweep(samples, sample_weight, centers, views, sweep, True)
         return finish_centers(samples, sample_weight, centers, centers_new, sweep)
 
     def run_inertia(centers, labels):

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 
 import numba
 
-_UNSAFE_LAYER_LOCK = threading.Lock()
+# Re-entrant: a user's init callable may itself call nbkm while a fit holds it.
+_UNSAFE_LAYER_LOCK = threading.RLock()
 
 
 def max_threads() -> int:

@@ -147,3 +147,19 @@ def test_workqueue_layer_serialises_concurrent_fits_instead_of_aborting():
     assert result["layer"] == "workqueue"
     assert len(result["inertia"]) == 4
     assert len(set(result["inertia"])) == 1
+
+
+def test_nbkm_inside_an_init_callable_under_the_workqueue_layer_does_not_deadlock():
+    script = textwrap.dedent(
+        """
+        import json
+        import numpy as np
+        import nbkm
+        X = np.random.default_rng(0).normal(size=(500, 3))
+        def init(X, k, random_state):
+            return nbkm.kmeans_plusplus(X, k, random_state=random_state)[0]
+        km = nbkm.KMeans(3, init=init, n_init=2, random_state=0).fit(X)
+        print(json.dumps({"n_iter": int(km.n_iter_)}))
+        """
+    )
+    assert _run(script, NUMBA_THREADING_LAYER="workqueue")["n_iter"] >= 1

@@ -73,15 +73,16 @@ def test_same_init_gives_sklearns_result(
     _assert_same_fit(ours, ref, dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("init", ["k-means++", "random"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_same_seed_gives_sklearns_result(init, seed):
-    X = _blobs()
+def test_same_seed_gives_sklearns_result(init, seed, dtype):
+    X = _blobs().astype(dtype)
     sw = np.random.default_rng(seed).uniform(0.5, 2.0, X.shape[0])
     params = dict(n_clusters=6, init=init, n_init=3, random_state=seed)
     ours = KMeans(**params).fit(X, sample_weight=sw)
     ref = SKKMeans(**params).fit(X, sample_weight=sw)
-    _assert_same_fit(ours, ref, np.float64)
+    _assert_same_fit(ours, ref, dtype)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -266,3 +267,49 @@ def test_duplicate_points_warn_fewer_distinct_clusters():
     with pytest.warns(ConvergenceWarning, match="distinct clusters"):
         km = KMeans(3, n_init=1, random_state=0).fit(X)
     assert np.unique(km.labels_).size == 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(4))
+def test_kmeans_plusplus_on_offset_data_picks_sklearns_samples(seed, dtype):
+    # Far from the origin: the expanded distance formula must not lose the
+    # differences to cancellation (the data are centred internally, as in fit).
+    rng = np.random.default_rng(seed)
+    Y = (rng.normal(size=(3000, 10)) + 1000).astype(dtype)
+    centers, idx = kmeans_plusplus(Y, 10, random_state=seed)
+    _, ref_idx = sk_kmeans_plusplus(Y, 10, random_state=seed)
+    assert_array_equal(idx, ref_idx)
+    assert_array_equal(centers, Y[idx])
+
+
+def test_kmeans_plusplus_with_more_local_trials_than_a_centre_block():
+    X = np.random.default_rng(0).normal(size=(2000, 3))
+    _, idx = kmeans_plusplus(X, 5, random_state=0, n_local_trials=300)
+    _, ref_idx = sk_kmeans_plusplus(X, 5, random_state=0, n_local_trials=300)
+    assert_array_equal(idx, ref_idx)
+
+
+EDGE_CASES = {
+    "n_clusters == n_samples": (np.arange(12.0).reshape(6, 2) ** 1.5, 6),
+    "a single sample": (np.array([[1.0, -2.0, 3.0]]), 1),
+    "identical points": (np.ones((30, 3)), 3),
+    "one feature": (np.linspace(0, 1, 50)[:, None] ** 3, 4),
+    "huge values": (np.random.default_rng(1).normal(size=(60, 3)) * 1e150, 3),
+    "tiny values": (np.random.default_rng(2).normal(size=(60, 3)) * 1e-150, 3),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Number of distinct clusters")
+@pytest.mark.filterwarnings("ignore:algorithm='elkan' doesn't make sense")
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+@pytest.mark.parametrize("case", EDGE_CASES)
+def test_edge_inputs_match_sklearn(case, algorithm):
+    X, k = EDGE_CASES[case]
+    params = dict(n_clusters=k, n_init=2, random_state=0, algorithm=algorithm)
+    ours = KMeans(**params).fit(X)
+    ref = SKKMeans(**params).fit(X)
+    assert_array_equal(ours.labels_, ref.labels_)
+    assert ours.n_iter_ == ref.n_iter_
+    assert_allclose(ours.inertia_, ref.inertia_, rtol=1e-6, atol=1e-300)
+    assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-6, atol=1e-300)
+    assert np.isfinite(ours.inertia_)

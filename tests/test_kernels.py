@@ -52,37 +52,59 @@ def _sq(centers):
     return out
 
 
-def _lloyd_step(samples, weights, centers):
+def _lloyd_step(samples, weights, centers, grouped=False):
+    """Labels and cluster sums of one sweep: fused (dense) or grouped afterwards."""
     n, d = samples.shape
     k = centers.shape[0]
     bounds = K.block_bounds(n)
     nb = bounds.size - 1
     labels = np.full(n, -1, dtype=np.int32)
+    centers_t = np.empty((d, k), dtype=centers.dtype)
+    centers_sq = np.empty(k, dtype=centers.dtype)
+    K.prepare_centers(centers, centers_t, centers_sq)
+    sums = np.full((k, d), np.nan, dtype=centers.dtype)
+    w = np.full(k, np.nan, dtype=centers.dtype)
+    if samples.is_sparse or grouped:
+        if samples.is_sparse:
+            K.nearest_centers_sparse(samples.X, centers_t, centers_sq, bounds, labels)
+        else:
+            placeholder = np.zeros((1, 1, 1), dtype=centers.dtype)
+            K.lloyd_step_dense(
+                samples.X,
+                samples.x_mean,
+                weights,
+                centers,
+                centers_t,
+                centers_sq,
+                bounds,
+                labels,
+                placeholder,
+                placeholder[0],
+                False,
+            )
+        order = np.empty(n, dtype=np.int64)
+        starts = np.empty(k + 1, dtype=np.int64)
+        K.group_by_label(labels, order, starts)
+        assert_array_equal(order, np.argsort(labels, kind="stable"))
+        K.accumulate_by_cluster(
+            samples.X, samples.x_mean, weights, order, starts, sums, w
+        )
+        return labels, sums, w
     ps = np.full((nb, k, d), np.nan, dtype=centers.dtype)
     pw = np.full((nb, k), np.nan, dtype=centers.dtype)
-    if samples.is_sparse:
-        K.lloyd_step_sparse(
-            samples.X, weights, centers, _sq(centers), bounds, labels, ps, pw, True
-        )
-    else:
-        centers_t = np.empty((d, k), dtype=centers.dtype)
-        centers_sq = np.empty(k, dtype=centers.dtype)
-        K.prepare_centers(centers, centers_t, centers_sq)
-        K.lloyd_step_dense(
-            samples.X,
-            samples.x_mean,
-            weights,
-            centers,
-            centers_t,
-            centers_sq,
-            bounds,
-            labels,
-            ps,
-            pw,
-            True,
-        )
-    sums = np.empty((k, d), dtype=centers.dtype)
-    w = np.empty(k, dtype=centers.dtype)
+    K.lloyd_step_dense(
+        samples.X,
+        samples.x_mean,
+        weights,
+        centers,
+        centers_t,
+        centers_sq,
+        bounds,
+        labels,
+        ps,
+        pw,
+        True,
+    )
     K.reduce_partials(ps, pw, sums, w)
     return labels, sums, w
 
@@ -90,9 +112,10 @@ def _lloyd_step(samples, weights, centers):
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_lloyd_step_labels_and_sums_match_naive(rng, shape, dtype, layout):
+@pytest.mark.parametrize("grouped", [False, True])
+def test_lloyd_step_labels_and_sums_match_naive(rng, shape, dtype, layout, grouped):
     X, centers, weights = _data(rng, shape, dtype, layout)
-    labels, sums, w = _lloyd_step(_samples(X, layout), weights, centers)
+    labels, sums, w = _lloyd_step(_samples(X, layout), weights, centers, grouped)
     assert_array_equal(labels, naive.assign(X, centers))
     ref_sums, ref_w = naive.weighted_sums(X, weights, labels, centers.shape[0])
     assert_allclose(sums, ref_sums, rtol=RTOL[dtype], atol=1e-4 * X.shape[0])
@@ -286,8 +309,41 @@ def test_elkan_bounds_are_valid_and_labels_match_naive(rng, shape, dtype, layout
     assert_array_equal(labels, naive.assign(X, centers))
     true = np.sqrt(naive.sq_distances(X, centers))
     slack = 1 + RTOL[dtype]
-    assert (upper <= true[np.arange(n), labels] * slack + 1e-5).all()
+    # After the first assignment the upper bound is the exact distance.
+    # (sqrt of a float32 squared distance near zero: absolute error ~ 1e-3.)
+    atol = 1e-3 if dtype == np.float32 else 1e-6
+    assert_allclose(upper, true[np.arange(n), labels], rtol=RTOL[dtype], atol=atol)
     assert (lower <= true * slack + 1e-5).all()
+
+    # Move the centres, loosen the bounds by the shifts: they must stay bounds, and
+    # one Elkan step must give the naive assignment to the moved centres.
+    moved = (centers + rng.normal(scale=0.3, size=centers.shape)).astype(dtype)
+    shift = np.empty(k, dtype=dtype)
+    K.center_shifts(centers, moved, shift)
+    K.elkan_shift_bounds(shift, labels, upper, lower)
+    true = np.sqrt(naive.sq_distances(X, moved))
+    assert (upper >= true[np.arange(n), labels] / slack - 1e-5).all()
+    assert (lower <= true * slack + 1e-5).all()
+    K.half_center_distances(moved, half, nxt)
+    dummy_sums = np.zeros((1, 1, 1), dtype=dtype)
+    dummy_weights = np.zeros((1, 1), dtype=dtype)
+    K.elkan_step(
+        s.X,
+        s.x_mean,
+        np.ones(n, dtype),
+        moved,
+        _sq(moved),
+        half,
+        nxt,
+        upper,
+        lower,
+        labels,
+        K.block_bounds(n),
+        dummy_sums,
+        dummy_weights,
+        False,
+    )
+    assert_array_equal(labels, naive.assign(X, moved))
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -341,3 +397,19 @@ def test_fastmath_comes_only_from_the_one_flag_set():
     for path in kernels.glob("*.py"):
         for use in re.findall(r"fastmath\s*=\s*([^,)]+\)?)", path.read_text()):
             assert use in ("set(FASTMATH)", "set(FASTMATH_DOT)"), (path.name, use)
+
+
+@pytest.mark.parametrize("run", [lloyd_single, elkan_single])
+def test_grouped_sums_give_the_fused_result(rng, run, monkeypatch):
+    # Wide data whose per-block partial sums would not fit the memory budget are
+    # summed per cluster instead; both ways must agree.
+    import nbkm._em
+
+    X, centers, weights = _data(rng, (2000, 12, 7), np.float64)
+    s = _samples(X, "dense")
+    fused = run(s, weights, centers, 300, 1e-8)
+    monkeypatch.setattr(nbkm._em, "fits_partial_sums", lambda *shape: False)
+    grouped = run(s, weights, centers, 300, 1e-8)
+    assert_array_equal(fused[0], grouped[0])
+    assert fused[3] == grouped[3]
+    assert_allclose(fused[2], grouped[2], rtol=1e-12)

@@ -6,10 +6,12 @@ labels, and samples either as a dense 2-D array or as a CSR triple
 ``(data, indices, indptr)`` (see ``_rows.py``).
 """
 
-from nbkm._kernels._blocks import block_bounds
+from nbkm._kernels._blocks import block_bounds, fits_partial_sums
 from nbkm._kernels._centers import (
+    accumulate_by_cluster,
     average_centers,
     center_shifts,
+    group_by_label,
     half_center_distances,
     move_samples_to_empty_clusters,
     prepare_centers,
@@ -24,9 +26,10 @@ from nbkm._kernels._distances import (
 )
 from nbkm._kernels._elkan import elkan_init_bounds, elkan_shift_bounds, elkan_step
 from nbkm._kernels._plusplus import candidate_potentials
-from nbkm._kernels._sparse import lloyd_step_sparse
+from nbkm._kernels._sparse import nearest_centers_sparse
 
 __all__ = [
+    "accumulate_by_cluster",
     "average_centers",
     "block_bounds",
     "candidate_potentials",
@@ -37,11 +40,13 @@ __all__ = [
     "elkan_shift_bounds",
     "elkan_step",
     "euclidean_to_centers",
+    "fits_partial_sums",
+    "group_by_label",
     "half_center_distances",
     "inertia",
     "lloyd_step_dense",
-    "lloyd_step_sparse",
     "move_samples_to_empty_clusters",
+    "nearest_centers_sparse",
     "prepare_centers",
     "reduce_partials",
     "squared_norms",

@@ -17,6 +17,12 @@ MIN_BLOCK_ROWS = 256
 #: threads.
 MAX_BLOCKS = 32
 
+#: Most values the per-block partial sums may hold (``n_blocks * n_clusters *
+#: n_features``): 32 MiB in float64. Past it, runs sum each cluster in one parallel
+#: task instead (see ``nbkm._em.Sweep``), so memory stays O(n + k * d) for wide
+#: data such as TF-IDF matrices.
+PARTIAL_SUMS_BUDGET = 1 << 22
+
 
 def block_bounds(n_samples: int) -> np.ndarray:
     """Return the sample index at which each block starts, plus ``n_samples``.
@@ -34,3 +40,8 @@ def block_bounds(n_samples: int) -> np.ndarray:
     """
     n_blocks = max(1, min(MAX_BLOCKS, -(-n_samples // MIN_BLOCK_ROWS)))
     return (np.arange(n_blocks + 1, dtype=np.int64) * n_samples) // n_blocks
+
+
+def fits_partial_sums(n_blocks: int, n_clusters: int, n_features: int) -> bool:
+    """Whether per-block partial sums of this size stay within the memory budget."""
+    return n_blocks * n_clusters * n_features <= PARTIAL_SUMS_BUDGET

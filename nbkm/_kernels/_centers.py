@@ -1,7 +1,8 @@
 """Numba kernels on the centres: reduction of partial sums, averaging, shifts.
 
-These work on ``n_clusters x n_features`` arrays, small next to the data, and run
-serially so their results never depend on the thread count.
+Most work on ``n_clusters x n_features`` arrays, small next to the data, serially;
+the parallel ones (``accumulate_by_cluster``, ``half_center_distances``) give each
+output row to one task, so no result depends on the thread count.
 """
 
 import numpy as np
@@ -75,6 +76,66 @@ def reduce_partials(partial_sums, partial_weights, sums, weights):
 
 
 @njit(cache=True, nogil=True)
+def group_by_label(labels, order, starts):
+    """Sort the samples by label with a stable counting sort (sample order kept).
+
+    Parameters
+    ----------
+    labels : ndarray of int32, shape (n_samples,)
+        IN. Label of each sample, in ``0 .. n_clusters - 1``.
+    order : ndarray of int64, shape (n_samples,)
+        OUT. Sample indices, grouped by label, increasing within a label.
+    starts : ndarray of int64, shape (n_clusters + 1,)
+        OUT. The samples of label ``j`` are ``order[starts[j]:starts[j + 1]]``.
+    """
+    starts[:] = 0
+    for i in range(labels.shape[0]):
+        starts[labels[i] + 1] += 1
+    for j in range(1, starts.shape[0]):
+        starts[j] += starts[j - 1]
+    fill = starts[:-1].copy()
+    for i in range(labels.shape[0]):
+        j = labels[i]
+        order[fill[j]] = i
+        fill[j] += 1
+
+
+@njit(cache=True, parallel=True)
+def accumulate_by_cluster(X, x_mean, sample_weight, order, starts, sums, weights):
+    """Weighted sum and weight of each cluster, one cluster per parallel task.
+
+    The M-step for when per-block partial sums would take too much memory (many
+    features, e.g. sparse text data): each cluster is summed by one thread, in
+    sample order, so the result does not depend on the thread count, and no buffer
+    beyond ``sums`` is needed.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), or CSR triple
+        IN. The samples, float32 or float64 (see ``_rows.py``).
+    x_mean : ndarray, shape (n_features,), same dtype as X
+        IN. Subtracted from dense samples on the fly.
+    sample_weight : ndarray, shape (n_samples,), same dtype as X
+        IN. Weight of each sample.
+    order, starts : ndarray of int64
+        IN. The samples grouped by label (see :func:`group_by_label`).
+    sums : ndarray, shape (n_clusters, n_features), same dtype as X
+        OUT. Weighted sum of the samples of each cluster.
+    weights : ndarray, shape (n_clusters,), same dtype as X
+        OUT. Total weight of each cluster.
+    """
+    for j in prange(sums.shape[0]):
+        sums[j] = 0
+        total = weights.dtype.type(0)
+        for idx in range(starts[j], starts[j + 1]):
+            i = order[idx]
+            w = sample_weight[i]
+            total += w
+            add_weighted_row(X, x_mean, i, w, sums, j)
+        weights[j] = total
+
+
+@njit(cache=True, nogil=True)
 def move_samples_to_empty_clusters(
     X, x_mean, sample_weight, labels, far_samples, empty_clusters, sums, weights
 ):
@@ -119,10 +180,11 @@ def move_samples_to_empty_clusters(
 def average_centers(sums, weights, centers_new):
     """Divide each cluster's sum by its weight.
 
-    A cluster whose weight is still zero (possible only when every sample sits
-    exactly on its centre, so relocation found nothing to move) takes the centre of
-    the heaviest cluster, as sklearn does. Unlike sklearn, it always copies the
-    already averaged centre, whatever the order of the two clusters.
+    A cluster whose weight is still zero after relocation (every sample sits
+    exactly on its centre, or the samples moved into it weigh zero) takes the centre
+    of the heaviest cluster, as sklearn does. Unlike sklearn, it always copies the
+    already averaged centre, whatever the order of the two clusters, so with
+    zero-weight samples results can differ from sklearn's.
 
     Parameters
     ----------
@@ -137,7 +199,7 @@ def average_centers(sums, weights, centers_new):
     heaviest = np.argmax(weights)
     for j in range(n_clusters):
         if weights[j] > 0:
-            alpha = 1.0 / weights[j]
+            alpha = weights.dtype.type(1) / weights[j]
             for f in range(n_features):
                 centers_new[j, f] = sums[j, f] * alpha
     for j in range(n_clusters):
@@ -158,7 +220,7 @@ def center_shifts(centers_old, centers_new, shift):
     """
     n_clusters, n_features = centers_old.shape
     for j in range(n_clusters):
-        sq = 0.0
+        sq = centers_old.dtype.type(0)
         for f in range(n_features):
             diff = centers_new[j, f] - centers_old[j, f]
             sq += diff * diff
@@ -183,7 +245,7 @@ def half_center_distances(centers, half_dist, next_center):
     for a in prange(n_clusters):
         nearest = np.inf
         for b in range(n_clusters):
-            sq = 0.0
+            sq = centers.dtype.type(0)
             for f in range(n_features):
                 diff = centers[a, f] - centers[b, f]
                 sq += diff * diff

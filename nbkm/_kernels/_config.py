@@ -4,11 +4,15 @@
 fused multiply-add (one rounding instead of two, so slightly *more* accurate).
 
 ``FASTMATH_DOT`` also lets a dot product along the features be summed in vector
-lanes (reassociation), the only way LLVM vectorizes such a loop. It is used by the
-few-centre kernel only, on a sum over one sample's features: the order is fixed by
-the compiled code, so results still do not depend on the thread count.
+lanes (reassociation), the only way LLVM vectorizes such a loop (eight explicit
+partial sums were measured 3-5x slower: LLVM does not vectorize them). It is used
+by the few-centre kernel only, on a sum over one sample's features.
 
-Neither assumes away NaN or infinity. The sklearn-equivalence tests run with both.
+Neither assumes away NaN or infinity, and the order of every sum is fixed by the
+compiled code, so results do not depend on the thread count. Like FMA itself (and
+like the BLAS kernels scikit-learn uses), the vector width and FMA use follow the
+CPU, so the last bits of a distance, and hence which centre wins an exact tie,
+can differ between CPU models. The sklearn-equivalence tests run with both sets.
 """
 
 FASTMATH = frozenset({"contract"})

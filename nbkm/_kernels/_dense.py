@@ -289,7 +289,7 @@ def candidate_potentials_dense(
     x_sq : ndarray of float64, shape (n_samples,)
         IN. Squared norms of the (centred) samples.
     candidates_t : ndarray, shape (n_features, n_candidates), same dtype as X
-        IN. The candidate centres (centred), transposed; at most CENTER_BLOCK.
+        IN. The candidate centres (centred), transposed.
     candidates_sq : ndarray of float64, shape (n_candidates,)
         IN. Squared norms of the candidates.
     closest : ndarray of float64, shape (n_samples,)
@@ -311,18 +311,21 @@ def candidate_potentials_dense(
         acc = np.empty((TILE_ROWS, CENTER_BLOCK), dtype=X.dtype)
         for r0 in range(bounds[b], bounds[b + 1], TILE_ROWS):
             r1 = min(r0 + TILE_ROWS, bounds[b + 1])
-            _tile_dots(X, x_mean, r0, r1, candidates_t, 0, n_candidates, acc)
-            for q in range(r1 - r0):
-                i = r0 + q
-                w = sample_weight[i]
-                for t in range(n_candidates):
-                    sq = x_sq[i] + candidates_sq[t] - 2.0 * acc[q, t]
-                    if sq < 0.0:
-                        sq = 0.0
-                    if closest[i] < sq:
-                        sq = closest[i]
-                    dist[t, i] = sq
-                    partial[b, t] += w * sq
+            for t0 in range(0, n_candidates, CENTER_BLOCK):
+                m = min(CENTER_BLOCK, n_candidates - t0)
+                _tile_dots(X, x_mean, r0, r1, candidates_t, t0, m, acc)
+                for q in range(r1 - r0):
+                    i = r0 + q
+                    w = sample_weight[i]
+                    for tt in range(m):
+                        t = t0 + tt
+                        sq = x_sq[i] + candidates_sq[t] - 2.0 * acc[q, tt]
+                        if sq < 0.0:
+                            sq = 0.0
+                        if closest[i] < sq:
+                            sq = closest[i]
+                        dist[t, i] = sq
+                        partial[b, t] += w * sq
     for t in range(n_candidates):
         total = 0.0
         for b in range(n_blocks):

@@ -26,7 +26,7 @@ def _sq_distance_dense(X, x_mean, i, centers, centers_sq, j):
     # previous feature's, which roughly halves the time of this loop.
     n_features = X.shape[1]
     n_features4 = n_features - n_features % 4
-    s0 = s1 = s2 = s3 = 0.0
+    s0 = s1 = s2 = s3 = X.dtype.type(0)
     for f in range(0, n_features4, 4):
         d0 = X[i, f] - x_mean[f] - centers[j, f]
         d1 = X[i, f + 1] - x_mean[f + 1] - centers[j, f + 1]
@@ -44,13 +44,13 @@ def _sq_distance_dense(X, x_mean, i, centers, centers_sq, j):
 
 def _sq_distance_csr(X, x_mean, i, centers, centers_sq, j):
     data, indices, indptr = X
-    result = 0.0
+    result = data.dtype.type(0)
     for k in range(indptr[i], indptr[i + 1]):
         c = centers[j, indices[k]]
         diff = data[k] - c
         result += diff * diff - c * c
     result += centers_sq[j]
-    return result if result > 0 else 0.0
+    return result if result > 0 else data.dtype.type(0)
 
 
 def _add_weighted_row_dense(X, x_mean, i, w, sums, label):
