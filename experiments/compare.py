@@ -1,0 +1,507 @@
+"""Speed grid against scikit-learn (lloyd, elkan) and faiss: seconds per iteration.
+
+The performance grid of design.md section 4 with a fixed workload: standard
+normal data (seed 0), an explicit initial-centre array (k distinct samples),
+``n_init=1``, ``tol=0`` and a fixed ``max_iter``, so that every implementation
+does the same iterations from the same centres. For each shape, nbkm and its
+peers are timed interleaved in one process (the order rotates every repeat)
+after one untimed warm-up fit each; the median over repeats of
+``fit seconds / n_iter_`` is reported, with the nbkm / sklearn ratio for lloyd
+and for elkan (below 1: nbkm faster).
+
+Achieved GFLOP/s counts the distance step only, ``2 n k d`` flops an
+iteration, and is compared with numpy's GEMM rate measured in the same run:
+``gemm_peak_gflops`` from a square 1024^3 product per dtype (the practical
+ceiling), and ``gemm_shape_gflops`` from ``X @ C.T`` of the shape itself.
+
+faiss (``faiss.Kmeans``, float32 only, no subsampling) is timed when it can
+be imported and skipped otherwise. The whole ``fit`` is timed, so
+validation, centring and the final inertia are included and amortised over
+the iterations.
+
+The default grid is modest (n <= 1e5, k <= 100) so that it finishes in a few
+minutes on 2 cores; ``--quick`` runs small shapes in seconds; ``--n``, ``--d``,
+``--k`` and ``--dtype`` set the grid (design.md uses n in 1e4 1e5 1e6,
+d in 16 64, k in 10 100 1000, both dtypes).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from experiments import _cli
+from experiments._io import base_record, write_json
+from experiments._progress import Progress
+
+DEFAULTS = {
+    "n": [10_000, 100_000],
+    "d": [16, 64],
+    "k": [10, 100],
+    "dtype": ["float64", "float32"],
+    "max_iter": 10,
+    "repeats": 5,
+    "n_threads": None,
+    "data_seed": 0,
+    "gemm_size": 1024,
+}
+QUICK = dict(DEFAULTS, n=[5_000], d=[16], k=[10, 100], max_iter=10, repeats=5)
+
+#: Ratios reported: name -> (numerator implementation, denominator implementation).
+RATIOS = {
+    "lloyd": ("nbkm-lloyd", "sklearn-lloyd"),
+    "elkan": ("nbkm-elkan", "sklearn-elkan"),
+    "faiss": ("faiss", "sklearn-lloyd"),
+}
+
+
+def faiss_status() -> dict:
+    """Whether faiss can be used, and its version.
+
+    Returns
+    -------
+    status : dict
+        ``{"available": bool, "version": str | None, "reason": str | None}``.
+    """
+    try:
+        import faiss
+    except Exception as exc:  # noqa: BLE001 - any import failure means skip
+        return {"available": False, "version": None, "reason": f"import failed: {exc}"}
+    return {
+        "available": True,
+        "version": getattr(faiss, "__version__", None),
+        "reason": None,
+    }
+
+
+def make_problem(n: int, d: int, k: int, dtype: str, seed: int = 0):
+    """Make the data and initial centres of one grid shape.
+
+    Parameters
+    ----------
+    n, d, k : int
+        Samples, features, clusters.
+    dtype : str
+        ``"float32"`` or ``"float64"``.
+    seed : int, default=0
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    X : ndarray of shape (n, d)
+        Standard normal data.
+    init : ndarray of shape (k, d)
+        ``k`` distinct rows of ``X``.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    init = X[rng.choice(n, size=k, replace=False)].copy()
+    return X, init
+
+
+def _fit_nbkm(algorithm: str, X, init, max_iter: int, n_threads):
+    from nbkm import KMeans
+
+    est = KMeans(
+        n_clusters=init.shape[0],
+        init=init,
+        n_init=1,
+        max_iter=max_iter,
+        tol=0.0,
+        algorithm=algorithm,
+        n_threads=n_threads,
+    )
+    t0 = time.perf_counter()
+    est.fit(X)
+    return time.perf_counter() - t0, int(est.n_iter_), float(est.inertia_)
+
+
+def _fit_sklearn(algorithm: str, X, init, max_iter: int, n_threads):
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
+    est = KMeans(
+        n_clusters=init.shape[0],
+        init=init,
+        n_init=1,
+        max_iter=max_iter,
+        tol=0.0,
+        algorithm=algorithm,
+    )
+    with threadpool_limits(limits=n_threads, user_api="openmp"):
+        t0 = time.perf_counter()
+        est.fit(X)
+        seconds = time.perf_counter() - t0
+    return seconds, int(est.n_iter_), float(est.inertia_)
+
+
+def _fit_faiss(X, init, max_iter: int, n_threads):
+    import faiss
+
+    if n_threads:
+        faiss.omp_set_num_threads(int(n_threads))
+    n, d = X.shape
+    k = init.shape[0]
+    km = faiss.Kmeans(
+        d,
+        k,
+        niter=max_iter,
+        nredo=1,
+        verbose=False,
+        min_points_per_centroid=1,
+        max_points_per_centroid=max(n, 1),
+    )
+    t0 = time.perf_counter()
+    km.train(X, init_centroids=init)
+    seconds = time.perf_counter() - t0
+    obj = getattr(km, "obj", None)
+    inertia = float(obj[-1]) if obj is not None and len(obj) else float("nan")
+    return seconds, int(max_iter), inertia
+
+
+def implementations(dtype: str, faiss_ok: bool) -> list[str]:
+    """List the implementations timed for a dtype (faiss: float32, if present)."""
+    impls = ["nbkm-lloyd", "sklearn-lloyd", "nbkm-elkan", "sklearn-elkan"]
+    if faiss_ok and dtype == "float32":
+        impls.append("faiss")
+    return impls
+
+
+def _fit(impl: str, X, init, max_iter: int, n_threads):
+    if impl == "faiss":
+        return _fit_faiss(X, init, max_iter, n_threads)
+    lib, algorithm = impl.split("-")
+    fit = _fit_nbkm if lib == "nbkm" else _fit_sklearn
+    return fit(algorithm, X, init, max_iter, n_threads)
+
+
+def gemm_gflops(a, b, repeats: int = 5) -> float:
+    """Median GFLOP/s of ``a @ b`` with numpy (after one warm-up product).
+
+    Parameters
+    ----------
+    a : ndarray of shape (m, p)
+        Left operand.
+    b : ndarray of shape (p, q)
+        Right operand.
+    repeats : int, default=5
+        Timed products.
+
+    Returns
+    -------
+    gflops : float
+        ``2 m p q / median seconds / 1e9``.
+    """
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2.0 * a.shape[0] * a.shape[1] * b.shape[1] / float(np.median(times)) / 1e9
+
+
+def peak_gemm(dtype: str, size: int, repeats: int = 5) -> float:
+    """Numpy's GEMM GFLOP/s on a square ``size`` product in ``dtype``."""
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((size, size)).astype(dtype)
+    b = rng.standard_normal((size, size)).astype(dtype)
+    return gemm_gflops(a, b, repeats)
+
+
+def _count(n: int) -> str:
+    for div, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if n >= div and n % div == 0:
+            return f"{n // div}{suffix}"
+    return str(n)
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def run_shape(n, d, k, dtype, params, faiss_ok: bool, gemm_peak: float) -> dict:
+    """Time every implementation on one shape.
+
+    Parameters
+    ----------
+    n, d, k : int
+        Shape.
+    dtype : str
+        ``"float32"`` or ``"float64"``.
+    params : dict
+        ``max_iter``, ``repeats``, ``n_threads``, ``data_seed``.
+    faiss_ok : bool
+        Whether to time faiss.
+    gemm_peak : float
+        Peak GEMM GFLOP/s of the dtype.
+
+    Returns
+    -------
+    row : dict
+        Shape, per implementation ``seconds`` (all repeats), ``n_iter``,
+        ``inertia``, ``seconds_per_iter`` (median), ``gflops`` and
+        ``gemm_fraction``; ``ratios`` nbkm / peer.
+    """
+    X, init = make_problem(n, d, k, dtype, params["data_seed"])
+    impls = implementations(dtype, faiss_ok)
+    max_iter, threads = params["max_iter"], params["n_threads"]
+    flops_per_iter = 2.0 * n * k * d
+    results = {impl: {"seconds": [], "n_iter": [], "inertia": None} for impl in impls}
+    for impl in impls:  # warm-up: JIT, page faults, thread pools; not timed
+        _fit(impl, X, init, max_iter, threads)
+    for r in range(params["repeats"]):
+        shift = r % len(impls)
+        for impl in impls[shift:] + impls[:shift]:
+            seconds, n_iter, inertia = _fit(impl, X, init, max_iter, threads)
+            results[impl]["seconds"].append(seconds)
+            results[impl]["n_iter"].append(n_iter)
+            results[impl]["inertia"] = _finite(inertia)
+    for res in results.values():
+        spi = float(np.median(np.array(res["seconds"]) / np.array(res["n_iter"])))
+        res["seconds_per_iter"] = spi
+        res["gflops"] = flops_per_iter / spi / 1e9
+        res["gemm_fraction"] = res["gflops"] / gemm_peak
+    shape_gemm = gemm_gflops(X, np.ascontiguousarray(init.T))
+    ratios = {
+        name: results[a]["seconds_per_iter"] / results[b]["seconds_per_iter"]
+        for name, (a, b) in RATIOS.items()
+        if a in results and b in results
+    }
+    return {
+        "n": int(n),
+        "d": int(d),
+        "k": int(k),
+        "dtype": dtype,
+        "label": f"n={_count(n)} d={d} k={k} {dtype.replace('float', 'f')}",
+        "impls": results,
+        "ratios": ratios,
+        "n_iter_equal": len({tuple(res["n_iter"]) for res in results.values()}) == 1,
+        "gemm_shape_gflops": shape_gemm,
+    }
+
+
+def geomean(values) -> float | None:
+    """Geometric mean of positive numbers (None when empty)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def run(params: dict, quiet: bool = False) -> dict:
+    """Run the whole grid (no files written).
+
+    Parameters
+    ----------
+    params : dict
+        Keys of :data:`DEFAULTS`.
+    quiet : bool, default=False
+        No progress lines.
+
+    Returns
+    -------
+    results : dict
+        ``faiss`` status, ``gemm_peak_gflops`` per dtype, ``grid`` (one row
+        per shape, see :func:`run_shape`) and ``summary`` (geometric mean, max
+        and count of ratios at or below 1, per ratio name).
+    """
+    import numba
+
+    from nbkm import KMeans
+
+    faiss = faiss_status()
+    dtypes = list(params["dtype"])
+    # Compile/load nbkm's kernels for every dtype and algorithm before timing.
+    for dtype in dtypes:
+        Xw, iw = make_problem(64, 4, 3, dtype)
+        for algorithm in ("lloyd", "elkan"):
+            KMeans(3, init=iw, n_init=1, max_iter=2, algorithm=algorithm).fit(Xw)
+    gemm = {dt: peak_gemm(dt, params["gemm_size"]) for dt in dtypes}
+    shapes = [
+        (n, d, k, dt)
+        for dt in dtypes
+        for n in params["n"]
+        for d in params["d"]
+        for k in params["k"]
+        if k <= n
+    ]
+    progress = Progress("compare", len(shapes), quiet=quiet)
+    grid = []
+    for n, d, k, dt in shapes:
+        row = run_shape(n, d, k, dt, params, faiss["available"], gemm[dt])
+        grid.append(row)
+        progress.step(
+            row["label"]
+            + "  "
+            + " ".join(f"{name} {v:.2f}" for name, v in row["ratios"].items())
+        )
+    summary = {}
+    for name in RATIOS:
+        vals = [row["ratios"][name] for row in grid if name in row["ratios"]]
+        if vals:
+            summary[name] = {
+                "geomean_ratio": geomean(vals),
+                "max_ratio": float(max(vals)),
+                "min_ratio": float(min(vals)),
+                "n_shapes": len(vals),
+                "n_at_or_below_1": int(sum(v <= 1.0 for v in vals)),
+            }
+    return {
+        "faiss": faiss,
+        "gemm_peak_gflops": gemm,
+        "grid": grid,
+        "summary": summary,
+        "timings": {
+            "n_threads": params["n_threads"] or int(numba.get_num_threads()),
+            "clock": "time.perf_counter, whole fit() call divided by n_iter_",
+            "statistic": "median over repeats",
+        },
+    }
+
+
+def plot(results: dict, path) -> None:
+    """Bar chart of the nbkm / peer time-per-iteration ratios, one bar per shape.
+
+    Parameters
+    ----------
+    results : dict
+        As returned by :func:`run`.
+    path : path-like
+        PNG destination.
+    """
+    import pandas as pd
+
+    from experiments._plots import plt, save_figure, sns
+
+    rows = [
+        {"shape": row["label"], "ratio": value, "comparison": name}
+        for row in results["grid"]
+        for name, value in row["ratios"].items()
+    ]
+    frame = pd.DataFrame(rows)
+    names = {
+        "lloyd": "nbkm lloyd / sklearn lloyd",
+        "elkan": "nbkm elkan / sklearn elkan",
+        "faiss": "faiss / sklearn lloyd",
+    }
+    frame["comparison"] = frame["comparison"].map(names)
+    n_shapes = len(results["grid"])
+    fig, ax = plt.subplots(figsize=(8, 1.4 + 0.45 * n_shapes))
+    sns.stripplot(
+        data=frame,
+        y="shape",
+        x="ratio",
+        hue="comparison",
+        hue_order=[names[n] for n in RATIOS if names[n] in set(frame["comparison"])],
+        dodge=True,
+        jitter=False,
+        size=9,
+        ax=ax,
+        orient="h",
+    )
+    ax.axvline(1.0, color="black", lw=1)
+    ax.set_xscale("log")
+    lo = min(0.5, float(frame["ratio"].min()) / 1.2)
+    hi = max(2.0, float(frame["ratio"].max()) * 1.2)
+    ax.set_xlim(lo, hi)
+    ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 8) if lo <= t <= hi]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("seconds per iteration, ratio (left of 1: nbkm / faiss faster)")
+    ax.set_ylabel("")
+    threads = results["timings"]["n_threads"]
+    ax.set_title(f"time per iteration relative to scikit-learn ({threads} threads)")
+    ax.legend(loc="best", fontsize=8)
+    save_figure(fig, path)
+
+
+def summary_lines(record: dict) -> list[str]:
+    """Short human summary of a compare record.
+
+    Parameters
+    ----------
+    record : dict
+        A compare JSON record.
+
+    Returns
+    -------
+    lines : list of str
+        Lines to print.
+    """
+    gemm = ", ".join(f"{k} {v:.0f}" for k, v in record["gemm_peak_gflops"].items())
+    lines = [
+        f"compare: {len(record['grid'])} shapes, {record['timings']['n_threads']} "
+        f"threads; numpy GEMM GFLOP/s: {gemm}"
+    ]
+    if not record["faiss"]["available"]:
+        lines.append("  faiss skipped: not installed")
+    lines.append(
+        f"  {'shape':<28} {'ms/iter nbkm':>12} {'sklearn':>8} {'ratio':>6}"
+        f" {'elkan ratio':>11} {'GEMM frac':>9}"
+    )
+    for row in record["grid"]:
+        nb, sk = row["impls"]["nbkm-lloyd"], row["impls"]["sklearn-lloyd"]
+        lines.append(
+            f"  {row['label']:<28} {1e3 * nb['seconds_per_iter']:>12.3f} "
+            f"{1e3 * sk['seconds_per_iter']:>8.3f} {row['ratios']['lloyd']:>6.2f} "
+            f"{row['ratios']['elkan']:>11.2f} {nb['gemm_fraction']:>9.2f}"
+        )
+    for name in RATIOS:
+        s = record["summary"].get(name)
+        if s is None:
+            continue
+        lines.append(
+            f"  {name}: geometric mean ratio {s['geomean_ratio']:.2f}, max "
+            f"{s['max_ratio']:.2f}, {s['n_at_or_below_1']}/{s['n_shapes']} shapes <= 1"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the compare experiment from the command line.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        Arguments; ``sys.argv[1:]`` when None. See ``--help``.
+
+    Returns
+    -------
+    code : int
+        0 once the record is written (ratios are reported, not judged).
+    """
+    p = _cli.parser("compare", __doc__)
+    p.add_argument("--quick", action="store_true", help="small shapes only")
+    p.add_argument("--n", type=int, nargs="+", help="sample counts")
+    p.add_argument("--d", type=int, nargs="+", help="feature counts")
+    p.add_argument("--k", type=int, nargs="+", help="cluster counts")
+    p.add_argument("--dtype", nargs="+", choices=["float32", "float64"], help="dtypes")
+    p.add_argument("--max-iter", type=int, help="fixed iterations per fit")
+    p.add_argument("--repeats", type=int, help="timed fits per implementation")
+    p.add_argument("--threads", type=int, help="threads (default: all)")
+    args = p.parse_args(argv)
+    params = dict(QUICK if args.quick else DEFAULTS)
+    for key, value in (
+        ("n", args.n),
+        ("d", args.d),
+        ("k", args.k),
+        ("dtype", args.dtype),
+        ("max_iter", args.max_iter),
+        ("repeats", args.repeats),
+        ("n_threads", args.threads),
+    ):
+        if value is not None:
+            params[key] = value
+    params["quick"] = bool(args.quick)
+    results = run(params, quiet=args.quiet)
+    record = base_record("compare", params)
+    record.update(results)
+    plot(results, args.out / "compare.png")
+    record["figures"] = {"ratios": "compare.png"}
+    write_json(args.out / "compare.json", record)
+    for line in summary_lines(record):
+        _cli.say(line)
+    _cli.say(f"  wrote {args.out / 'compare.json'} and {args.out / 'compare.png'}")
+    return 0
