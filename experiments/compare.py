@@ -19,6 +19,12 @@ be imported and skipped otherwise. The whole ``fit`` is timed, so
 validation, centring and the final inertia are included and amortised over
 the iterations.
 
+A sparse case follows the dense grid: a TF-IDF-like CSR matrix (default
+100,000 x 20,000 at 0.5% density, k=20; uniform random values at random
+positions, seed 0), the same fixed workload, nbkm and sklearn lloyd and elkan;
+its flops count the stored values only (``2 nnz k``). ``--sparse N D DENSITY
+K`` sets it, ``--no-sparse`` skips it.
+
 The default grid is modest (n <= 1e5, k <= 100) so that it finishes in a few
 minutes on 2 cores; ``--quick`` runs small shapes in seconds; ``--n``, ``--d``,
 ``--k`` and ``--dtype`` set the grid (design.md uses n in 1e4 1e5 1e6,
@@ -45,8 +51,17 @@ DEFAULTS = {
     "n_threads": None,
     "data_seed": 0,
     "gemm_size": 1024,
+    "sparse": {"n": 100_000, "d": 20_000, "density": 0.005, "k": 20},
 }
-QUICK = dict(DEFAULTS, n=[5_000], d=[16], k=[10, 100], max_iter=10, repeats=5)
+QUICK = dict(
+    DEFAULTS,
+    n=[5_000],
+    d=[16],
+    k=[10, 100],
+    max_iter=10,
+    repeats=5,
+    sparse={"n": 5_000, "d": 2_000, "density": 0.01, "k": 10},
+)
 
 #: Ratios reported: name -> (numerator implementation, denominator implementation).
 RATIOS = {
@@ -282,6 +297,87 @@ def run_shape(n, d, k, dtype, params, faiss_ok: bool, gemm_peak: float) -> dict:
     }
 
 
+def make_sparse_problem(n: int, d: int, density: float, k: int, seed: int = 0):
+    """Make a TF-IDF-like CSR matrix and ``k`` of its rows, densified, as centres.
+
+    Parameters
+    ----------
+    n, d : int
+        Samples and features.
+    density : float
+        Fraction of stored values.
+    k : int
+        Clusters.
+    seed : int, default=0
+        Seed of the generator.
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (n, d), float64
+        Uniform [0, 1) values at uniformly random positions.
+    init : ndarray of shape (k, d)
+        ``k`` distinct rows of ``X``.
+    """
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, format="csr", random_state=rng)
+    init = X[rng.choice(n, size=k, replace=False)].toarray()
+    return X, init
+
+
+def run_sparse(spec: dict, params: dict) -> dict:
+    """Time nbkm and sklearn (lloyd and elkan) on the sparse case.
+
+    Parameters
+    ----------
+    spec : dict
+        ``n``, ``d``, ``density``, ``k``.
+    params : dict
+        ``max_iter``, ``repeats``, ``n_threads``, ``data_seed``.
+
+    Returns
+    -------
+    row : dict
+        As :func:`run_shape`, with ``nnz`` and ``density``; GFLOP/s count
+        ``2 nnz k`` an iteration and have no GEMM fraction.
+    """
+    X, init = make_sparse_problem(
+        spec["n"], spec["d"], spec["density"], spec["k"], params["data_seed"]
+    )
+    impls = implementations("float64", faiss_ok=False)
+    max_iter, threads = params["max_iter"], params["n_threads"]
+    results = {impl: {"seconds": [], "n_iter": [], "inertia": None} for impl in impls}
+    for impl in impls:
+        _fit(impl, X, init, max_iter, threads)
+    for r in range(params["repeats"]):
+        shift = r % len(impls)
+        for impl in impls[shift:] + impls[:shift]:
+            seconds, n_iter, inertia = _fit(impl, X, init, max_iter, threads)
+            results[impl]["seconds"].append(seconds)
+            results[impl]["n_iter"].append(n_iter)
+            results[impl]["inertia"] = _finite(inertia)
+    for res in results.values():
+        spi = float(np.median(np.array(res["seconds"]) / np.array(res["n_iter"])))
+        res["seconds_per_iter"] = spi
+        res["gflops"] = 2.0 * X.nnz * spec["k"] / spi / 1e9
+    ratios = {
+        name: results[a]["seconds_per_iter"] / results[b]["seconds_per_iter"]
+        for name, (a, b) in RATIOS.items()
+        if a in results and b in results
+    }
+    return {
+        **{key: spec[key] for key in ("n", "d", "density", "k")},
+        "nnz": int(X.nnz),
+        "dtype": "float64",
+        "label": f"CSR n={_count(spec['n'])} d={_count(spec['d'])} "
+        f"{100 * spec['density']:g}% k={spec['k']}",
+        "impls": results,
+        "ratios": ratios,
+        "n_iter_equal": len({tuple(res["n_iter"]) for res in results.values()}) == 1,
+    }
+
+
 def geomean(values) -> float | None:
     """Geometric mean of positive numbers (None when empty)."""
     values = [v for v in values if v is not None]
@@ -327,7 +423,9 @@ def run(params: dict, quiet: bool = False) -> dict:
         for k in params["k"]
         if k <= n
     ]
-    progress = Progress("compare", len(shapes), quiet=quiet)
+    progress = Progress(
+        "compare", len(shapes) + bool(params.get("sparse")), quiet=quiet
+    )
     grid = []
     for n, d, k, dt in shapes:
         row = run_shape(n, d, k, dt, params, faiss["available"], gemm[dt])
@@ -336,6 +434,14 @@ def run(params: dict, quiet: bool = False) -> dict:
             row["label"]
             + "  "
             + " ".join(f"{name} {v:.2f}" for name, v in row["ratios"].items())
+        )
+    sparse = None
+    if params.get("sparse"):
+        sparse = run_sparse(params["sparse"], params)
+        progress.step(
+            sparse["label"]
+            + "  "
+            + " ".join(f"{name} {v:.2f}" for name, v in sparse["ratios"].items())
         )
     summary = {}
     for name in RATIOS:
@@ -352,6 +458,7 @@ def run(params: dict, quiet: bool = False) -> dict:
         "faiss": faiss,
         "gemm_peak_gflops": gemm,
         "grid": grid,
+        "sparse": sparse,
         "summary": summary,
         "timings": {
             "n_threads": params["n_threads"] or int(numba.get_num_threads()),
@@ -448,6 +555,14 @@ def summary_lines(record: dict) -> list[str]:
             f"{1e3 * sk['seconds_per_iter']:>8.3f} {row['ratios']['lloyd']:>6.2f} "
             f"{row['ratios']['elkan']:>11.2f} {nb['gemm_fraction']:>9.2f}"
         )
+    sparse = record.get("sparse")
+    if sparse:
+        nb, sk = sparse["impls"]["nbkm-lloyd"], sparse["impls"]["sklearn-lloyd"]
+        lines.append(
+            f"  {sparse['label']:<28} {1e3 * nb['seconds_per_iter']:>12.3f} "
+            f"{1e3 * sk['seconds_per_iter']:>8.3f} {sparse['ratios']['lloyd']:>6.2f} "
+            f"{sparse['ratios']['elkan']:>11.2f} {'-':>9}"
+        )
     for name in RATIOS:
         s = record["summary"].get(name)
         if s is None:
@@ -481,6 +596,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-iter", type=int, help="fixed iterations per fit")
     p.add_argument("--repeats", type=int, help="timed fits per implementation")
     p.add_argument("--threads", type=int, help="threads (default: all)")
+    p.add_argument(
+        "--sparse",
+        nargs=4,
+        metavar=("N", "D", "DENSITY", "K"),
+        help="the sparse case (default 100000 20000 0.005 20)",
+    )
+    p.add_argument("--no-sparse", action="store_true", help="skip the sparse case")
     args = p.parse_args(argv)
     params = dict(QUICK if args.quick else DEFAULTS)
     for key, value in (
@@ -494,6 +616,16 @@ def main(argv: list[str] | None = None) -> int:
     ):
         if value is not None:
             params[key] = value
+    if args.sparse is not None:
+        n, d, density, k = args.sparse
+        params["sparse"] = {
+            "n": int(n),
+            "d": int(d),
+            "density": float(density),
+            "k": int(k),
+        }
+    if args.no_sparse:
+        params["sparse"] = None
     params["quick"] = bool(args.quick)
     results = run(params, quiet=args.quiet)
     record = base_record("compare", params)

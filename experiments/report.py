@@ -278,6 +278,19 @@ def compare_section(record: dict, rel_dir: str) -> list[str]:
             f"{row['ratios']['elkan']:.2f} | {i['nbkm-lloyd']['gflops']:.1f} | "
             f"{100 * i['nbkm-lloyd']['gemm_fraction']:.0f}% |"
         )
+    sparse = record.get("sparse")
+    if sparse:
+        i = sparse["impls"]
+        out.append(
+            f"| {sparse['label']} (nnz {sparse['nnz']:,}) | "
+            f"{_ms(i['nbkm-lloyd']['seconds_per_iter'])} | "
+            f"{_ms(i['sklearn-lloyd']['seconds_per_iter'])} | "
+            f"{sparse['ratios']['lloyd']:.2f} | "
+            f"{_ms(i['nbkm-elkan']['seconds_per_iter'])} | "
+            f"{_ms(i['sklearn-elkan']['seconds_per_iter'])} | "
+            f"{sparse['ratios']['elkan']:.2f} | {i['nbkm-lloyd']['gflops']:.1f} "
+            "(2 nnz k) | - |"
+        )
     out.append("")
     for name in ("lloyd", "elkan", "faiss"):
         s = record["summary"].get(name)

@@ -361,6 +361,11 @@ def results_root(tmp_path_factory):
                 "1",
                 "--max-iter",
                 "3",
+                "--sparse",
+                "300",
+                "50",
+                "0.1",
+                "4",
             ]
         )
         == 0
@@ -425,6 +430,11 @@ def test_compare_main(results_root):
             assert res["seconds_per_iter"] > 0
             assert res["n_iter"] == [3]
     assert set(rec["gemm_peak_gflops"]) == {"float64", "float32"}
+    sparse = rec["sparse"]
+    assert (sparse["n"], sparse["d"], sparse["k"]) == (300, 50, 4)
+    assert sparse["nnz"] == round(300 * 50 * 0.1)
+    assert {"lloyd", "elkan"} <= set(sparse["ratios"])
+    assert all(res["n_iter"] == [3] for res in sparse["impls"].values())
     if not rec["faiss"]["available"]:
         assert all("faiss" not in row["impls"] for row in rec["grid"])
     assert_png(results_root / "compare" / rec["figures"]["ratios"])
