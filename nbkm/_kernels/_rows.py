@@ -12,6 +12,8 @@ never centred, as in sklearn.
 from numba import types
 from numba.extending import overload
 
+from nbkm._kernels._config import FASTMATH_DOT
+
 
 def _n_rows_dense(X):
     return X.shape[0]
@@ -22,24 +24,12 @@ def _n_rows_csr(X):
 
 
 def _sq_distance_dense(X, x_mean, i, centers, centers_sq, j):
-    # Four independent partial sums: the adds of one feature need not wait for the
-    # previous feature's, which roughly halves the time of this loop.
-    n_features = X.shape[1]
-    n_features4 = n_features - n_features % 4
-    s0 = s1 = s2 = s3 = X.dtype.type(0)
-    for f in range(0, n_features4, 4):
-        d0 = X[i, f] - x_mean[f] - centers[j, f]
-        d1 = X[i, f + 1] - x_mean[f + 1] - centers[j, f + 1]
-        d2 = X[i, f + 2] - x_mean[f + 2] - centers[j, f + 2]
-        d3 = X[i, f + 3] - x_mean[f + 3] - centers[j, f + 3]
-        s0 += d0 * d0
-        s1 += d1 * d1
-        s2 += d2 * d2
-        s3 += d3 * d3
-    for f in range(n_features4, n_features):
-        d0 = X[i, f] - x_mean[f] - centers[j, f]
-        s0 += d0 * d0
-    return (s0 + s1) + (s2 + s3)
+    # Compiled with FASTMATH_DOT: the sum is vectorized across features.
+    result = X.dtype.type(0)
+    for f in range(X.shape[1]):
+        diff = X[i, f] - x_mean[f] - centers[j, f]
+        result += diff * diff
+    return result
 
 
 def _sq_distance_csr(X, x_mean, i, centers, centers_sq, j):
@@ -99,7 +89,7 @@ def _n_rows_overload(X):
     return _n_rows_csr if _is_csr(X) else _n_rows_dense
 
 
-@overload(sq_distance, jit_options={"cache": True})
+@overload(sq_distance, jit_options={"cache": True, "fastmath": set(FASTMATH_DOT)})
 def _sq_distance_overload(X, x_mean, i, centers, centers_sq, j):
     return _sq_distance_csr if _is_csr(X) else _sq_distance_dense
 
