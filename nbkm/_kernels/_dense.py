@@ -18,7 +18,6 @@ import numpy as np
 from numba import njit, prange
 
 from nbkm._kernels._config import FASTMATH, FASTMATH_DOT
-from nbkm._kernels._rows import add_weighted_row
 
 #: Samples handled together by the micro-kernel: each centre value read from
 #: memory is used this many times.
@@ -240,6 +239,7 @@ def lloyd_step_dense(
     """
     n_blocks = bounds.shape[0] - 1
     few_centers = centers.shape[0] < FEW_CENTERS
+    n_features = X.shape[1]
     for b in prange(n_blocks):
         acc = np.empty((TILE_ROWS, CENTER_BLOCK), dtype=X.dtype)
         best = np.empty(TILE_ROWS, dtype=X.dtype)
@@ -258,8 +258,12 @@ def lloyd_step_dense(
             if update_centers:
                 for i in range(r0, r1):
                     w = sample_weight[i]
-                    partial_weights[b, labels[i]] += w
-                    add_weighted_row(X, x_mean, i, w, partial_sums[b], labels[i])
+                    label = labels[i]
+                    partial_weights[b, label] += w
+                    srow = partial_sums[b, label]
+                    xrow = X[i]
+                    for f in range(n_features):
+                        srow[f] += (xrow[f] - x_mean[f]) * w
 
 
 @njit(cache=True, parallel=True)
