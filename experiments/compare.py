@@ -236,6 +236,53 @@ def _finite(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
+def time_implementations(impls, X, init, params, flops_per_iter):
+    """Time implementations on one problem, interleaved, after one warm-up each.
+
+    Parameters
+    ----------
+    impls : list of str
+        Implementations (see :func:`implementations`).
+    X : ndarray or sparse matrix
+        The data.
+    init : ndarray
+        Initial centres.
+    params : dict
+        ``max_iter``, ``repeats``, ``n_threads``.
+    flops_per_iter : float
+        Flops of one iteration's distance step, for GFLOP/s.
+
+    Returns
+    -------
+    results : dict
+        Per implementation ``seconds`` (all repeats), ``n_iter``, ``inertia``,
+        ``seconds_per_iter`` (median of seconds / n_iter) and ``gflops``.
+    ratios : dict
+        nbkm / peer seconds per iteration, for the pairs of :data:`RATIOS`.
+    """
+    max_iter, threads = params["max_iter"], params["n_threads"]
+    results = {impl: {"seconds": [], "n_iter": [], "inertia": None} for impl in impls}
+    for impl in impls:  # warm-up: JIT, page faults, thread pools; not timed
+        _fit(impl, X, init, max_iter, threads)
+    for r in range(params["repeats"]):
+        shift = r % len(impls)  # rotate the order so that no one always goes first
+        for impl in impls[shift:] + impls[:shift]:
+            seconds, n_iter, inertia = _fit(impl, X, init, max_iter, threads)
+            results[impl]["seconds"].append(seconds)
+            results[impl]["n_iter"].append(n_iter)
+            results[impl]["inertia"] = _finite(inertia)
+    for res in results.values():
+        spi = float(np.median(np.array(res["seconds"]) / np.array(res["n_iter"])))
+        res["seconds_per_iter"] = spi
+        res["gflops"] = flops_per_iter / spi / 1e9
+    ratios = {
+        name: results[a]["seconds_per_iter"] / results[b]["seconds_per_iter"]
+        for name, (a, b) in RATIOS.items()
+        if a in results and b in results
+    }
+    return results, ratios
+
+
 def run_shape(n, d, k, dtype, params, faiss_ok: bool, gemm_peak: float) -> dict:
     """Time every implementation on one shape.
 
@@ -260,30 +307,12 @@ def run_shape(n, d, k, dtype, params, faiss_ok: bool, gemm_peak: float) -> dict:
         ``gemm_fraction``; ``ratios`` nbkm / peer.
     """
     X, init = make_problem(n, d, k, dtype, params["data_seed"])
-    impls = implementations(dtype, faiss_ok)
-    max_iter, threads = params["max_iter"], params["n_threads"]
-    flops_per_iter = 2.0 * n * k * d
-    results = {impl: {"seconds": [], "n_iter": [], "inertia": None} for impl in impls}
-    for impl in impls:  # warm-up: JIT, page faults, thread pools; not timed
-        _fit(impl, X, init, max_iter, threads)
-    for r in range(params["repeats"]):
-        shift = r % len(impls)
-        for impl in impls[shift:] + impls[:shift]:
-            seconds, n_iter, inertia = _fit(impl, X, init, max_iter, threads)
-            results[impl]["seconds"].append(seconds)
-            results[impl]["n_iter"].append(n_iter)
-            results[impl]["inertia"] = _finite(inertia)
+    results, ratios = time_implementations(
+        implementations(dtype, faiss_ok), X, init, params, 2.0 * n * k * d
+    )
     for res in results.values():
-        spi = float(np.median(np.array(res["seconds"]) / np.array(res["n_iter"])))
-        res["seconds_per_iter"] = spi
-        res["gflops"] = flops_per_iter / spi / 1e9
         res["gemm_fraction"] = res["gflops"] / gemm_peak
     shape_gemm = gemm_gflops(X, np.ascontiguousarray(init.T))
-    ratios = {
-        name: results[a]["seconds_per_iter"] / results[b]["seconds_per_iter"]
-        for name, (a, b) in RATIOS.items()
-        if a in results and b in results
-    }
     return {
         "n": int(n),
         "d": int(d),
@@ -345,27 +374,13 @@ def run_sparse(spec: dict, params: dict) -> dict:
     X, init = make_sparse_problem(
         spec["n"], spec["d"], spec["density"], spec["k"], params["data_seed"]
     )
-    impls = implementations("float64", faiss_ok=False)
-    max_iter, threads = params["max_iter"], params["n_threads"]
-    results = {impl: {"seconds": [], "n_iter": [], "inertia": None} for impl in impls}
-    for impl in impls:
-        _fit(impl, X, init, max_iter, threads)
-    for r in range(params["repeats"]):
-        shift = r % len(impls)
-        for impl in impls[shift:] + impls[:shift]:
-            seconds, n_iter, inertia = _fit(impl, X, init, max_iter, threads)
-            results[impl]["seconds"].append(seconds)
-            results[impl]["n_iter"].append(n_iter)
-            results[impl]["inertia"] = _finite(inertia)
-    for res in results.values():
-        spi = float(np.median(np.array(res["seconds"]) / np.array(res["n_iter"])))
-        res["seconds_per_iter"] = spi
-        res["gflops"] = 2.0 * X.nnz * spec["k"] / spi / 1e9
-    ratios = {
-        name: results[a]["seconds_per_iter"] / results[b]["seconds_per_iter"]
-        for name, (a, b) in RATIOS.items()
-        if a in results and b in results
-    }
+    results, ratios = time_implementations(
+        implementations("float64", faiss_ok=False),
+        X,
+        init,
+        params,
+        2.0 * X.nnz * spec["k"],
+    )
     return {
         **{key: spec[key] for key in ("n", "d", "density", "k")},
         "nnz": int(X.nnz),
