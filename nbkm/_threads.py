@@ -1,5 +1,9 @@
 """Thread count of Numba's parallel regions, set per call and always restored.
 
+BLAS: Lloyd's sweep calls BLAS from inside Numba's parallel loop, one matrix
+product per chunk of samples; BLAS is limited to one thread meanwhile (as sklearn
+does around its own chunked products), so the two thread pools do not multiply.
+
 Threading layer: nbkm keeps Numba's default choice (``tbb``, then ``omp``, then
 ``workqueue``) and changes no Numba configuration. ``tbb`` and ``omp`` may be
 entered from several Python threads at once; ``workqueue`` may not (it aborts the
@@ -9,10 +13,12 @@ install ``tbb`` to fit several models concurrently from Python threads.
 """
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator
 
 import numba
+from threadpoolctl import ThreadpoolController
 
 # Re-entrant: a user's init callable may itself call nbkm while a fit holds it.
 _UNSAFE_LAYER_LOCK = threading.RLock()
@@ -53,11 +59,17 @@ def _layer_lock() -> contextlib.AbstractContextManager:
     return _UNSAFE_LAYER_LOCK
 
 
+@functools.cache
+def _threadpool_controller() -> ThreadpoolController:
+    # Inspecting the loaded libraries takes milliseconds: do it once.
+    return ThreadpoolController()
+
+
 @contextlib.contextmanager
 def numba_threads(n_threads: int | None) -> Iterator[int]:
-    """Run the body with Numba's thread count set to ``n_threads``.
+    """Run the body with Numba's thread count set to ``n_threads``, BLAS to one.
 
-    The previous count of the calling thread is restored on exit, also when the
+    The previous counts of the calling thread are restored on exit, also when the
     body raises.
 
     Parameters
@@ -71,7 +83,8 @@ def numba_threads(n_threads: int | None) -> Iterator[int]:
         The thread count in force inside the body.
     """
     n = effective_n_threads(n_threads)
-    with _layer_lock():
+    blas_one_thread = _threadpool_controller().limit(limits=1, user_api="blas")
+    with _layer_lock(), blas_one_thread:
         previous = numba.get_num_threads()
         numba.set_num_threads(n)
         try:

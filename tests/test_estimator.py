@@ -313,3 +313,24 @@ def test_edge_inputs_match_sklearn(case, algorithm):
     assert_allclose(ours.inertia_, ref.inertia_, rtol=1e-6, atol=1e-300)
     assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-6, atol=1e-300)
     assert np.isfinite(ours.inertia_)
+
+
+def test_blas_runs_one_thread_during_a_fit_and_is_restored_after(rng):
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return sorted(
+            lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"
+        )
+
+    X = make_blobs_data(rng, 300, 3, 20)
+    before = blas_threads()
+    seen = []
+
+    def init(X_centred, n_clusters, random_state):
+        seen.append(blas_threads())
+        return X_centred[:n_clusters].copy()
+
+    KMeans(20, init=init, n_init=1).fit(X)
+    assert seen and set(seen[0]) == {1}
+    assert blas_threads() == before

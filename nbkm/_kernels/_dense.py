@@ -1,8 +1,9 @@
-"""Numba kernels over dense samples built on one micro-kernel of dot products.
+"""Numba kernels over dense samples: Lloyd's sweep and greedy k-means++ potentials.
 
-The micro-kernel multiplies a tile of ``TILE_ROWS`` samples with a block of
-centres: Lloyd's sweep turns the products into the nearest centre, greedy
-k-means++ into distances to its candidates.
+Lloyd's sweep assigns chunks of samples with one matrix product each (BLAS), or,
+for fewer than FEW_CENTERS centres, with dot products along the features; it
+accumulates the M-step's sums in the same pass. k-means++ uses a micro-kernel of
+dot products (a tile of ``TILE_ROWS`` samples times a block of candidates).
 
 Every kernel takes the samples ``X`` as the caller gave them plus ``x_mean``, the
 vector that sklearn subtracts from dense data before it clusters. Subtracting it
@@ -27,10 +28,13 @@ TILE_ROWS = 4
 #: (``TILE_ROWS * CENTER_BLOCK`` values) stay in L1 cache.
 CENTER_BLOCK = 128
 
-#: Below this many centres the centre-major micro-kernel's inner loop is too short
-#: to vectorize; dot products along the features (vectorized as reductions) are
-#: faster there (measured: digits 1797 x 64, k=10: 0.23 -> 0.17 ms a sweep).
+#: Below this many centres a matrix product per chunk does too little work to pay
+#: off; dot products along the features (vectorized as reductions) are faster
+#: there (measured: digits 1797 x 64, k=10: 0.23 -> 0.17 ms a sweep).
 FEW_CENTERS = 16
+
+#: Samples assigned by one matrix product (sklearn's chunk size).
+CHUNK_ROWS = 256
 
 
 @njit(cache=True, nogil=True, fastmath=set(FASTMATH))
@@ -127,45 +131,49 @@ def _tile_dots(X, x_mean, r0, r1, centers_t, j0, m, acc):
 
 
 @njit(cache=True, nogil=True)
-def _nearest_centers_tile(X, x_mean, r0, r1, centers_t, centers_sq, labels, acc, best):
-    """Assign the samples ``r0:r1`` (at most TILE_ROWS) to their nearest centre.
+def _nearest_centers_chunk(X, x_mean, r0, r1, centers_t, centers_sq, labels, xc):
+    """Assign the samples ``r0:r1`` (at most CHUNK_ROWS) to their nearest centre.
 
-    The distance is ``||c||^2 - 2 x.c`` (``||x||^2`` dropped, as it does not change
-    the argmin), as in sklearn; ties go to the lowest centre index.
+    The dot products of the chunk with all centres are one matrix product, which
+    Numba hands to BLAS (scipy's; the caller limits BLAS to one thread, as the
+    chunks already run in parallel). The distance is ``||c||^2 - 2 x.c``, as in
+    sklearn (which makes the same call on the same 256-sample chunks); ties go to
+    the lowest centre index.
 
     Parameters
     ----------
-    X, x_mean, r0, r1, centers_t
-        As for :func:`_tile_dots`.
+    X : ndarray of float32 or float64, shape (n_samples, n_features)
+        IN. The samples.
+    x_mean : ndarray, shape (n_features,), same dtype as X
+        IN. Subtracted from every sample on the fly.
+    r0, r1 : int
+        The rows, ``0 < r1 - r0 <= CHUNK_ROWS``.
+    centers_t : ndarray, shape (n_features, n_clusters), same dtype as X
+        IN. The centres, transposed.
     centers_sq : ndarray, shape (n_clusters,), same dtype as X
         IN. Squared norms of the centres.
     labels : ndarray of int32, shape (n_samples,)
         OUT. ``labels[r0:r1]`` is written.
-    acc : ndarray, shape (TILE_ROWS, CENTER_BLOCK), same dtype as X
-        Scratch.
-    best : ndarray, shape (TILE_ROWS,), same dtype as X
-        Scratch.
+    xc : ndarray, shape (CHUNK_ROWS, n_features), same dtype as X
+        Scratch: the centred rows.
     """
+    n_features = X.shape[1]
     n_clusters = centers_t.shape[1]
-    for q in range(TILE_ROWS):
-        best[q] = np.inf
-    for q in range(r1 - r0):
-        labels[r0 + q] = 0
-    for j0 in range(0, n_clusters, CENTER_BLOCK):
-        m = min(CENTER_BLOCK, n_clusters - j0)
-        _tile_dots(X, x_mean, r0, r1, centers_t, j0, m, acc)
-        for q in range(r1 - r0):
-            aq = acc[q]
-            b = best[q]
-            label = labels[r0 + q]
-            for jj in range(m):
-                # a + a: exact doubling that keeps float32 in float32.
-                d = centers_sq[j0 + jj] - (aq[jj] + aq[jj])
-                if d < b:
-                    b = d
-                    label = j0 + jj
-            best[q] = b
-            labels[r0 + q] = label
+    m = r1 - r0
+    for q in range(m):
+        for f in range(n_features):
+            xc[q, f] = X[r0 + q, f] - x_mean[f]
+    dots = np.dot(xc[:m], centers_t)
+    for q in range(m):
+        row = dots[q]
+        best = np.inf
+        label = 0
+        for j in range(n_clusters):
+            d = centers_sq[j] - (row[j] + row[j])
+            if d < best:
+                best = d
+                label = j
+        labels[r0 + q] = label
 
 
 @njit(cache=True, nogil=True, fastmath=set(FASTMATH_DOT))
@@ -181,7 +189,7 @@ def _centred_dot(X, x_mean, i, centers, j):
 def _nearest_center_few(X, x_mean, i, centers, centers_sq):
     """Nearest centre of sample ``i`` when there are fewer than FEW_CENTERS centres.
 
-    Same distance and tie rule as :func:`_nearest_centers_tile`.
+    Same distance and tie rule as :func:`_nearest_centers_chunk`.
     """
     best = np.inf
     label = 0
@@ -221,7 +229,8 @@ def lloyd_step_dense(
     centers : ndarray, shape (n_clusters, n_features), same dtype as X
         IN. The current centres (read when there are fewer than FEW_CENTERS).
     centers_t : ndarray, shape (n_features, n_clusters), same dtype as X
-        IN. The current centres, transposed (read otherwise).
+        IN. The current centres, transposed (read otherwise; BLAS must be limited
+        to one thread by the caller, see ``nbkm._threads``).
     centers_sq : ndarray, shape (n_clusters,), same dtype as X
         IN. Squared norms of the current centres.
     bounds : ndarray of int64, shape (n_blocks + 1,)
@@ -241,19 +250,18 @@ def lloyd_step_dense(
     few_centers = centers.shape[0] < FEW_CENTERS
     n_features = X.shape[1]
     for b in prange(n_blocks):
-        acc = np.empty((TILE_ROWS, CENTER_BLOCK), dtype=X.dtype)
-        best = np.empty(TILE_ROWS, dtype=X.dtype)
+        xc = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
         if update_centers:
             partial_sums[b] = 0
             partial_weights[b] = 0
-        for r0 in range(bounds[b], bounds[b + 1], TILE_ROWS):
-            r1 = min(r0 + TILE_ROWS, bounds[b + 1])
+        for r0 in range(bounds[b], bounds[b + 1], CHUNK_ROWS):
+            r1 = min(r0 + CHUNK_ROWS, bounds[b + 1])
             if few_centers:
                 for i in range(r0, r1):
                     labels[i] = _nearest_center_few(X, x_mean, i, centers, centers_sq)
             else:
-                _nearest_centers_tile(
-                    X, x_mean, r0, r1, centers_t, centers_sq, labels, acc, best
+                _nearest_centers_chunk(
+                    X, x_mean, r0, r1, centers_t, centers_sq, labels, xc
                 )
             if update_centers:
                 for i in range(r0, r1):
