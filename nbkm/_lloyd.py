@@ -38,7 +38,6 @@ def _sweep(samples, sample_weight, centers, views, labels, bounds, partials=None
         samples.X,
         samples.x_mean,
         sample_weight,
-        centers,
         views.t,
         views.sq,
         bounds,

@@ -1,7 +1,6 @@
 """Numba kernels over dense samples: Lloyd's sweep and greedy k-means++ potentials.
 
-Lloyd's sweep assigns chunks of samples with one matrix product each (BLAS), or,
-for fewer than FEW_CENTERS centres, with dot products along the features; it
+Lloyd's sweep assigns chunks of samples with one matrix product each (BLAS) and
 accumulates the M-step's sums in the same pass. k-means++ uses a micro-kernel of
 dot products (a tile of ``TILE_ROWS`` samples times a block of candidates).
 
@@ -18,7 +17,7 @@ buffers that are reduced in block order.
 import numpy as np
 from numba import njit, prange
 
-from nbkm._kernels._config import FASTMATH, FASTMATH_DOT
+from nbkm._kernels._config import FASTMATH
 
 #: Samples handled together by the micro-kernel: each centre value read from
 #: memory is used this many times.
@@ -27,11 +26,6 @@ TILE_ROWS = 4
 #: Centres handled together by the micro-kernel: the accumulators of one tile
 #: (``TILE_ROWS * CENTER_BLOCK`` values) stay in L1 cache.
 CENTER_BLOCK = 128
-
-#: Below this many centres a matrix product per chunk does too little work to pay
-#: off; dot products along the features (vectorized as reductions) are faster
-#: there (measured: digits 1797 x 64, k=10: 0.23 -> 0.17 ms a sweep).
-FEW_CENTERS = 16
 
 #: Samples assigned by one matrix product (sklearn's chunk size).
 CHUNK_ROWS = 256
@@ -176,38 +170,11 @@ def _nearest_centers_chunk(X, x_mean, r0, r1, centers_t, centers_sq, labels, xc)
         labels[r0 + q] = label
 
 
-@njit(cache=True, nogil=True, fastmath=set(FASTMATH_DOT))
-def _centred_dot(X, x_mean, i, centers, j):
-    """Dot product of the centred sample ``i`` with centre ``j``, lanes reassociated."""
-    total = centers.dtype.type(0)
-    for f in range(X.shape[1]):
-        total += (X[i, f] - x_mean[f]) * centers[j, f]
-    return total
-
-
-@njit(cache=True, nogil=True)
-def _nearest_center_few(X, x_mean, i, centers, centers_sq):
-    """Nearest centre of sample ``i`` when there are fewer than FEW_CENTERS centres.
-
-    Same distance and tie rule as :func:`_nearest_centers_chunk`.
-    """
-    best = np.inf
-    label = 0
-    for j in range(centers.shape[0]):
-        dot = _centred_dot(X, x_mean, i, centers, j)
-        d = centers_sq[j] - (dot + dot)
-        if d < best:
-            best = d
-            label = j
-    return label
-
-
 @njit(cache=True, parallel=True)
 def lloyd_step_dense(
     X,
     x_mean,
     sample_weight,
-    centers,
     centers_t,
     centers_sq,
     bounds,
@@ -226,11 +193,9 @@ def lloyd_step_dense(
         IN. Subtracted from every sample on the fly.
     sample_weight : ndarray, shape (n_samples,), same dtype as X
         IN. Weight of each sample.
-    centers : ndarray, shape (n_clusters, n_features), same dtype as X
-        IN. The current centres (read when there are fewer than FEW_CENTERS).
     centers_t : ndarray, shape (n_features, n_clusters), same dtype as X
-        IN. The current centres, transposed (read otherwise; BLAS must be limited
-        to one thread by the caller, see ``nbkm._threads``).
+        IN. The current centres, transposed. (The products go to BLAS, which the
+        caller limits to one thread: see ``nbkm._threads``.)
     centers_sq : ndarray, shape (n_clusters,), same dtype as X
         IN. Squared norms of the current centres.
     bounds : ndarray of int64, shape (n_blocks + 1,)
@@ -247,7 +212,6 @@ def lloyd_step_dense(
         Whether to accumulate the sums (E+M step) or only assign labels (E step).
     """
     n_blocks = bounds.shape[0] - 1
-    few_centers = centers.shape[0] < FEW_CENTERS
     n_features = X.shape[1]
     for b in prange(n_blocks):
         xc = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
@@ -256,13 +220,7 @@ def lloyd_step_dense(
             partial_weights[b] = 0
         for r0 in range(bounds[b], bounds[b + 1], CHUNK_ROWS):
             r1 = min(r0 + CHUNK_ROWS, bounds[b + 1])
-            if few_centers:
-                for i in range(r0, r1):
-                    labels[i] = _nearest_center_few(X, x_mean, i, centers, centers_sq)
-            else:
-                _nearest_centers_chunk(
-                    X, x_mean, r0, r1, centers_t, centers_sq, labels, xc
-                )
+            _nearest_centers_chunk(X, x_mean, r0, r1, centers_t, centers_sq, labels, xc)
             if update_centers:
                 for i in range(r0, r1):
                     w = sample_weight[i]
