@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbkm._kernels._config import FASTMATH
+from nbkm._kernels._rows import nearest_center
 
 #: Samples handled together by the micro-kernel: each centre value read from
 #: memory is used this many times.
@@ -152,22 +153,13 @@ def _nearest_centers_chunk(X, x_mean, r0, r1, centers_t, centers_sq, labels, xc)
         Scratch: the centred rows.
     """
     n_features = X.shape[1]
-    n_clusters = centers_t.shape[1]
     m = r1 - r0
     for q in range(m):
         for f in range(n_features):
             xc[q, f] = X[r0 + q, f] - x_mean[f]
     dots = np.dot(xc[:m], centers_t)
     for q in range(m):
-        row = dots[q]
-        best = np.inf
-        label = 0
-        for j in range(n_clusters):
-            d = centers_sq[j] - (row[j] + row[j])
-            if d < best:
-                best = d
-                label = j
-        labels[r0 + q] = label
+        labels[r0 + q] = nearest_center(dots[q], centers_sq)
 
 
 @njit(cache=True, parallel=True)

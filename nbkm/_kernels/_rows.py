@@ -9,7 +9,8 @@ subtracted from dense rows on the fly (sklearn centres dense data); CSR rows are
 never centred, as in sklearn.
 """
 
-from numba import types
+import numpy as np
+from numba import njit, types
 from numba.extending import overload
 
 from nbkm._kernels._config import FASTMATH_DOT
@@ -52,6 +53,24 @@ def _add_weighted_row_csr(X, x_mean, i, w, sums, label):
     data, indices, indptr = X
     for k in range(indptr[i], indptr[i + 1]):
         sums[label, indices[k]] += data[k] * w
+
+
+@njit(cache=True, nogil=True)
+def nearest_center(dots, centers_sq):
+    """Return the index of the nearest centre from a sample's dot products.
+
+    The distance is ``||c||^2 - 2 x.c``, as in sklearn (``||x||^2`` does not change
+    the argmin); ``dots + dots`` doubles exactly and keeps float32 in float32. Ties
+    go to the lowest centre index.
+    """
+    best = np.inf
+    label = 0
+    for j in range(dots.shape[0]):
+        d = centers_sq[j] - (dots[j] + dots[j])
+        if d < best:
+            best = d
+            label = j
+    return label
 
 
 def n_rows(X):

@@ -9,6 +9,8 @@ of wide sparse data would take too much memory.
 import numpy as np
 from numba import njit, prange
 
+from nbkm._kernels._rows import nearest_center
+
 
 @njit(cache=True, parallel=True)
 def nearest_centers_sparse(X, centers_t, centers_sq, bounds, labels):
@@ -46,11 +48,4 @@ def nearest_centers_sparse(X, centers_t, centers_sq, bounds, labels):
                 row = centers_t[indices[p]]
                 for j in range(n_clusters):
                     dots[j] += row[j] * x
-            best = np.inf
-            label = 0
-            for j in range(n_clusters):
-                dist = centers_sq[j] - (dots[j] + dots[j])
-                if dist < best:
-                    best = dist
-                    label = j
-            labels[i] = label
+            labels[i] = nearest_center(dots, centers_sq)
