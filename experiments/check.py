@@ -8,7 +8,9 @@ timing repeat, no figures, nothing written) and compared with it:
   and the same nbkm source (``nbkm_source_sha256``) as recorded: **exact**.
   For every n_init setting, implementation and seed, the labels, ``n_iter``,
   accuracy, Hungarian accuracy, ARI and NMI must be equal, inertia equal to a
-  relative 1e-9, and the counts of the agreement study equal.
+  relative 1e-6 (the t-SNE embedding is float32, and its inertia moves in the
+  last bits between processes while every label stays the same), and the counts
+  of the agreement study equal.
 * Different versions or nbkm source: exact equality is not expected
   (tie-breaking at exact ties follows floating-point rounding, see
   ``experiments.agreement``). The differences are listed, and the check passes
@@ -76,7 +78,7 @@ def compare_exact(committed: dict, fresh: dict) -> list[str]:
     -------
     problems : list of str
         Empty when labels, n_iter, scores and agreement counts are all equal
-        and inertias agree to a relative 1e-9.
+        and inertias agree to a relative 1e-6.
     """
     problems = []
     if set(committed["runs"]) != set(fresh["runs"]):
@@ -103,7 +105,7 @@ def compare_exact(committed: dict, fresh: dict) -> list[str]:
                 rel = abs(old["inertia"] - new["inertia"]) / max(
                     abs(old["inertia"]), 1e-300
                 )
-                if rel > 1e-9:
+                if rel > 1e-6:
                     problems.append(f"{where}: inertia relative difference {rel:.2e}")
     old_ag, new_ag = committed.get("agreement"), fresh.get("agreement")
     if (old_ag is None) != (new_ag is None):
