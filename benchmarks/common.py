@@ -1,0 +1,306 @@
+"""Shared pieces of the asv suite: the base class, the datasets, the implementations.
+
+Rules of the suite (numpy's and scikit-learn's, see ``docs/asv.md``):
+
+- Every benchmark compares the implementations side by side: the parameter ``impl``
+  takes the values of :data:`IMPLS`, so one run gives the nbkm/sklearn ratio.
+- Both implementations run with :data:`N_THREADS` threads: nbkm through its
+  ``n_threads`` parameter, scikit-learn (OpenMP) and BLAS through
+  :func:`threadpoolctl.threadpool_limits`, set in ``setup`` and undone in
+  ``teardown``.
+- Only nbkm's public API is called (``nbkm.KMeans``, ``nbkm.kmeans_plusplus``), so the
+  suite also runs against older commits. When nbkm is not installed, or lacks
+  something a benchmark needs, ``setup`` raises ``NotImplementedError`` and asv
+  skips that combination; when nbkm is installed but fails to import, the nbkm
+  combinations fail (a broken commit must show) and scikit-learn's still run.
+- Datasets are built from fixed seeds, lazily, and cached (``functools.lru_cache``).
+  They must never change, only be appended to: a changed dataset makes the committed
+  history meaningless.
+- ``NBKM_BENCH_SMOKE=1`` shrinks every dataset (the sample count, to at most
+  :data:`SMOKE_MAX_SAMPLES`) and the fixed iteration counts, keeping the parameters.
+  Only for checking that every benchmark runs (CI, ``tests/test_benchmarks.py``);
+  never for timings.
+"""
+
+import functools
+import os
+import timeit
+
+import numpy as np
+
+try:
+    import nbkm
+
+    NBKM_IMPORT_ERROR = None
+except ModuleNotFoundError as exc:
+    if exc.name != "nbkm":
+        raise
+    nbkm = None  # not installed: the nbkm combinations are skipped
+    NBKM_IMPORT_ERROR = None
+except Exception as exc:  # noqa: BLE001 - broken at this commit: those fail
+    nbkm = None
+    NBKM_IMPORT_ERROR = exc
+
+#: The implementations compared by every benchmark.
+IMPLS = ["nbkm", "sklearn"]
+#: Threads given to both implementations (nbkm's ``n_threads``, threadpoolctl for
+#: scikit-learn's OpenMP and BLAS). Fixed so the history stays comparable.
+N_THREADS = 2
+#: Largest sample count of any dataset in smoke mode.
+SMOKE_MAX_SAMPLES = 500
+
+
+class Benchmark:
+    """Base of every benchmark class of the suite.
+
+    Wall-clock timer (multithreaded code: process CPU time would hide the
+    speed-up), one process per benchmark, and a fixed number of calls per sample
+    so that asv never calibrates the workload. Each sample is preceded by
+    ``setup`` (asv re-runs it), which is cheap: the datasets are cached.
+    """
+
+    timer = timeit.default_timer  # wall time
+    processes = 1
+    timeout = 300
+    number = 1
+    # (min samples, max samples, max seconds per combination after the warm-up)
+    repeat = (3, 10, 3.0)
+    warmup_time = 0.1  # at least one untimed call: first-touch of buffers
+    min_run_count = 2
+
+    def _limit_threads(self):
+        """Cap OpenMP and BLAS threads at N_THREADS until teardown."""
+        from threadpoolctl import threadpool_limits
+
+        self._thread_limits = threadpool_limits(limits=N_THREADS)
+
+    def teardown(self, *params):
+        limits = getattr(self, "_thread_limits", None)
+        if limits is not None:
+            limits.restore_original_limits()
+            self._thread_limits = None
+
+
+def require(impl, attribute=None):
+    """Raise ``NotImplementedError`` (asv: skip) when ``impl`` cannot run here.
+
+    Parameters
+    ----------
+    impl : str
+        One of :data:`IMPLS`.
+    attribute : str, optional
+        A public name nbkm must have for this benchmark.
+    """
+    if impl not in IMPLS:
+        raise NotImplementedError(f"unknown implementation {impl!r}")
+    if impl == "nbkm":
+        if NBKM_IMPORT_ERROR is not None:
+            raise RuntimeError("nbkm fails to import") from NBKM_IMPORT_ERROR
+        if nbkm is None:
+            raise NotImplementedError("nbkm is not installed")
+        if attribute is not None and not hasattr(nbkm, attribute):
+            raise NotImplementedError(f"nbkm.{attribute} does not exist at this commit")
+
+
+def make_kmeans(impl, **kwargs):
+    """Return a KMeans estimator of ``impl`` with :data:`N_THREADS` threads.
+
+    Parameters
+    ----------
+    impl : str
+        ``"nbkm"`` or ``"sklearn"``.
+    **kwargs
+        Parameters shared by both estimators.
+
+    Returns
+    -------
+    estimator : nbkm.KMeans or sklearn.cluster.KMeans
+    """
+    require(impl)
+    if impl == "nbkm":
+        return nbkm.KMeans(n_threads=N_THREADS, **kwargs)
+    from sklearn.cluster import KMeans
+
+    return KMeans(**kwargs)
+
+
+def kmeans_plusplus(impl, X, n_clusters, random_state):
+    """Run ``impl``'s k-means++ initialisation; nbkm with :data:`N_THREADS` threads.
+
+    Parameters
+    ----------
+    impl : str
+        ``"nbkm"`` or ``"sklearn"``.
+    X : ndarray of shape (n_samples, n_features)
+        Samples.
+    n_clusters : int
+        Number of centres.
+    random_state : int
+        Seed.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+    """
+    require(impl, "kmeans_plusplus")
+    if impl == "nbkm":
+        centers, _ = nbkm.kmeans_plusplus(
+            X, n_clusters, random_state=random_state, n_threads=N_THREADS
+        )
+        return centers
+    from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus
+
+    centers, _ = sk_kmeans_plusplus(X, n_clusters, random_state=random_state)
+    return centers
+
+
+def warm_up(impl, dtype, algorithm="lloyd"):
+    """Compile (or load from the cache) nbkm's kernels for ``dtype`` with a tiny fit.
+
+    A tiny fit with every code path a benchmark times: k-means++ and array
+    initialisation, the chosen algorithm, predict. A no-op for scikit-learn.
+
+    Parameters
+    ----------
+    impl : str
+        ``"nbkm"`` or ``"sklearn"``.
+    dtype : str
+        ``"float32"`` or ``"float64"``.
+    algorithm : str, default="lloyd"
+        ``"lloyd"`` or ``"elkan"``.
+    """
+    if impl != "nbkm":
+        return
+    X = _tiny(dtype)
+    km = make_kmeans(impl, n_clusters=3, n_init=1, random_state=0, algorithm=algorithm)
+    km.fit(X).predict(X)
+    make_kmeans(
+        impl, n_clusters=3, init=X[:3], n_init=1, max_iter=2, tol=0, algorithm=algorithm
+    ).fit(X)
+
+
+@functools.cache
+def _tiny(dtype):
+    rng = np.random.default_rng(12345)
+    return rng.standard_normal((64, 3)).astype(dtype)
+
+
+def smoke():
+    """Whether smoke mode is on (``NBKM_BENCH_SMOKE`` set and not ``0``)."""
+    return os.environ.get("NBKM_BENCH_SMOKE", "") not in ("", "0")
+
+
+def n_samples(n):
+    """Return the sample count of a dataset: ``n``, or a small one in smoke mode."""
+    return min(int(n), SMOKE_MAX_SAMPLES) if smoke() else int(n)
+
+
+def n_iterations(max_iter):
+    """Return a fixed iteration count: ``max_iter``, or 2 in smoke mode."""
+    return min(int(max_iter), 2) if smoke() else int(max_iter)
+
+
+def gaussian(n, d, dtype, seed=0):
+    """Return standard normal samples: a fixed, slowly converging k-means workload.
+
+    On an isotropic Gaussian, Lloyd's iterations keep moving labels for many
+    iterations (with the first k samples as centres, every shape of the grid runs
+    more than 40 iterations before converging), so a fit with a fixed ``max_iter``
+    and ``tol=0`` does that many iterations. Drawn in float64, then cast.
+
+    Parameters
+    ----------
+    n, d : int
+        Samples and features (``n`` is shrunk in smoke mode).
+    dtype : str
+        ``"float32"`` or ``"float64"``.
+    seed : int, default=0
+        Seed of :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    X : ndarray of shape (n, d), C-contiguous, read-write
+    """
+    return _gaussian(n_samples(n), int(d), dtype, seed)
+
+
+@functools.lru_cache(maxsize=4)
+def _gaussian(n, d, dtype, seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)).astype(dtype, copy=False)
+
+
+def sparse_tfidf_like(n, d, density, seed=0):
+    """Return a TF-IDF-like CSR matrix: uniform values at random positions.
+
+    Parameters
+    ----------
+    n, d : int
+        Samples and features (``n`` is shrunk in smoke mode).
+    density : float
+        Fraction of stored values.
+    seed : int, default=0
+        Seed of :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (n, d), float64
+    """
+    return _sparse(n_samples(n), int(d), float(density), seed)
+
+
+@functools.lru_cache(maxsize=2)
+def _sparse(n, d, density, seed):
+    import scipy.sparse as sp
+
+    return sp.random(
+        n, d, density=density, format="csr", random_state=np.random.default_rng(seed)
+    )
+
+
+def digits(dtype="float64"):
+    """Return scikit-learn's digits (1797 x 64) and their labels.
+
+    Parameters
+    ----------
+    dtype : str, default="float64"
+        dtype of the samples.
+
+    Returns
+    -------
+    X : ndarray of shape (1797, 64)
+    y : ndarray of shape (1797,)
+    """
+    return _digits(n_samples(1797), dtype)
+
+
+@functools.lru_cache(maxsize=2)
+def _digits(n, dtype):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return np.ascontiguousarray(X[:n], dtype=dtype), y[:n]
+
+
+def mode_accuracy(clusters, labels):
+    """Accuracy of clusters mapped to labels by the mode of the labels in each.
+
+    The textbook's mapping: each cluster takes the most frequent true label of its
+    members.
+
+    Parameters
+    ----------
+    clusters, labels : ndarray of int of shape (n_samples,)
+        Cluster indices and true labels.
+
+    Returns
+    -------
+    accuracy : float
+    """
+    clusters = np.asarray(clusters)
+    labels = np.asarray(labels)
+    predicted = np.empty_like(labels)
+    for c in np.unique(clusters):
+        members = clusters == c
+        predicted[members] = np.bincount(labels[members]).argmax()
+    return float(np.mean(predicted == labels))

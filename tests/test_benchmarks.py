@@ -1,0 +1,155 @@
+"""The asv suite runs: every benchmark's setup and method, once, on tiny data.
+
+Smoke mode (``NBKM_BENCH_SMOKE=1``) keeps every parameter combination of the suite
+but shrinks the datasets, so each benchmark runs exactly the code asv runs. A
+benchmark that raises here fails; one whose ``setup`` raises ``NotImplementedError``
+is a skip, as in asv. No timings are taken.
+"""
+
+import importlib
+import inspect
+import itertools
+import pkgutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import benchmarks  # noqa: E402
+from benchmarks import common  # noqa: E402
+
+PREFIXES = ("time_", "track_", "peakmem_", "mem_", "timeraw_")
+
+
+def _modules():
+    return [
+        importlib.import_module(f"benchmarks.{info.name}")
+        for info in pkgutil.iter_modules(benchmarks.__path__)
+    ]
+
+
+def _classes():
+    """Benchmark classes the way asv finds them: public, with benchmark methods."""
+    found = {}
+    for module in _modules():
+        for name, obj in vars(module).items():
+            if name.startswith("_") or not inspect.isclass(obj):
+                continue
+            if obj.__module__ != module.__name__:
+                continue
+            methods = [m for m in dir(obj) if m.startswith(PREFIXES)]
+            if methods:
+                found[f"{module.__name__.split('.')[-1]}.{name}"] = (obj, methods)
+    return found
+
+
+CLASSES = _classes()
+
+
+def _cases():
+    for label, (cls, methods) in sorted(CLASSES.items()):
+        params = getattr(cls, "params", [])
+        combos = list(itertools.product(*params)) if params else [()]
+        for method in methods:
+            for combo in combos:
+                cid = "-".join(str(p) for p in combo)
+                yield pytest.param(cls, method, combo, id=f"{label}.{method}[{cid}]")
+
+
+_CACHES = {}
+
+
+def _setup_cache(cls):
+    if cls not in _CACHES:
+        _CACHES[cls] = cls().setup_cache()
+    return _CACHES[cls]
+
+
+@pytest.fixture(autouse=True)
+def _smoke(monkeypatch):
+    monkeypatch.setenv("NBKM_BENCH_SMOKE", "1")
+
+
+@pytest.mark.parametrize(("cls", "method", "combo"), list(_cases()))
+def test_benchmark_runs(cls, method, combo):
+    args = list(combo)
+    if hasattr(cls, "setup_cache"):
+        args = [_setup_cache(cls), *args]
+    bench = cls()
+    try:
+        if hasattr(bench, "setup"):
+            try:
+                bench.setup(*args)
+            except NotImplementedError as exc:
+                pytest.skip(f"skipped by setup: {exc}")
+        value = getattr(bench, method)(*args)
+    finally:
+        if hasattr(bench, "teardown"):
+            bench.teardown(*args)
+    if method.startswith("track_"):
+        assert isinstance(value, int | float), value
+        assert value == value  # not NaN
+        assert getattr(getattr(cls, method), "unit", None), "track_ needs a unit"
+
+
+def test_suite_is_not_empty():
+    names = set(CLASSES)
+    for expected in (
+        "iteration.LloydIteration",
+        "iteration.ElkanIteration",
+        "iteration.LloydIterationLarge",
+        "iteration.SparseIteration",
+        "fit.DigitsFit",
+        "fit.PeakMemoryFit",
+        "predict.KMeansPlusPlus",
+        "predict.Predict",
+        "compilation.Compile",
+    ):
+        assert expected in names
+
+
+@pytest.mark.parametrize("label", sorted(CLASSES))
+def test_conventions(label):
+    cls, _ = CLASSES[label]
+    # impl first, so that one run gives the nbkm/sklearn ratio.
+    assert cls.param_names[0] == "impl"
+    assert list(cls.params[0]) == common.IMPLS
+    assert len(cls.params) == len(cls.param_names)
+    assert cls.timer is common.Benchmark.timer
+    assert cls.timeout > 0
+
+
+def test_thread_count_is_fixed():
+    assert common.N_THREADS == 2
+
+
+def test_mode_accuracy():
+    clusters = [0, 0, 1, 1, 1, 2]
+    labels = [5, 5, 3, 3, 4, 9]
+    assert common.mode_accuracy(clusters, labels) == pytest.approx(5 / 6)
+
+
+def test_smoke_shrinks_data(monkeypatch):
+    X = common.gaussian(100_000, 16, "float32")
+    assert X.shape == (common.SMOKE_MAX_SAMPLES, 16)
+    assert X.dtype == "float32"
+    monkeypatch.setenv("NBKM_BENCH_SMOKE", "0")
+    assert common.n_samples(100_000) == 100_000
+    assert common.n_iterations(20) == 20
+
+
+def test_asv_discovers_the_suite():
+    discovery = pytest.importorskip("asv_runner.discovery")
+    found = {b.name for b in discovery.disc_benchmarks(str(REPO_ROOT / "benchmarks"))}
+    assert "iteration.LloydIteration.time_fit" in found
+    assert "compilation.Compile.track_compile_cold" in found
+    expected = {
+        f"{label}.{method}"
+        for label, (_, methods) in CLASSES.items()
+        for method in methods
+    }
+    assert expected <= found
