@@ -16,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-history = pytest.importorskip("experiments.history")
+from experiments import history  # noqa: E402
 
 COLUMNS = ["result", "params", "version", "started_at", "duration"]
 LLOYD = "iteration.LloydIteration.time_fit"
@@ -160,8 +160,6 @@ def test_export_package(tmp_path):
 
 
 def test_plot_only_end_to_end(tmp_path):
-    pytest.importorskip("seaborn")
-    pytest.importorskip("pandas")
     head = history.list_commits("HEAD")[-2:]
     commits = [c["commit"] for c in head]
     _write_results(tmp_path / "asv", commits, [(1.0, 2.0), (0.5, 2.0)][: len(commits)])
