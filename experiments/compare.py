@@ -51,7 +51,10 @@ DEFAULTS = {
     "n_threads": None,
     "data_seed": 0,
     "gemm_size": 1024,
+    "init_repeats": 3,
+    "elkan_max_bounds": 200_000_000,
     "sparse": {"n": 100_000, "d": 20_000, "density": 0.005, "k": 20},
+    "peakmem": None,
 }
 QUICK = dict(
     DEFAULTS,
@@ -69,6 +72,8 @@ RATIOS = {
     "elkan": ("nbkm-elkan", "sklearn-elkan"),
     "faiss": ("faiss", "sklearn-lloyd"),
 }
+#: Every ratio a row can have: the above, and nbkm / sklearn k-means++ seconds.
+RATIO_NAMES = (*RATIOS, "kmeans++")
 
 
 def faiss_status() -> dict:
@@ -175,9 +180,11 @@ def _fit_faiss(X, init, max_iter: int, n_threads):
     return seconds, int(max_iter), inertia
 
 
-def implementations(dtype: str, faiss_ok: bool) -> list[str]:
+def implementations(dtype: str, faiss_ok: bool, elkan: bool = True) -> list[str]:
     """List the implementations timed for a dtype (faiss: float32, if present)."""
-    impls = ["nbkm-lloyd", "sklearn-lloyd", "nbkm-elkan", "sklearn-elkan"]
+    impls = ["nbkm-lloyd", "sklearn-lloyd"]
+    if elkan:
+        impls += ["nbkm-elkan", "sklearn-elkan"]
     if faiss_ok and dtype == "float32":
         impls.append("faiss")
     return impls
@@ -283,6 +290,61 @@ def time_implementations(impls, X, init, params, flops_per_iter):
     return results, ratios
 
 
+def time_init(X, k: int, params: dict) -> dict | None:
+    """Time k-means++ of nbkm and sklearn on the same data and seed, interleaved.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        The data.
+    k : int
+        Centres to choose.
+    params : dict
+        ``init_repeats`` (0: not timed, None returned), ``n_threads``,
+        ``data_seed`` (the ``random_state`` of both).
+
+    Returns
+    -------
+    init : dict or None
+        Per implementation ``seconds`` (all repeats) and ``median_seconds``;
+        ``ratio`` nbkm / sklearn of the medians; ``indices_equal``, whether both
+        chose the same samples (they consume the random state alike).
+    """
+    from sklearn.cluster import kmeans_plusplus as sk_plusplus
+    from threadpoolctl import threadpool_limits
+
+    import nbkm
+
+    repeats, threads = params["init_repeats"], params["n_threads"]
+    if not repeats:
+        return None
+
+    def run_nbkm():
+        return nbkm.kmeans_plusplus(
+            X, k, random_state=params["data_seed"], n_threads=threads
+        )[1]
+
+    def run_sklearn():
+        with threadpool_limits(limits=threads):
+            return sk_plusplus(X, k, random_state=params["data_seed"])[1]
+
+    runs = {"nbkm": run_nbkm, "sklearn": run_sklearn}
+    seconds = {name: [] for name in runs}
+    indices = {}
+    for r in range(repeats):
+        for name in list(runs)[r % 2 :] + list(runs)[: r % 2]:
+            t0 = time.perf_counter()
+            indices[name] = runs[name]()
+            seconds[name].append(time.perf_counter() - t0)
+    out = {
+        name: {"seconds": s, "median_seconds": float(np.median(s))}
+        for name, s in seconds.items()
+    }
+    out["ratio"] = out["nbkm"]["median_seconds"] / out["sklearn"]["median_seconds"]
+    out["indices_equal"] = bool(np.array_equal(indices["nbkm"], indices["sklearn"]))
+    return out
+
+
 def run_shape(n, d, k, dtype, params, faiss_ok: bool, gemm_peak: float) -> dict:
     """Time every implementation on one shape.
 
@@ -293,7 +355,9 @@ def run_shape(n, d, k, dtype, params, faiss_ok: bool, gemm_peak: float) -> dict:
     dtype : str
         ``"float32"`` or ``"float64"``.
     params : dict
-        ``max_iter``, ``repeats``, ``n_threads``, ``data_seed``.
+        ``max_iter``, ``repeats``, ``n_threads``, ``data_seed``,
+        ``init_repeats`` and ``elkan_max_bounds`` (Elkan is not timed when
+        ``n * k`` exceeds it: both implementations hold ``n x k`` lower bounds).
     faiss_ok : bool
         Whether to time faiss.
     gemm_peak : float
@@ -304,15 +368,27 @@ def run_shape(n, d, k, dtype, params, faiss_ok: bool, gemm_peak: float) -> dict:
     row : dict
         Shape, per implementation ``seconds`` (all repeats), ``n_iter``,
         ``inertia``, ``seconds_per_iter`` (median), ``gflops`` and
-        ``gemm_fraction``; ``ratios`` nbkm / peer.
+        ``gemm_fraction``; ``ratios`` nbkm / peer; ``init`` (k-means++ timing,
+        see :func:`time_init`); ``skipped``, the reason per skipped algorithm.
     """
     X, init = make_problem(n, d, k, dtype, params["data_seed"])
+    elkan = n * k <= params["elkan_max_bounds"]
+    skipped = {}
+    if not elkan:
+        gib = n * k * np.dtype(dtype).itemsize / 2**30
+        skipped["elkan"] = (
+            f"n x k = {n * k:.3g} above elkan_max_bounds: {gib:.1f} GiB of lower "
+            "bounds per implementation"
+        )
     results, ratios = time_implementations(
-        implementations(dtype, faiss_ok), X, init, params, 2.0 * n * k * d
+        implementations(dtype, faiss_ok, elkan), X, init, params, 2.0 * n * k * d
     )
     for res in results.values():
         res["gemm_fraction"] = res["gflops"] / gemm_peak
     shape_gemm = gemm_gflops(X, np.ascontiguousarray(init.T))
+    init_timing = time_init(X, k, params)
+    if init_timing is not None:
+        ratios["kmeans++"] = init_timing["ratio"]
     return {
         "n": int(n),
         "d": int(d),
@@ -323,6 +399,8 @@ def run_shape(n, d, k, dtype, params, faiss_ok: bool, gemm_peak: float) -> dict:
         "ratios": ratios,
         "n_iter_equal": len({tuple(res["n_iter"]) for res in results.values()}) == 1,
         "gemm_shape_gflops": shape_gemm,
+        "init": init_timing,
+        "skipped": skipped,
     }
 
 
@@ -393,6 +471,53 @@ def run_sparse(spec: dict, params: dict) -> dict:
     }
 
 
+def run_peak_memory(spec: dict, n_threads) -> dict:
+    """Peak memory a fit adds to its data, per implementation, in fresh processes.
+
+    Parameters
+    ----------
+    spec : dict
+        ``n``, ``d``, ``k``, ``dtype``, ``max_iter`` and ``impls`` (names of
+        :data:`experiments._memory.IMPLS`).
+    n_threads : int or None
+        Threads of each fit.
+
+    Returns
+    -------
+    row : dict
+        The spec, a ``label``, ``impls`` (per implementation the result of
+        :func:`experiments._memory.fit_peak_memory`), ``n_by_k_bytes`` and
+        ``ratios`` nbkm / sklearn of the fit's added peak, per algorithm.
+    """
+    from experiments._memory import fit_peak_memory
+
+    impls = {
+        impl: fit_peak_memory(
+            impl,
+            spec["n"],
+            spec["d"],
+            spec["k"],
+            spec["dtype"],
+            spec["max_iter"],
+            n_threads,
+        )
+        for impl in spec["impls"]
+    }
+    ratios = {}
+    for algorithm in ("lloyd", "elkan"):
+        a, b = impls.get(f"nbkm-{algorithm}"), impls.get(f"sklearn-{algorithm}")
+        if a and b and b["fit_peak_bytes"] > 0:
+            ratios[algorithm] = a["fit_peak_bytes"] / b["fit_peak_bytes"]
+    return {
+        **spec,
+        "label": f"n={_count(spec['n'])} d={spec['d']} k={spec['k']} "
+        f"{spec['dtype'].replace('float', 'f')}",
+        "impls": impls,
+        "n_by_k_bytes": spec["n"] * spec["k"] * np.dtype(spec["dtype"]).itemsize,
+        "ratios": ratios,
+    }
+
+
 def geomean(values) -> float | None:
     """Geometric mean of positive numbers (None when empty)."""
     values = [v for v in values if v is not None]
@@ -415,18 +540,20 @@ def run(params: dict, quiet: bool = False) -> dict:
     -------
     results : dict
         ``faiss`` status, ``gemm_peak_gflops`` per dtype, ``grid`` (one row
-        per shape, see :func:`run_shape`) and ``summary`` (geometric mean, max
-        and count of ratios at or below 1, per ratio name).
+        per shape, see :func:`run_shape`), ``sparse`` (see :func:`run_sparse`),
+        ``peak_memory`` (see :func:`run_peak_memory`) and ``summary``
+        (geometric mean, max and count of ratios at or below 1, per ratio name).
     """
     import numba
 
-    from nbkm import KMeans
+    from nbkm import KMeans, kmeans_plusplus
 
     faiss = faiss_status()
     dtypes = list(params["dtype"])
     # Compile/load nbkm's kernels for every dtype and algorithm before timing.
     for dtype in dtypes:
         Xw, iw = make_problem(64, 4, 3, dtype)
+        kmeans_plusplus(Xw, 3, random_state=0)
         for algorithm in ("lloyd", "elkan"):
             KMeans(3, init=iw, n_init=1, max_iter=2, algorithm=algorithm).fit(Xw)
     gemm = {dt: peak_gemm(dt, params["gemm_size"]) for dt in dtypes}
@@ -439,7 +566,9 @@ def run(params: dict, quiet: bool = False) -> dict:
         if k <= n
     ]
     progress = Progress(
-        "compare", len(shapes) + bool(params.get("sparse")), quiet=quiet
+        "compare",
+        len(shapes) + bool(params.get("sparse")) + bool(params.get("peakmem")),
+        quiet=quiet,
     )
     grid = []
     for n, d, k, dt in shapes:
@@ -458,8 +587,15 @@ def run(params: dict, quiet: bool = False) -> dict:
             + "  "
             + " ".join(f"{name} {v:.2f}" for name, v in sparse["ratios"].items())
         )
+    peakmem = None
+    if params.get("peakmem"):
+        peakmem = run_peak_memory(params["peakmem"], params["n_threads"])
+        progress.step(
+            f"peak memory {peakmem['label']}  "
+            + " ".join(f"{name} {v:.2f}" for name, v in peakmem["ratios"].items())
+        )
     summary = {}
-    for name in RATIOS:
+    for name in RATIO_NAMES:
         vals = [row["ratios"][name] for row in grid if name in row["ratios"]]
         if vals:
             summary[name] = {
@@ -474,6 +610,7 @@ def run(params: dict, quiet: bool = False) -> dict:
         "gemm_peak_gflops": gemm,
         "grid": grid,
         "sparse": sparse,
+        "peak_memory": peakmem,
         "summary": summary,
         "timings": {
             "n_threads": params["n_threads"] or int(numba.get_num_threads()),
@@ -507,6 +644,7 @@ def plot(results: dict, path) -> None:
         "lloyd": "nbkm lloyd / sklearn lloyd",
         "elkan": "nbkm elkan / sklearn elkan",
         "faiss": "faiss / sklearn lloyd",
+        "kmeans++": "nbkm k-means++ / sklearn k-means++",
     }
     frame["comparison"] = frame["comparison"].map(names)
     n_shapes = len(results["grid"])
@@ -516,7 +654,9 @@ def plot(results: dict, path) -> None:
         y="shape",
         x="ratio",
         hue="comparison",
-        hue_order=[names[n] for n in RATIOS if names[n] in set(frame["comparison"])],
+        hue_order=[
+            names[n] for n in RATIO_NAMES if names[n] in set(frame["comparison"])
+        ],
         dodge=True,
         jitter=False,
         size=9,
@@ -531,12 +671,19 @@ def plot(results: dict, path) -> None:
     ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 8) if lo <= t <= hi]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.minorticks_off()
-    ax.set_xlabel("seconds per iteration, ratio (left of 1: nbkm / faiss faster)")
+    ax.set_xlabel(
+        "seconds per iteration (k-means++: per call), ratio "
+        "(left of 1: nbkm / faiss faster)"
+    )
     ax.set_ylabel("")
     threads = results["timings"]["n_threads"]
     ax.set_title(f"time per iteration relative to scikit-learn ({threads} threads)")
     ax.legend(loc="best", fontsize=8)
     save_figure(fig, path)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def summary_lines(record: dict) -> list[str]:
@@ -561,24 +708,32 @@ def summary_lines(record: dict) -> list[str]:
         lines.append("  faiss skipped: not installed")
     lines.append(
         f"  {'shape':<28} {'ms/iter nbkm':>12} {'sklearn':>8} {'ratio':>6}"
-        f" {'elkan ratio':>11} {'GEMM frac':>9}"
+        f" {'elkan ratio':>11} {'k-means++':>9} {'GEMM frac':>9}"
     )
-    for row in record["grid"]:
+    rows = list(record["grid"])
+    if record.get("sparse"):
+        rows.append(record["sparse"])
+    for row in rows:
         nb, sk = row["impls"]["nbkm-lloyd"], row["impls"]["sklearn-lloyd"]
+        ratios = row["ratios"]
+        frac = nb.get("gemm_fraction")
         lines.append(
             f"  {row['label']:<28} {1e3 * nb['seconds_per_iter']:>12.3f} "
-            f"{1e3 * sk['seconds_per_iter']:>8.3f} {row['ratios']['lloyd']:>6.2f} "
-            f"{row['ratios']['elkan']:>11.2f} {nb['gemm_fraction']:>9.2f}"
+            f"{1e3 * sk['seconds_per_iter']:>8.3f} {ratios['lloyd']:>6.2f} "
+            f"{_fmt(ratios.get('elkan')):>11} {_fmt(ratios.get('kmeans++')):>9} "
+            f"{_fmt(frac):>9}"
         )
-    sparse = record.get("sparse")
-    if sparse:
-        nb, sk = sparse["impls"]["nbkm-lloyd"], sparse["impls"]["sklearn-lloyd"]
+    peak = record.get("peak_memory")
+    if peak:
+        mib = ", ".join(
+            f"{impl} {res['fit_peak_bytes'] / 2**20:.0f}"
+            for impl, res in peak["impls"].items()
+        )
         lines.append(
-            f"  {sparse['label']:<28} {1e3 * nb['seconds_per_iter']:>12.3f} "
-            f"{1e3 * sk['seconds_per_iter']:>8.3f} {sparse['ratios']['lloyd']:>6.2f} "
-            f"{sparse['ratios']['elkan']:>11.2f} {'-':>9}"
+            f"  peak memory added by a fit, {peak['label']} (MiB): {mib}; one n x k "
+            f"matrix would be {peak['n_by_k_bytes'] / 2**20:.0f}"
         )
-    for name in RATIOS:
+    for name in RATIO_NAMES:
         s = record["summary"].get(name)
         if s is None:
             continue
@@ -618,6 +773,31 @@ def main(argv: list[str] | None = None) -> int:
         help="the sparse case (default 100000 20000 0.005 20)",
     )
     p.add_argument("--no-sparse", action="store_true", help="skip the sparse case")
+    p.add_argument(
+        "--init-repeats",
+        type=int,
+        help="timed k-means++ calls per implementation and shape (0: none)",
+    )
+    p.add_argument(
+        "--elkan-max-bounds",
+        type=float,
+        help="largest n * k timed with elkan (default 2e8)",
+    )
+    p.add_argument(
+        "--peakmem",
+        nargs=3,
+        type=int,
+        metavar=("N", "D", "K"),
+        help="also measure the peak memory of one float64 fit of this shape, "
+        "per implementation, in fresh processes (e.g. 1000000 64 1000)",
+    )
+    p.add_argument(
+        "--peakmem-impls",
+        nargs="+",
+        choices=["nbkm-lloyd", "sklearn-lloyd", "nbkm-elkan", "sklearn-elkan"],
+        default=["nbkm-lloyd", "sklearn-lloyd", "nbkm-elkan", "sklearn-elkan"],
+        help="implementations measured by --peakmem (default: all four)",
+    )
     args = p.parse_args(argv)
     params = dict(QUICK if args.quick else DEFAULTS)
     for key, value in (
@@ -628,6 +808,8 @@ def main(argv: list[str] | None = None) -> int:
         ("max_iter", args.max_iter),
         ("repeats", args.repeats),
         ("n_threads", args.threads),
+        ("init_repeats", args.init_repeats),
+        ("elkan_max_bounds", args.elkan_max_bounds),
     ):
         if value is not None:
             params[key] = value
@@ -641,6 +823,16 @@ def main(argv: list[str] | None = None) -> int:
         }
     if args.no_sparse:
         params["sparse"] = None
+    if args.peakmem is not None:
+        n, d, k = args.peakmem
+        params["peakmem"] = {
+            "n": n,
+            "d": d,
+            "k": k,
+            "dtype": "float64",
+            "max_iter": 2,
+            "impls": list(args.peakmem_impls),
+        }
     params["quick"] = bool(args.quick)
     results = run(params, quiet=args.quiet)
     record = base_record("compare", params)

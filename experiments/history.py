@@ -23,8 +23,10 @@ nbkm/sklearn ratio of every benchmark at the newest commit).
 Nothing is downloaded: the environment is the current one, so only nbkm changes
 from one point to the next. A commit takes a full suite run: about 5 minutes on the
 quiet 2-core reference machine, about 9 with other jobs running. Each run's
-duration and the machine's load average before and after go to
-``results/history/runs.json``; a load above ``BUSY_LOAD`` prints a warning, since
+duration, the machine's load average before and after, and the CPUs other
+processes kept busy just before it go to ``results/history/runs.json``; more than
+``BUSY_CPUS`` busy prints a warning (the load average cannot tell: it still counts
+the previous commit's benchmarks for minutes), since
 with 2 threads any other process stalls every parallel region (sklearn's OpenMP
 fits were measured 70x slower with one other busy process). Results whose
 benchmark code changed since they were recorded (another asv ``version``) are left
@@ -55,8 +57,9 @@ from experiments._io import base_record, read_json, utc_now, write_json
 ASV_RESULTS = RESULTS_DIR / "asv"
 #: Iterations of every timed fit of ``benchmarks/iteration.py``.
 MAX_ITER = 20
-#: 1-minute load average above which a run warns that its timings will be noisy.
-BUSY_LOAD = 0.5
+#: CPUs kept busy by other processes (measured just before a commit's run) above
+#: which the run warns that its timings will be noisy.
+BUSY_CPUS = 0.25
 #: Implementations, in plotting order.
 IMPLS = ("nbkm", "sklearn")
 
@@ -724,6 +727,43 @@ def _loadavg() -> list[float] | None:
         return None
 
 
+def busy_cpus(seconds: float = 2.0) -> float | None:
+    """Return how many CPUs other processes kept busy over the next ``seconds``.
+
+    Read from ``/proc/stat`` while this process sleeps, so, unlike the load
+    average (which still counts the previous commit's benchmarks for minutes), it
+    measures the other work on the machine now. None where ``/proc/stat`` is
+    unavailable.
+
+    Parameters
+    ----------
+    seconds : float, default=2.0
+        Sampling window.
+
+    Returns
+    -------
+    busy : float or None
+        Busy CPU-seconds per second: 0 on an idle machine, up to the CPU count.
+    """
+
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields[:8]), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return 0.0
+    n_cpus = os.cpu_count() or 1
+    return round(n_cpus * (1 - (idle1 - idle0) / (total1 - total0)), 2)
+
+
 def _log_run(path: Path, commit: str, run: dict) -> None:
     """Record how a commit's run went (duration, machine load) in ``runs.json``.
 
@@ -906,13 +946,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         for i, c in enumerate(todo, 1):
             say(f"[{i}/{len(todo)}] {c['short']} {c['subject']}")
-            run = {"started_utc": utc_now(), "loadavg_before": _loadavg()}
-            load = (run["loadavg_before"] or [0.0])[0]
-            if load > BUSY_LOAD:
+            run = {
+                "started_utc": utc_now(),
+                "loadavg_before": _loadavg(),
+                "busy_cpus_before": busy_cpus(),
+            }
+            busy = run["busy_cpus_before"] or 0.0
+            if busy > BUSY_CPUS:
                 print(
-                    f"history: warning: load average {load:.2f} > {BUSY_LOAD}; with "
-                    f"{_n_threads()} threads per benchmark, other processes stall "
-                    "every parallel region and these timings will be noisy",
+                    f"history: warning: other processes keep {busy:.2f} CPUs busy; "
+                    f"with {_n_threads()} threads per benchmark, they stall every "
+                    "parallel region and these timings will be noisy",
                     file=sys.stderr,
                 )
             start = time.perf_counter()

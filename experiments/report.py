@@ -50,6 +50,18 @@ def _ms(seconds: float) -> str:
     return f"{1e3 * seconds:.1f}"
 
 
+def _ms_or_dash(impl_result: dict | None) -> str:
+    return "-" if impl_result is None else _ms(impl_result["seconds_per_iter"])
+
+
+def _sec(init_result: dict | None) -> str:
+    return "-" if init_result is None else f"{init_result['median_seconds']:.3g}"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _ties_text(ag: dict) -> str:
     n = ag["n_runs"]
     nb = ag["nbkm_vs_sklearn_lloyd"]
@@ -264,35 +276,44 @@ def compare_section(record: dict, rel_dir: str) -> list[str]:
         out += ["faiss was not installed, so it was skipped.", ""]
     out += [
         "| shape | nbkm lloyd ms/it | sklearn lloyd ms/it | ratio | nbkm elkan "
-        "ms/it | sklearn elkan ms/it | ratio | nbkm GFLOP/s | of GEMM |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "ms/it | sklearn elkan ms/it | ratio | k-means++ nbkm s | sklearn s | ratio "
+        "| nbkm GFLOP/s | of GEMM |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in record["grid"]:
-        i = row["impls"]
-        out.append(
-            f"| {row['label']} | {_ms(i['nbkm-lloyd']['seconds_per_iter'])} | "
-            f"{_ms(i['sklearn-lloyd']['seconds_per_iter'])} | "
-            f"{row['ratios']['lloyd']:.2f} | "
-            f"{_ms(i['nbkm-elkan']['seconds_per_iter'])} | "
-            f"{_ms(i['sklearn-elkan']['seconds_per_iter'])} | "
-            f"{row['ratios']['elkan']:.2f} | {i['nbkm-lloyd']['gflops']:.1f} | "
-            f"{100 * i['nbkm-lloyd']['gemm_fraction']:.0f}% |"
+    rows = list(record["grid"])
+    if record.get("sparse"):
+        rows.append(record["sparse"])
+    for row in rows:
+        i, r = row["impls"], row["ratios"]
+        init = row.get("init") or {}
+        label = row["label"]
+        if "nnz" in row:
+            label += f" (nnz {row['nnz']:,})"
+        frac = i["nbkm-lloyd"].get("gemm_fraction")
+        gflops = f"{i['nbkm-lloyd']['gflops']:.1f}" + (
+            " (2 nnz k)" if frac is None else ""
         )
-    sparse = record.get("sparse")
-    if sparse:
-        i = sparse["impls"]
-        out.append(
-            f"| {sparse['label']} (nnz {sparse['nnz']:,}) | "
-            f"{_ms(i['nbkm-lloyd']['seconds_per_iter'])} | "
-            f"{_ms(i['sklearn-lloyd']['seconds_per_iter'])} | "
-            f"{sparse['ratios']['lloyd']:.2f} | "
-            f"{_ms(i['nbkm-elkan']['seconds_per_iter'])} | "
-            f"{_ms(i['sklearn-elkan']['seconds_per_iter'])} | "
-            f"{sparse['ratios']['elkan']:.2f} | {i['nbkm-lloyd']['gflops']:.1f} "
-            "(2 nnz k) | - |"
-        )
+        cells = [
+            label,
+            _ms(i["nbkm-lloyd"]["seconds_per_iter"]),
+            _ms(i["sklearn-lloyd"]["seconds_per_iter"]),
+            _num(r["lloyd"]),
+            _ms_or_dash(i.get("nbkm-elkan")),
+            _ms_or_dash(i.get("sklearn-elkan")),
+            _num(r.get("elkan")),
+            _sec(init.get("nbkm")),
+            _sec(init.get("sklearn")),
+            _num(r.get("kmeans++")),
+            gflops,
+            "-" if frac is None else f"{100 * frac:.0f}%",
+        ]
+        out.append("| " + " | ".join(cells) + " |")
     out.append("")
-    for name in ("lloyd", "elkan", "faiss"):
+    skipped = [row for row in record["grid"] if row.get("skipped")]
+    for row in skipped:
+        for algorithm, why in row["skipped"].items():
+            out.append(f"- {row['label']}: {algorithm} not timed ({why}).")
+    for name in ("lloyd", "elkan", "faiss", "kmeans++"):
         s = record["summary"].get(name)
         if s is None:
             continue
@@ -301,6 +322,22 @@ def compare_section(record: dict, rel_dir: str) -> list[str]:
             f"(min {s['min_ratio']:.2f}, max {s['max_ratio']:.2f}); "
             f"{s['n_at_or_below_1']}/{s['n_shapes']} shapes at or below 1."
         )
+    peak = record.get("peak_memory")
+    if peak:
+        data_mib = next(iter(peak["impls"].values()))["data_bytes"] / 2**20
+        nk_mib = peak["n_by_k_bytes"] / 2**20
+        out += [
+            "",
+            f"Peak memory added by one fit to its data ({peak['label']}, "
+            f"`max_iter={peak['max_iter']}`, a fresh process each, resident set "
+            "size): "
+            + ", ".join(
+                f"{impl} {res['fit_peak_bytes'] / 2**20:,.0f} MiB"
+                for impl, res in peak["impls"].items()
+            )
+            + f"; the data is {data_mib:,.0f} MiB and one n x k matrix would be "
+            f"{nk_mib:,.0f} MiB.",
+        ]
     out += [
         "",
         "The machine is shared: with 2 threads, any other process stalls the "

@@ -184,3 +184,20 @@ def test_plot_only_end_to_end(tmp_path):
     assert [c["commit"] for c in record["commits"]] == commits
     assert record["newest_commit"] == commits[-1]
     assert LLOYD in record["ratios_newest_commit"]
+
+
+def test_busy_cpus_sees_another_busy_process():
+    """The pre-run check measures other work, which the load average cannot."""
+    spin = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\nt = time.time()\nwhile time.time() - t < 4: pass",
+        ]
+    )
+    try:
+        busy = history.busy_cpus(seconds=1.5)
+    finally:
+        spin.wait()
+    assert busy is not None
+    assert busy >= 0.5  # one spinning process keeps about one CPU busy

@@ -366,6 +366,15 @@ def results_root(tmp_path_factory):
                 "50",
                 "0.1",
                 "4",
+                "--init-repeats",
+                "2",
+                "--peakmem",
+                "300",
+                "3",
+                "4",
+                "--peakmem-impls",
+                "nbkm-lloyd",
+                "sklearn-lloyd",
             ]
         )
         == 0
@@ -429,6 +438,22 @@ def test_compare_main(results_root):
         for res in row["impls"].values():
             assert res["seconds_per_iter"] > 0
             assert res["n_iter"] == [3]
+        assert row["skipped"] == {}
+        # k-means++ timed for both, same samples chosen from the same seed
+        init = row["init"]
+        assert init["indices_equal"] is True
+        assert len(init["nbkm"]["seconds"]) == len(init["sklearn"]["seconds"]) == 2
+        assert row["ratios"]["kmeans++"] == pytest.approx(
+            init["nbkm"]["median_seconds"] / init["sklearn"]["median_seconds"]
+        )
+    assert rec["summary"]["kmeans++"]["n_shapes"] == 2
+    peak = rec["peak_memory"]
+    assert (peak["n"], peak["d"], peak["k"]) == (300, 3, 4)
+    assert set(peak["impls"]) == {"nbkm-lloyd", "sklearn-lloyd"}
+    assert peak["n_by_k_bytes"] == 300 * 4 * 8
+    for res in peak["impls"].values():
+        assert res["n_iter"] == 2
+        assert res["data_bytes"] == 300 * 3 * 8
     assert set(rec["gemm_peak_gflops"]) == {"float64", "float32"}
     sparse = rec["sparse"]
     assert (sparse["n"], sparse["d"], sparse["k"]) == (300, 50, 4)
@@ -438,6 +463,47 @@ def test_compare_main(results_root):
     if not rec["faiss"]["available"]:
         assert all("faiss" not in row["impls"] for row in rec["grid"])
     assert_png(results_root / "compare" / rec["figures"]["ratios"])
+
+
+def test_run_shape_skips_elkan_above_the_bound():
+    from experiments import compare
+
+    params = dict(
+        compare.DEFAULTS,
+        max_iter=2,
+        repeats=1,
+        init_repeats=0,
+        elkan_max_bounds=300 * 5 - 1,
+    )
+    row = compare.run_shape(300, 3, 5, "float64", params, False, 1.0)
+    assert set(row["impls"]) == {"nbkm-lloyd", "sklearn-lloyd"}
+    assert set(row["ratios"]) == {"lloyd"}
+    assert "elkan" in row["skipped"]
+    assert row["init"] is None
+    params["elkan_max_bounds"] = 300 * 5
+    row = compare.run_shape(300, 3, 5, "float64", params, False, 1.0)
+    assert {"nbkm-elkan", "sklearn-elkan"} <= set(row["impls"])
+    assert row["skipped"] == {}
+
+
+def test_fit_peak_memory_sees_elkans_bounds_and_not_lloyds():
+    """Elkan holds n x k lower bounds; Lloyd holds chunks: the child must see it."""
+    from experiments._memory import fit_peak_memory
+
+    n, d, k = 200_000, 2, 100  # n x k float64: 153 MiB, data 3 MiB
+    elkan = fit_peak_memory("nbkm-elkan", n, d, k, max_iter=1, n_threads=2)
+    lloyd = fit_peak_memory("nbkm-lloyd", n, d, k, max_iter=1, n_threads=2)
+    assert elkan["n_by_k_bytes"] == lloyd["n_by_k_bytes"] == n * k * 8
+    assert elkan["fit_peak_bytes"] >= 0.9 * elkan["n_by_k_bytes"]
+    assert lloyd["fit_peak_bytes"] < 0.25 * lloyd["n_by_k_bytes"]
+    assert elkan["n_iter"] == lloyd["n_iter"] == 1
+
+
+def test_fit_peak_memory_rejects_unknown_impl():
+    from experiments._memory import fit_peak_memory
+
+    with pytest.raises(ValueError, match="impl must be one of"):
+        fit_peak_memory("faiss", 10, 2, 2)
 
 
 def test_report_main(results_root):

@@ -1,0 +1,173 @@
+"""Peak memory of one fit, measured in a fresh process.
+
+The parent runs ``python -m experiments._memory IMPL N D K DTYPE MAX_ITER THREADS``
+once per implementation. The child fills standard normal data in place (no
+temporary copy), runs one tiny fit (loads compiled code, starts thread pools),
+resets the kernel's peak record (``/proc/self/clear_refs``), reads its resident
+set size, fits, and prints one JSON line with the resident set size before the
+fit and the peak after it (``VmHWM``). The peak *added by the fit* is the
+difference: what the implementation allocated on top of the caller's data,
+whatever allocator it used (Numba's, OpenMP's, BLAS's), which ``tracemalloc``
+would not see. Where the peak cannot be reset (``peak_reset`` false in the
+result), the process's lifetime peak is used, which can only overstate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+
+import numpy as np
+
+#: Implementations the child knows: (library, algorithm).
+IMPLS = {
+    "nbkm-lloyd": ("nbkm", "lloyd"),
+    "sklearn-lloyd": ("sklearn", "lloyd"),
+    "nbkm-elkan": ("nbkm", "elkan"),
+    "sklearn-elkan": ("sklearn", "elkan"),
+}
+
+
+def _rss_bytes() -> int:
+    """Return the current resident set size of this process (Linux ``/proc``)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's record of the peak resident set size (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_bytes() -> int:
+    """Return the peak resident set size since the last reset (or process start)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads):
+    lib, algorithm = IMPLS[impl]
+    rng = np.random.default_rng(0)
+    X = np.empty((n, d), dtype=dtype)
+    rng.standard_normal(out=X)
+    init = X[rng.choice(n, size=k, replace=False)].copy()
+    params = dict(
+        n_clusters=k,
+        init=init,
+        n_init=1,
+        max_iter=max_iter,
+        tol=0.0,
+        algorithm=algorithm,
+    )
+    if lib == "nbkm":
+        from nbkm import KMeans
+
+        est = KMeans(n_threads=threads, **params)
+        fit = est.fit
+    else:
+        from sklearn.cluster import KMeans
+        from threadpoolctl import threadpool_limits
+
+        est = KMeans(**params)
+
+        def fit(X):
+            with threadpool_limits(limits=threads, user_api="openmp"):
+                est.fit(X)
+
+    # One tiny fit first loads the compiled code and starts the thread pools, so
+    # that the peak measured is the fit's own.
+    m = min(3, k)
+    KMeans(m, init=init[:m], n_init=1, max_iter=1, algorithm=algorithm).fit(X[:64])
+    peak_reset = _reset_peak()
+    before = _rss_bytes()
+    fit(X)
+    return {
+        "impl": impl,
+        "peak_reset": peak_reset,
+        "rss_before_fit_bytes": before,
+        "peak_bytes": _peak_bytes(),
+        "data_bytes": int(X.nbytes),
+        "n_iter": int(est.n_iter_),
+    }
+
+
+def fit_peak_memory(
+    impl: str,
+    n: int,
+    d: int,
+    k: int,
+    dtype: str = "float64",
+    max_iter: int = 2,
+    n_threads: int | None = None,
+    timeout: float = 1800.0,
+) -> dict:
+    """Measure the memory one fit adds on top of its data, in a fresh process.
+
+    Parameters
+    ----------
+    impl : {"nbkm-lloyd", "sklearn-lloyd", "nbkm-elkan", "sklearn-elkan"}
+        Implementation.
+    n, d, k : int
+        Samples, features, clusters.
+    dtype : str, default="float64"
+        Data type of the data.
+    max_iter : int, default=2
+        Fixed iterations (``tol=0``); the buffers are all allocated in the first.
+    n_threads : int or None, default=None
+        Threads of the fit (all when None).
+    timeout : float, default=1800
+        Seconds before the child is killed (then ``RuntimeError``).
+
+    Returns
+    -------
+    result : dict
+        ``rss_before_fit_bytes``, ``peak_bytes``, ``data_bytes``, ``n_iter`` and
+        ``fit_peak_bytes`` (peak minus the resident set before the fit), with
+        ``n_by_k_bytes``, the size of one ``n x k`` matrix of ``dtype`` for scale.
+
+    Raises
+    ------
+    ValueError
+        If ``impl`` is unknown.
+    RuntimeError
+        If the child fails or times out (its stderr is in the message).
+    """
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {sorted(IMPLS)}, got {impl!r}")
+    args = [impl, n, d, k, dtype, max_iter, 0 if n_threads is None else n_threads]
+    cmd = [sys.executable, "-m", "experiments._memory", *map(str, args)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{impl}: peak-memory child timed out") from exc
+    if proc.returncode != 0:
+        raise RuntimeError(f"{impl}: peak-memory child failed:\n{proc.stderr[-2000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["fit_peak_bytes"] = max(
+        0, result["peak_bytes"] - result["rss_before_fit_bytes"]
+    )
+    result["n_by_k_bytes"] = int(n) * int(k) * np.dtype(dtype).itemsize
+    return result
+
+
+if __name__ == "__main__":
+    impl, n, d, k, dtype, max_iter, threads = sys.argv[1:]
+    out = _child(
+        impl, int(n), int(d), int(k), dtype, int(max_iter), int(threads) or None
+    )
+    print(json.dumps(out))
