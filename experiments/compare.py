@@ -33,6 +33,8 @@ d in 16 64, k in 10 100 1000, both dtypes).
 
 from __future__ import annotations
 
+import shlex
+import sys
 import time
 
 import numpy as np
@@ -53,6 +55,7 @@ DEFAULTS = {
     "gemm_size": 1024,
     "init_repeats": 3,
     "elkan_max_bounds": 200_000_000,
+    "init_max_nk": 100_000_000,
     "sparse": {"n": 100_000, "d": 20_000, "density": 0.005, "k": 20},
     "peakmem": None,
 }
@@ -356,8 +359,10 @@ def run_shape(n, d, k, dtype, params, faiss_ok: bool, gemm_peak: float) -> dict:
         ``"float32"`` or ``"float64"``.
     params : dict
         ``max_iter``, ``repeats``, ``n_threads``, ``data_seed``,
-        ``init_repeats`` and ``elkan_max_bounds`` (Elkan is not timed when
-        ``n * k`` exceeds it: both implementations hold ``n x k`` lower bounds).
+        ``init_repeats``, ``elkan_max_bounds`` (Elkan is not timed when
+        ``n * k`` exceeds it: both implementations hold ``n x k`` lower bounds)
+        and ``init_max_nk`` (k-means++ is not timed past it: its work grows as
+        ``n k log k``, minutes a call at n=1e6, k=1000).
     faiss_ok : bool
         Whether to time faiss.
     gemm_peak : float
@@ -386,7 +391,11 @@ def run_shape(n, d, k, dtype, params, faiss_ok: bool, gemm_peak: float) -> dict:
     for res in results.values():
         res["gemm_fraction"] = res["gflops"] / gemm_peak
     shape_gemm = gemm_gflops(X, np.ascontiguousarray(init.T))
-    init_timing = time_init(X, k, params)
+    init_timing = None
+    if n * k <= params["init_max_nk"]:
+        init_timing = time_init(X, k, params)
+    elif params["init_repeats"]:
+        skipped["kmeans++"] = f"n x k = {n * k:.3g} above init_max_nk"
     if init_timing is not None:
         ratios["kmeans++"] = init_timing["ratio"]
     return {
@@ -784,6 +793,11 @@ def main(argv: list[str] | None = None) -> int:
         help="largest n * k timed with elkan (default 2e8)",
     )
     p.add_argument(
+        "--init-max-nk",
+        type=float,
+        help="largest n * k whose k-means++ is timed (default 1e8)",
+    )
+    p.add_argument(
         "--peakmem",
         nargs=3,
         type=int,
@@ -810,6 +824,7 @@ def main(argv: list[str] | None = None) -> int:
         ("n_threads", args.threads),
         ("init_repeats", args.init_repeats),
         ("elkan_max_bounds", args.elkan_max_bounds),
+        ("init_max_nk", args.init_max_nk),
     ):
         if value is not None:
             params[key] = value
@@ -836,6 +851,10 @@ def main(argv: list[str] | None = None) -> int:
     params["quick"] = bool(args.quick)
     results = run(params, quiet=args.quiet)
     record = base_record("compare", params)
+    record["command"] = shlex.join(
+        ["python", "-m", "experiments", "compare"]
+        + list(sys.argv[1:] if argv is None else argv)
+    )
     record.update(results)
     plot(results, args.out / "compare.png")
     record["figures"] = {"ratios": "compare.png"}

@@ -264,6 +264,10 @@ def compare_section(record: dict, rel_dir: str) -> list[str]:
         "",
         _provenance(record),
         "",
+    ]
+    if record.get("command"):
+        out += [f"Command: `{record['command']}`", ""]
+    out += [
         f"Fixed workload: standard normal data, explicit initial centres, "
         f"`n_init=1`, `tol=0`, `max_iter={p['max_iter']}`; median of "
         f"{p['repeats']} interleaved repeats, {record['timings']['n_threads']} "

@@ -432,6 +432,8 @@ def test_digits_main(results_root):
 def test_compare_main(results_root):
     rec = strict_load(results_root / "compare" / "compare.json")
     assert_common_schema(rec, "compare")
+    assert rec["command"].startswith("python -m experiments compare --out ")
+    assert "--peakmem 300 3 4" in rec["command"]
     assert len(rec["grid"]) == 2
     for row in rec["grid"]:
         assert {"lloyd", "elkan"} <= set(row["ratios"])
@@ -465,24 +467,26 @@ def test_compare_main(results_root):
     assert_png(results_root / "compare" / rec["figures"]["ratios"])
 
 
-def test_run_shape_skips_elkan_above_the_bound():
+def test_run_shape_skips_elkan_and_init_above_their_bounds():
     from experiments import compare
 
     params = dict(
         compare.DEFAULTS,
         max_iter=2,
         repeats=1,
-        init_repeats=0,
+        init_repeats=1,
         elkan_max_bounds=300 * 5 - 1,
+        init_max_nk=300 * 5 - 1,
     )
     row = compare.run_shape(300, 3, 5, "float64", params, False, 1.0)
     assert set(row["impls"]) == {"nbkm-lloyd", "sklearn-lloyd"}
     assert set(row["ratios"]) == {"lloyd"}
-    assert "elkan" in row["skipped"]
+    assert set(row["skipped"]) == {"elkan", "kmeans++"}
     assert row["init"] is None
-    params["elkan_max_bounds"] = 300 * 5
+    params["elkan_max_bounds"] = params["init_max_nk"] = 300 * 5
     row = compare.run_shape(300, 3, 5, "float64", params, False, 1.0)
     assert {"nbkm-elkan", "sklearn-elkan"} <= set(row["impls"])
+    assert {"lloyd", "elkan", "kmeans++"} == set(row["ratios"])
     assert row["skipped"] == {}
 
 
