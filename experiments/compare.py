@@ -41,6 +41,8 @@ import numpy as np
 
 from experiments import _cli
 from experiments._io import base_record, write_json
+from experiments._memory import IMPLS as MEMORY_IMPLS
+from experiments._memory import fit_peak_memory
 from experiments._progress import Progress
 
 DEFAULTS = {
@@ -498,8 +500,6 @@ def run_peak_memory(spec: dict, n_threads) -> dict:
         :func:`experiments._memory.fit_peak_memory`), ``n_by_k_bytes`` and
         ``ratios`` nbkm / sklearn of the fit's added peak, per algorithm.
     """
-    from experiments._memory import fit_peak_memory
-
     impls = {
         impl: fit_peak_memory(
             impl,
@@ -808,8 +808,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--peakmem-impls",
         nargs="+",
-        choices=["nbkm-lloyd", "sklearn-lloyd", "nbkm-elkan", "sklearn-elkan"],
-        default=["nbkm-lloyd", "sklearn-lloyd", "nbkm-elkan", "sklearn-elkan"],
+        choices=list(MEMORY_IMPLS),
+        default=list(MEMORY_IMPLS),
         help="implementations measured by --peakmem (default: all four)",
     )
     args = p.parse_args(argv)
