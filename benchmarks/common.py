@@ -13,20 +13,26 @@ Rules of the suite (numpy's and scikit-learn's, see ``docs/asv.md``):
   something a benchmark needs, ``setup`` raises ``NotImplementedError`` and asv
   skips that combination; when nbkm is installed but fails to import, the nbkm
   combinations fail (a broken commit must show) and scikit-learn's still run.
-- Datasets are built from fixed seeds, lazily, and cached (``functools.lru_cache``).
-  They must never change, only be appended to: a changed dataset makes the committed
-  history meaningless.
-- ``NBKM_BENCH_SMOKE=1`` shrinks every dataset (the sample count, to at most
-  :data:`SMOKE_MAX_SAMPLES`) and the fixed iteration counts, keeping the parameters.
-  Only for checking that every benchmark runs (CI, ``tests/test_benchmarks.py``);
-  never for timings.
+- The workloads (datasets, shapes, thread count) are defined once, in
+  ``benchmarks/workloads.py``, which ``python -m experiments compare`` uses too.
 """
 
 import functools
-import os
 import timeit
 
 import numpy as np
+from sklearn.metrics.cluster import contingency_matrix
+
+from benchmarks.workloads import (  # noqa: F401 - the suite's modules import them here
+    N_THREADS,
+    SMOKE_MAX_SAMPLES,
+    digits,
+    gaussian,
+    n_iterations,
+    n_samples,
+    smoke,
+    sparse_tfidf_like,
+)
 
 try:
     import nbkm
@@ -43,11 +49,6 @@ except Exception as exc:  # noqa: BLE001 - broken at this commit: those fail
 
 #: The implementations compared by every benchmark.
 IMPLS = ["nbkm", "sklearn"]
-#: Threads given to both implementations (nbkm's ``n_threads``, threadpoolctl for
-#: scikit-learn's OpenMP and BLAS). Fixed so the history stays comparable.
-N_THREADS = 2
-#: Largest sample count of any dataset in smoke mode.
-SMOKE_MAX_SAMPLES = 500
 
 
 class Benchmark:
@@ -185,103 +186,6 @@ def _tiny(dtype):
     return rng.standard_normal((64, 3)).astype(dtype)
 
 
-def smoke():
-    """Whether smoke mode is on (``NBKM_BENCH_SMOKE`` set and not ``0``)."""
-    return os.environ.get("NBKM_BENCH_SMOKE", "") not in ("", "0")
-
-
-def n_samples(n):
-    """Return the sample count of a dataset: ``n``, or a small one in smoke mode."""
-    return min(int(n), SMOKE_MAX_SAMPLES) if smoke() else int(n)
-
-
-def n_iterations(max_iter):
-    """Return a fixed iteration count: ``max_iter``, or 2 in smoke mode."""
-    return min(int(max_iter), 2) if smoke() else int(max_iter)
-
-
-def gaussian(n, d, dtype, seed=0):
-    """Return standard normal samples: a fixed, slowly converging k-means workload.
-
-    On an isotropic Gaussian, Lloyd's iterations keep moving labels for many
-    iterations (with the first k samples as centres, every shape of the grid runs
-    more than 40 iterations before converging), so a fit with a fixed ``max_iter``
-    and ``tol=0`` does that many iterations. Drawn in float64, then cast.
-
-    Parameters
-    ----------
-    n, d : int
-        Samples and features (``n`` is shrunk in smoke mode).
-    dtype : str
-        ``"float32"`` or ``"float64"``.
-    seed : int, default=0
-        Seed of :func:`numpy.random.default_rng`.
-
-    Returns
-    -------
-    X : ndarray of shape (n, d), C-contiguous, read-write
-    """
-    return _gaussian(n_samples(n), int(d), dtype, seed)
-
-
-@functools.lru_cache(maxsize=4)
-def _gaussian(n, d, dtype, seed):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, d)).astype(dtype, copy=False)
-
-
-def sparse_tfidf_like(n, d, density, seed=0):
-    """Return a TF-IDF-like CSR matrix: uniform values at random positions.
-
-    Parameters
-    ----------
-    n, d : int
-        Samples and features (``n`` is shrunk in smoke mode).
-    density : float
-        Fraction of stored values.
-    seed : int, default=0
-        Seed of :func:`numpy.random.default_rng`.
-
-    Returns
-    -------
-    X : scipy.sparse.csr_matrix of shape (n, d), float64
-    """
-    return _sparse(n_samples(n), int(d), float(density), seed)
-
-
-@functools.lru_cache(maxsize=2)
-def _sparse(n, d, density, seed):
-    import scipy.sparse as sp
-
-    return sp.random(
-        n, d, density=density, format="csr", random_state=np.random.default_rng(seed)
-    )
-
-
-def digits(dtype="float64"):
-    """Return scikit-learn's digits (1797 x 64) and their labels.
-
-    Parameters
-    ----------
-    dtype : str, default="float64"
-        dtype of the samples.
-
-    Returns
-    -------
-    X : ndarray of shape (1797, 64)
-    y : ndarray of shape (1797,)
-    """
-    return _digits(n_samples(1797), dtype)
-
-
-@functools.lru_cache(maxsize=2)
-def _digits(n, dtype):
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    return np.ascontiguousarray(X[:n], dtype=dtype), y[:n]
-
-
 def mode_accuracy(clusters, labels):
     """Accuracy of clusters mapped to labels by the mode of the labels in each.
 
@@ -297,10 +201,5 @@ def mode_accuracy(clusters, labels):
     -------
     accuracy : float
     """
-    clusters = np.asarray(clusters)
-    labels = np.asarray(labels)
-    predicted = np.empty_like(labels)
-    for c in np.unique(clusters):
-        members = clusters == c
-        predicted[members] = np.bincount(labels[members]).argmax()
-    return float(np.mean(predicted == labels))
+    table = contingency_matrix(labels, clusters)  # rows: labels, columns: clusters
+    return float(table.max(axis=0).sum() / len(labels))

@@ -18,6 +18,7 @@ from benchmarks.common import (
     require,
     warm_up,
 )
+from benchmarks.workloads import PEAK_MEMORY
 
 
 class DigitsFit(Benchmark):
@@ -63,7 +64,7 @@ class PeakMemoryFit(Benchmark):
 
     param_names = ["impl"]
     params = [IMPLS]
-    n, d, k = 1_000_000, 16, 100
+    n, d, k = PEAK_MEMORY["n"], PEAK_MEMORY["d"], PEAK_MEMORY["k"]
     timeout = 600
 
     def setup(self, impl):

@@ -11,10 +11,10 @@ iterations). The history figure divides; asv's own tables show the whole fit.
 ``SparseIteration`` does the same on a TF-IDF-like CSR matrix (100,000 x 20,000
 at 0.5 % density, k=20), for both algorithms.
 
-The shape grid is a subset of design.md section 4 that keeps a full run of the suite
-under ~20 minutes on 2 cores: n in {1e4, 1e5}, d in {16, 64}, k in {10, 100},
-float32 and float64, plus one 1e6 x 64, k=10 case (where scikit-learn is furthest
-from the GEMM ceiling).
+The shapes come from ``benchmarks/workloads.py`` (``GRID``, ``LARGE``, ``SPARSE``): a
+grid that keeps a full run of the suite under ~20 minutes on 2 cores (n in {1e4, 1e5},
+d in {16, 64}, k in {10, 100}, float32 and float64), plus one 1e6 x 64, k=10 case
+(where scikit-learn is furthest from the GEMM ceiling).
 """
 
 from benchmarks.common import (
@@ -28,9 +28,7 @@ from benchmarks.common import (
     sparse_tfidf_like,
     warm_up,
 )
-
-#: Iterations of every timed fit (per-iteration seconds = time / MAX_ITER).
-MAX_ITER = 20
+from benchmarks.workloads import GRID, LARGE, MAX_ITER, SPARSE
 
 # Parameter combinations whose iteration count was checked in this process.
 _CHECKED = set()
@@ -74,7 +72,7 @@ class LloydIteration(_FixedIterations):
 
     algorithm = "lloyd"
     param_names = ["impl", "n", "d", "k", "dtype"]
-    params = [IMPLS, [10_000, 100_000], [16, 64], [10, 100], ["float32", "float64"]]
+    params = [IMPLS, GRID["n"], GRID["d"], GRID["k"], GRID["dtype"]]
 
     def setup(self, impl, n, d, k, dtype):
         self._setup(impl, n, d, k, dtype)
@@ -89,7 +87,7 @@ class LloydIterationLarge(_FixedIterations):
     algorithm = "lloyd"
     param_names = ["impl", "dtype"]
     params = [IMPLS, ["float32", "float64"]]
-    n, d, k = 1_000_000, 64, 10
+    n, d, k = LARGE["n"], LARGE["d"], LARGE["k"]
 
     def setup(self, impl, dtype):
         self._setup(impl, self.n, self.d, self.k, dtype)
@@ -103,7 +101,7 @@ class ElkanIteration(_FixedIterations):
 
     algorithm = "elkan"
     param_names = ["impl", "n", "d", "k", "dtype"]
-    params = [IMPLS, [10_000, 100_000], [16, 64], [10, 100], ["float32", "float64"]]
+    params = [IMPLS, GRID["n"], GRID["d"], GRID["k"], GRID["dtype"]]
 
     def setup(self, impl, n, d, k, dtype):
         self._setup(impl, n, d, k, dtype)
@@ -117,7 +115,7 @@ class SparseIteration(Benchmark):
 
     param_names = ["impl", "algorithm"]
     params = [IMPLS, ["lloyd", "elkan"]]
-    n, d, density, k = 100_000, 20_000, 0.005, 20
+    n, d, density, k = (SPARSE[key] for key in ("n", "d", "density", "k"))
 
     def setup(self, impl, algorithm):
         require(impl)

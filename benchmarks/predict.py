@@ -11,6 +11,7 @@ from benchmarks.common import (
     require,
     warm_up,
 )
+from benchmarks.workloads import KMEANS_PLUSPLUS, PREDICT
 
 
 @functools.lru_cache(maxsize=4)
@@ -26,8 +27,8 @@ class Predict(Benchmark):
     """``predict`` of 1e5 x 64 samples given a fitted model."""
 
     param_names = ["impl", "k", "dtype"]
-    params = [IMPLS, [10, 100], ["float32", "float64"]]
-    n, d = 100_000, 64
+    params = [IMPLS, PREDICT["k"], ["float32", "float64"]]
+    n, d = PREDICT["n"], PREDICT["d"]
 
     def setup(self, impl, k, dtype):
         require(impl)
@@ -44,8 +45,8 @@ class KMeansPlusPlus(Benchmark):
     """Greedy k-means++ seeding of 1e5 x 16 samples (``random_state=0``)."""
 
     param_names = ["impl", "k", "dtype"]
-    params = [IMPLS, [10, 100], ["float32", "float64"]]
-    n, d = 100_000, 16
+    params = [IMPLS, KMEANS_PLUSPLUS["k"], ["float32", "float64"]]
+    n, d = KMEANS_PLUSPLUS["n"], KMEANS_PLUSPLUS["d"]
 
     def setup(self, impl, k, dtype):
         require(impl, "kmeans_plusplus")
