@@ -13,8 +13,9 @@ Empty clusters. sklearn moves a far sample into an empty cluster but leaves that
 sample's label pointing at its old cluster, so after the last sweep the labels
 can disagree with the centres. nbkm keeps sklearn's labels during the iterations
 (so ``n_iter_`` and the labels match sklearn's), and also runs the labels-only
-sweep after a strict stop whose last sweep relocated a sample, so that
-``labels_`` always agrees with ``predict``.
+sweep after a strict stop whose last sweep relocated a sample. The estimator
+then takes ``labels_`` from one more pass of ``predict``'s own kernel against the
+final centres (see ``KMeans._final_labels``), so ``labels_ == predict(X)`` always.
 """
 
 from collections.abc import Callable

@@ -24,6 +24,11 @@ from sklearn.utils.validation import (
 )
 
 from nbkm import _kernels as K
+from nbkm._checks import (
+    check_csr_structure,
+    check_squares_fit,
+    normalized_weights,
+)
 from nbkm._elkan import elkan_single
 from nbkm._init import kmeans_plusplus_indices, random_indices
 from nbkm._lloyd import assign_labels, inertia, lloyd_single
@@ -47,6 +52,37 @@ def _is_same_clustering(labels1, labels2, n_clusters):
     """Whether two labelings are the same partition up to a renaming of clusters."""
     pairs = np.unique(labels1.astype(np.int64) * n_clusters + labels2)
     return np.unique(pairs // n_clusters).size == pairs.size
+
+
+def _checked_samples(X, centers=None):
+    """Return validated samples after the checks the kernels rely on.
+
+    ``X`` comes from ``check_array``/``validate_data`` (finite, float, C-ordered
+    or CSR); CSR indices are checked to be in range and magnitudes to have finite
+    squared distances (see ``nbkm._checks``).
+    """
+    if sp.issparse(X):
+        check_csr_structure(X)
+    check_squares_fit(X, X.dtype, centers)
+    return X
+
+
+def _checked_weights(sample_weight, X):
+    """Validate ``sample_weight`` for X and scale extreme weights exactly.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,), X's dtype
+        Non-negative, not all zero, with a maximum within ``2**±32`` (see
+        :func:`nbkm._checks.normalized_weights`).
+    inertia_scale : float
+        Factor that turns an inertia computed with these weights into one with
+        the caller's weights.
+    """
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+    )
+    return normalized_weights(sample_weight)
 
 
 @validate_params(
@@ -112,16 +148,16 @@ def kmeans_plusplus(
     >>> indices
     array([3, 2])
     """
-    X = check_array(
-        X,
-        accept_sparse="csr",
-        dtype=_FLOAT_DTYPES,
-        order="C",
-        accept_large_sparse=False,
+    X = _checked_samples(
+        check_array(
+            X,
+            accept_sparse="csr",
+            dtype=_FLOAT_DTYPES,
+            order="C",
+            accept_large_sparse=False,
+        )
     )
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-    )
+    sample_weight = _checked_weights(sample_weight, X)[0]
     if X.shape[0] < n_clusters:
         raise ValueError(
             f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}."
@@ -312,40 +348,70 @@ class KMeans(
             )
 
     def _init_centroids(self, samples, init, random_state, sample_weight):
-        """Return the initial centres, in the samples' (centred) frame."""
-        if isinstance(init, str) and init == "k-means++":
-            indices = kmeans_plusplus_indices(
-                samples, self.n_clusters, sample_weight, random_state
-            )
-            return samples.rows(indices)
-        if isinstance(init, str) and init == "random":
-            indices = random_indices(
-                samples.shape[0], self.n_clusters, sample_weight, random_state
-            )
-            return samples.rows(indices)
+        """Return the initial centres, in the samples' (centred) frame.
+
+        A callable ``init`` runs outside nbkm's thread settings and locks: it is
+        user code, and may itself run nbkm, on this thread or on others.
+        """
+        if isinstance(init, str):
+            with numba_threads(self._n_threads):
+                if init == "k-means++":
+                    indices = kmeans_plusplus_indices(
+                        samples, self.n_clusters, sample_weight, random_state
+                    )
+                else:
+                    indices = random_indices(
+                        samples.shape[0], self.n_clusters, sample_weight, random_state
+                    )
+                return samples.rows(indices)
         if callable(init):
-            # sklearn hands the callable the centred data (sparse data as it is).
+            # sklearn hands the callable the centred data (sparse data as it is),
+            # always a copy: the caller's X must survive whatever the callable does.
             X = samples.source
-            data = X if samples.is_sparse else X - samples.x_mean
+            data = X.copy() if samples.is_sparse else X - samples.x_mean
             centers = init(data, self.n_clusters, random_state=random_state)
             if sp.issparse(centers):
                 centers = centers.toarray()
             centers = check_array(centers, dtype=samples.dtype, copy=True, order="C")
             self._validate_center_shape(X, centers)
+            check_squares_fit(X, samples.dtype, centers)
             return centers
         return init.copy()
 
+    def _fitted_centers(self):
+        """Return ``cluster_centers_`` after checking it fits ``n_features_in_``.
+
+        The kernels read the centres without bounds checks, and the attribute can
+        be set by hand, so its shape and values are checked on every use.
+        """
+        centers = check_array(
+            self.cluster_centers_, dtype=_FLOAT_DTYPES, order="C", input_name="centers"
+        )
+        if centers.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"cluster_centers_ has shape {centers.shape}, but the model was "
+                f"fitted on {self.n_features_in_} features."
+            )
+        return centers
+
     def _check_test_data(self, X):
+        """Validate query samples; return them and the centres, in one dtype.
+
+        Queries are computed in the model's dtype (that of ``cluster_centers_``),
+        whatever the dtype of X: a float32 query on a float64 model is computed
+        in float64, and ``predict`` on the training data gives ``labels_``.
+        """
+        centers = self._fitted_centers()
         X = validate_data(
             self,
             X,
             accept_sparse="csr",
             reset=False,
-            dtype=_FLOAT_DTYPES,
+            dtype=centers.dtype,
             order="C",
             accept_large_sparse=False,
         )
-        return Samples.of(X)
+        return Samples.of(_checked_samples(X, centers)), centers
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -353,9 +419,9 @@ class KMeans(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training instances to cluster. Converted to a C-contiguous float
-            array if it is not one already; never modified.
+            array (or CSR matrix) if it is not one already; never modified.
         y : Ignored
             Not used, present here for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -375,36 +441,35 @@ class KMeans(
             order="C",
             accept_large_sparse=False,
         )
+        X = _checked_samples(X)
         self._check_params_vs_input(X)
         random_state = check_random_state(self.random_state)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
+        sample_weight, inertia_scale = _checked_weights(sample_weight, X)
         self._n_threads = effective_n_threads(self.n_threads)
 
         init = self.init
         if _is_arraylike_not_scalar(init):
             init = check_array(init, dtype=X.dtype, copy=True, order="C")
             self._validate_center_shape(X, init)
+            check_squares_fit(X, X.dtype, init)
 
         # sklearn subtracts the mean of dense data for more accurate distances; the
         # kernels do it on the fly, so X stays untouched. Sparse data is not centred
         # (x_mean is zero).
         samples = Samples.of(X, centre=True)
-        x_mean = samples.x_mean
         if _is_arraylike_not_scalar(init):
-            init -= x_mean
+            init -= samples.x_mean
 
         run_single = elkan_single if self._algorithm == "elkan" else lloyd_single
-        best_inertia, best_labels = None, None
-        with numba_threads(self._n_threads):
-            for _ in range(self._n_init):
-                centers_init = self._init_centroids(
-                    samples, init, random_state, sample_weight
-                )
-                if self.verbose:
-                    print("Initialization complete")
-                labels, run_inertia, centers, n_iter = run_single(
+        best = None
+        for _ in range(self._n_init):
+            centers_init = self._init_centroids(
+                samples, init, random_state, sample_weight
+            )
+            if self.verbose:
+                print("Initialization complete")
+            with numba_threads(self._n_threads):
+                run = run_single(
                     samples,
                     sample_weight,
                     centers_init,
@@ -412,19 +477,20 @@ class KMeans(
                     self._tol,
                     self.verbose,
                 )
-                # A run replaces the best only with a lower inertia and a different
-                # partition, as in sklearn.
-                if best_inertia is None or (
-                    run_inertia < best_inertia
-                    and not _is_same_clustering(labels, best_labels, self.n_clusters)
-                ):
-                    best_labels = labels
-                    best_centers = centers
-                    best_inertia = run_inertia
-                    best_n_iter = n_iter
+            # A run replaces the best only with a lower inertia and a different
+            # partition, as in sklearn.
+            if best is None or (
+                run[1] < best[1]
+                and not _is_same_clustering(run[0], best[0], self.n_clusters)
+            ):
+                best = run
+        labels, best_inertia, centers, n_iter = best
+        centers += samples.x_mean
+        labels, best_inertia = self._final_labels(
+            X, samples, sample_weight, centers, labels, best_inertia
+        )
 
-        best_centers += x_mean
-        distinct_clusters = np.unique(best_labels).size
+        distinct_clusters = np.unique(labels).size
         if distinct_clusters < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct_clusters}) found smaller "
@@ -433,12 +499,29 @@ class KMeans(
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self.cluster_centers_ = best_centers
+        self.cluster_centers_ = centers
         self._n_features_out = self.cluster_centers_.shape[0]
-        self.labels_ = best_labels
-        self.inertia_ = best_inertia
-        self.n_iter_ = best_n_iter
+        self.labels_ = labels
+        self.inertia_ = best_inertia * inertia_scale
+        self.n_iter_ = n_iter
         return self
+
+    def _final_labels(self, X, samples, sample_weight, centers, labels, inertia_run):
+        """Labels against the final centres by ``predict``'s own computation.
+
+        The run's last labels come from the centred frame (and, after a strict
+        stop, from the centres before the last update), so when two final centres
+        nearly coincide they can differ from ``predict(X)`` by a rounding tie.
+        One more labels pass, the kernel and inputs of ``predict``, makes
+        ``labels_ == predict(X)`` always; the inertia is recomputed only if a
+        label changed.
+        """
+        query = samples if samples.is_sparse else Samples.of(X)
+        with numba_threads(self._n_threads):
+            final = assign_labels(query, centers)
+            if np.array_equal(final, labels):
+                return labels, inertia_run
+            return final, inertia(query, sample_weight, centers, final)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Compute cluster centers and predict cluster index for each sample.
@@ -459,9 +542,6 @@ class KMeans(
         """
         return self.fit(X, sample_weight=sample_weight).labels_
 
-    def _centers_like(self, samples):
-        return self.cluster_centers_.astype(samples.dtype, copy=False)
-
     def predict(self, X):
         """Predict the closest cluster each sample in X belongs to.
 
@@ -476,9 +556,9 @@ class KMeans(
             Index of the cluster each sample belongs to.
         """
         check_is_fitted(self)
-        samples = self._check_test_data(X)
+        samples, centers = self._check_test_data(X)
         with numba_threads(self.n_threads):
-            return assign_labels(samples, self._centers_like(samples))
+            return assign_labels(samples, centers)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Compute clustering and transform X to cluster-distance space.
@@ -498,7 +578,7 @@ class KMeans(
             X transformed in the new space.
         """
         self.fit(X, sample_weight=sample_weight)
-        return self._transform(self._check_test_data(X))
+        return self._transform(*self._check_test_data(X))
 
     def transform(self, X):
         """Transform X to a cluster-distance space.
@@ -514,13 +594,14 @@ class KMeans(
             Euclidean distance of each sample to each centre.
         """
         check_is_fitted(self)
-        return self._transform(self._check_test_data(X))
+        return self._transform(*self._check_test_data(X))
 
-    def _transform(self, samples):
-        centers = self._centers_like(samples)
+    def _transform(self, samples, centers):
+        # Sized by the fitted centres, never by the n_clusters parameter, which
+        # set_params can change after fit.
         centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
         K.squared_norms(centers, centers_sq)
-        out = np.empty((samples.shape[0], self.n_clusters), dtype=samples.dtype)
+        out = np.empty((samples.shape[0], centers.shape[0]), dtype=samples.dtype)
         with numba_threads(self.n_threads):
             K.euclidean_to_centers(samples.X, samples.x_mean, centers, centers_sq, out)
         return out
@@ -543,11 +624,10 @@ class KMeans(
             Opposite of the value of X on the K-means objective.
         """
         check_is_fitted(self)
-        samples = self._check_test_data(X)
+        samples, centers = self._check_test_data(X)
         sample_weight = _check_sample_weight(
             sample_weight, samples.source, dtype=samples.dtype, ensure_non_negative=True
         )
-        centers = self._centers_like(samples)
         with numba_threads(self.n_threads):
             labels = assign_labels(samples, centers)
             return -inertia(samples, sample_weight, centers, labels)

@@ -1,27 +1,54 @@
-"""Thread count of Numba's parallel regions, set per call and always restored.
+"""Thread counts of Numba's parallel regions and of BLAS, set per call, restored.
 
 BLAS: Lloyd's sweep calls BLAS from inside Numba's parallel loop, one matrix
 product per chunk of samples; BLAS is limited to one thread meanwhile (as sklearn
 does around its own chunked products), so the two thread pools do not multiply.
+The limit is process-wide (BLAS has one thread count per process), so it is
+counted: the first nbkm call that enters lowers it, the last one that leaves
+restores the count from before the first, however calls from several Python
+threads interleave.
 
-Threading layer: nbkm keeps Numba's default choice (``tbb``, then ``omp``, then
-``workqueue``) and changes no Numba configuration. ``tbb`` and ``omp`` may be
-entered from several Python threads at once; ``workqueue`` may not (it aborts the
-process), so while that layer is active, or before Numba has picked one, parallel
-sections of nbkm are serialised by a lock. Set ``NUMBA_THREADING_LAYER=omp`` or
-install ``tbb`` to fit several models concurrently from Python threads.
+Threading layer: nbkm changes no Numba configuration; Numba picks ``tbb`` if it
+can load it, else ``omp``, else ``workqueue`` (``NUMBA_THREADING_LAYER`` chooses
+one). ``tbb`` and ``omp`` may be entered from several Python threads at once;
+``workqueue`` may not (it aborts the process), so while that layer is active, or
+before Numba has picked one, nbkm's parallel sections are serialised by a lock.
+The lock is held around nbkm's own kernels only, never while a user's callable
+(an ``init`` callable) runs, so that callable may use nbkm from other threads.
+
+Fork: GNU OpenMP cannot run in a child forked from a process that has started
+its threads (Numba's ``omp`` layer then kills the child with SIGTERM, and a
+``multiprocessing`` pool waits forever). A fork is noted here, and nbkm refuses to
+run in such a child with a ``RuntimeError`` that says what to do instead.
 """
 
 import contextlib
 import functools
+import os
 import threading
 from collections.abc import Iterator
 
 import numba
+import threadpoolctl
 from threadpoolctl import ThreadpoolController
 
-# Re-entrant: a user's init callable may itself call nbkm while a fit holds it.
+# Re-entrant: kmeans_plusplus inside a user's init callable runs on the thread
+# that called fit, which may still be inside an nbkm call.
 _UNSAFE_LAYER_LOCK = threading.RLock()
+
+# How many nbkm calls hold BLAS at one thread, and the limiter that restores it.
+_BLAS_LOCK = threading.Lock()
+_blas_holders = 0
+_blas_limiter = None
+
+_FORK_MESSAGE = (
+    "nbkm cannot run in this process: it was forked from a process whose Numba "
+    "parallel regions had started GNU OpenMP threads, which do not survive a fork. "
+    "Start worker processes with the 'spawn' or 'forkserver' method "
+    "(multiprocessing.get_context('spawn')), or use Numba's tbb threading layer "
+    "(pip install tbb; NUMBA_THREADING_LAYER=tbb)."
+)
+_forked_after_gnu_openmp = False
 
 
 def max_threads() -> int:
@@ -49,12 +76,33 @@ def effective_n_threads(n_threads: int | None) -> int:
     return max(1, min(int(n_threads), limit))
 
 
-def _layer_lock() -> contextlib.AbstractContextManager:
+def _active_layer() -> str | None:
     try:
-        layer = numba.threading_layer()
+        return numba.threading_layer()
     except ValueError:  # no parallel region has run yet: the layer is unknown
-        layer = None
-    if layer in ("tbb", "omp"):
+        return None
+
+
+def _gnu_openmp_started() -> bool:
+    if _active_layer() != "omp":
+        return False
+    from numba.np.ufunc import omppool
+
+    return omppool.openmp_vendor == "GNU"
+
+
+def _note_fork_in_child() -> None:
+    global _forked_after_gnu_openmp, _blas_holders, _blas_limiter
+    _forked_after_gnu_openmp = _forked_after_gnu_openmp or _gnu_openmp_started()
+    # The child has one thread: no nbkm call of the parent's is running in it.
+    _blas_holders, _blas_limiter = 0, None
+
+
+os.register_at_fork(after_in_child=_note_fork_in_child)
+
+
+def _layer_lock() -> contextlib.AbstractContextManager:
+    if _active_layer() in ("tbb", "omp"):
         return contextlib.nullcontext()
     return _UNSAFE_LAYER_LOCK
 
@@ -65,12 +113,47 @@ def _threadpool_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+def _release_openblas_control() -> None:
+    # threadpoolctl >= 3.8 lets only one Python thread change OpenBLAS's
+    # process-wide count: the first that did, for as long as it lives. nbkm's
+    # counted limit is set by the thread that enters first and restored by the one
+    # that leaves last, so it releases that control around each change (under
+    # _BLAS_LOCK) and leaves none behind.
+    openblas = getattr(threadpoolctl, "OpenBLASController", None)
+    release = getattr(openblas, "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
+
+
+@contextlib.contextmanager
+def _blas_single_threaded() -> Iterator[None]:
+    """Hold BLAS at one thread; the last holder to leave restores the original."""
+    global _blas_holders, _blas_limiter
+    with _BLAS_LOCK:
+        if _blas_holders == 0:
+            _release_openblas_control()
+            _blas_limiter = _threadpool_controller().limit(limits=1, user_api="blas")
+            _release_openblas_control()
+        _blas_holders += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_holders -= 1
+            if _blas_holders == 0:
+                _release_openblas_control()
+                _blas_limiter.restore_original_limits()
+                _release_openblas_control()
+                _blas_limiter = None
+
+
 @contextlib.contextmanager
 def numba_threads(n_threads: int | None) -> Iterator[int]:
-    """Run the body with Numba's thread count set to ``n_threads``, BLAS to one.
+    """Run nbkm's kernels with Numba's thread count set to ``n_threads``, BLAS to one.
 
-    The previous counts of the calling thread are restored on exit, also when the
-    body raises.
+    The previous Numba count of the calling thread is restored on exit, also when
+    the body raises; BLAS gets back the count it had before any nbkm call entered.
+    The body must not call user code (see the module docstring).
 
     Parameters
     ----------
@@ -81,10 +164,16 @@ def numba_threads(n_threads: int | None) -> Iterator[int]:
     ------
     n : int
         The thread count in force inside the body.
+
+    Raises
+    ------
+    RuntimeError
+        In a child forked after the parent started GNU OpenMP threads.
     """
+    if _forked_after_gnu_openmp:
+        raise RuntimeError(_FORK_MESSAGE)
     n = effective_n_threads(n_threads)
-    blas_one_thread = _threadpool_controller().limit(limits=1, user_api="blas")
-    with _layer_lock(), blas_one_thread:
+    with _layer_lock(), _blas_single_threaded():
         previous = numba.get_num_threads()
         numba.set_num_threads(n)
         try:

@@ -3,7 +3,7 @@ import os
 import pathlib
 import tempfile
 
-# Before numba is imported:
+# Test settings of Numba:
 # - At least two threads, so that thread-count tests compare 1 with 2 threads even
 #   on a one-core runner.
 os.environ.setdefault("NUMBA_NUM_THREADS", "2")
@@ -22,8 +22,13 @@ os.environ.setdefault(
 #   itself without this variable); array-api-strict comes with the test extra.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
+# pytest has already imported numba (to resolve the NumbaPerformanceWarning filter
+# in pyproject.toml), so Numba re-reads the environment for the settings above.
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+numba.config.reload_config()
 
 
 @pytest.fixture

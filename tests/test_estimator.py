@@ -12,6 +12,7 @@ from sklearn.datasets import load_digits
 
 from nbkm import KMeans, kmeans_plusplus
 from nbkm import _kernels as K
+from nbkm._threads import numba_threads
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-6}
 
@@ -213,12 +214,20 @@ def test_thread_count_is_restored_after_fit_and_after_an_error(rng):
     KMeans(2, n_threads=1, n_init=1).fit(X)
     assert numba.get_num_threads() == before
 
+    # User code (an init callable) runs with the caller's own settings, outside
+    # nbkm's thread count and locks; its error passes through.
     def failing_init(X, n_clusters, random_state):
-        assert numba.get_num_threads() == 1
+        assert numba.get_num_threads() == before
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
         KMeans(2, init=failing_init, n_threads=1).fit(X)
+    assert numba.get_num_threads() == before
+
+    with pytest.raises(RuntimeError, match="inside"):
+        with numba_threads(1):
+            assert numba.get_num_threads() == 1
+            raise RuntimeError("inside")
     assert numba.get_num_threads() == before
 
 
@@ -315,7 +324,7 @@ def test_edge_inputs_match_sklearn(case, algorithm):
     assert np.isfinite(ours.inertia_)
 
 
-def test_blas_runs_one_thread_during_a_fit_and_is_restored_after(rng):
+def test_blas_is_one_thread_in_kernels_only_and_restored_after_a_fit(rng):
     from threadpoolctl import threadpool_info
 
     def blas_threads():
@@ -332,5 +341,8 @@ def test_blas_runs_one_thread_during_a_fit_and_is_restored_after(rng):
         return X_centred[:n_clusters].copy()
 
     KMeans(20, init=init, n_init=1).fit(X)
-    assert seen and set(seen[0]) == {1}
+    # User code runs with the caller's BLAS threads, kernels with one.
+    assert seen == [before]
+    with numba_threads(1):
+        assert set(blas_threads()) == {1}
     assert blas_threads() == before

@@ -180,11 +180,14 @@ def move_samples_to_empty_clusters(
 def average_centers(sums, weights, centers_new):
     """Divide each cluster's sum by its weight.
 
-    A cluster whose weight is still zero after relocation (every sample sits
-    exactly on its centre, or the samples moved into it weigh zero) takes the centre
-    of the heaviest cluster, as sklearn does. Unlike sklearn, it always copies the
-    already averaged centre, whatever the order of the two clusters, so with
-    zero-weight samples results can differ from sklearn's.
+    A cluster whose weight is zero after relocation (every sample sits exactly on
+    its centre, the samples moved into it weigh zero, or its only sample was
+    moved into another empty cluster) takes the centre of the heaviest cluster,
+    as sklearn does. Unlike sklearn, it always copies the already averaged centre
+    (the mean), whatever the order of the two clusters: sklearn copies the
+    heaviest cluster's weighted sum when that cluster comes later in index order,
+    which puts the centre at weight x mean, so labels and ``n_iter_`` can then
+    differ from sklearn's.
 
     Parameters
     ----------

@@ -41,7 +41,9 @@ def _sq_distance_csr(X, x_mean, i, centers, centers_sq, j):
         diff = data[k] - c
         result += diff * diff - c * c
     result += centers_sq[j]
-    return result if result > 0 else data.dtype.type(0)
+    # Rounding can take an exact zero below it; NaN (never expected: the
+    # estimator refuses data whose squares overflow) must stay NaN.
+    return data.dtype.type(0) if result < 0 else result
 
 
 def _add_weighted_row_dense(X, x_mean, i, w, sums, label):
@@ -83,7 +85,7 @@ def sq_distance(X, x_mean, i, centers, centers_sq, j):
 
     Dense rows: computed directly, ``sum((x - mean - c)**2)``. CSR rows: sklearn's
     formula ``sum over stored values of (x - c)**2 - c**2``, plus ``||c||^2``
-    (``centers_sq[j]``), floored at 0.
+    (``centers_sq[j]``), floored at 0 (a NaN stays NaN).
     """
     if isinstance(X, tuple):
         return _sq_distance_csr(X, x_mean, i, centers, centers_sq, j)
