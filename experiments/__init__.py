@@ -1,6 +1,9 @@
 """Experiment harness of nbkm: ``python -m experiments <name> [options]``.
 
-Each experiment lives in its own module with a ``main(argv)`` entry point and
-writes its JSON and figures under ``results/<name>/`` (or ``--out DIR``). The
-JSON schema is documented in :mod:`experiments._io`.
+Each experiment is one module that registers itself with
+:func:`experiments._cli.register`; it writes its JSON record and figures as one
+result set under ``runs/<set>/`` (git-ignored) unless ``--out`` says otherwise.
+The committed reference in ``results/`` changes only through
+``python -m experiments reference``. The record schema is documented in
+:mod:`experiments._io`.
 """

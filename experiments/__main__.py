@@ -3,84 +3,70 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
 
-#: Experiment name -> module path; modules are imported only when run.
-EXPERIMENTS: dict[str, str] = {
-    "blobs": "experiments.blobs",
-    "digits": "experiments.digits",
-    "compare": "experiments.compare",
-    "report": "experiments.report",
-    "check": "experiments.check",
-    "history": "experiments.history",
-}
+import experiments
+from experiments._cli import REGISTRY, UsageError
+from experiments._cli import main as run_experiment
+from experiments._io import RecordError
 
 
-def _one_line(module_path: str) -> str:
-    """Return the first docstring line of a module without running much of it."""
-    import ast
-    import importlib.util
-
-    spec = importlib.util.find_spec(module_path)
-    if spec is None or spec.origin is None:
-        return "(not available in this checkout)"
-    try:
-        with open(spec.origin, encoding="utf-8") as fh:
-            doc = ast.get_docstring(ast.parse(fh.read()))
-    except (OSError, SyntaxError):
-        doc = None
-    return doc.strip().splitlines()[0] if doc else ""
+def load_all() -> dict:
+    """Import every public module of the package, so that each registers itself."""
+    for info in pkgutil.iter_modules(experiments.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"experiments.{info.name}")
+    return dict(sorted(REGISTRY.items(), key=lambda item: item[1].order))
 
 
 def usage() -> str:
     """Return the help text listing every experiment with one line each."""
-    width = max(len(name) for name in EXPERIMENTS)
-    lines = [
-        "usage: python -m experiments <name> [options]",
-        "       python -m experiments <name> --help",
-        "",
-        "experiments:",
-    ]
-    for name, module in EXPERIMENTS.items():
-        lines.append(f"  {name:<{width}}  {_one_line(module)}")
+    found = load_all()
+    width = max(map(len, found))
+    lines = ["usage: python -m experiments <name> [options]", "", "experiments:"]
+    for name, exp in found.items():
+        lines.append(f"  {name:<{width}}  {exp.doc.strip().splitlines()[0]}")
+    lines += ["", "`python -m experiments <name> --help` for the options of one."]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to an experiment's ``main``.
+    """Dispatch to an experiment; user errors give status 2, Ctrl-C 130.
 
     Parameters
     ----------
     argv : list of str or None
-        Command-line arguments without the program name; ``sys.argv[1:]`` when
-        None.
+        Arguments without the program name; ``sys.argv[1:]`` when None.
 
     Returns
     -------
     code : int
-        The experiment's exit code; 2 for an unknown or unavailable experiment.
+        The experiment's status; 2 for a usage error, 130 when interrupted.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(usage())
         return 0 if argv else 2
-    name, rest = argv[0], argv[1:]
-    if name not in EXPERIMENTS:
-        print(f"unknown experiment {name!r}\n\n{usage()}", file=sys.stderr)
-        return 2
-    module_path = EXPERIMENTS[name]
     try:
-        module = importlib.import_module(module_path)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_path:
-            raise
+        found = load_all()
+        if argv[0] not in found:
+            raise UsageError(
+                f"unknown experiment {argv[0]!r}; one of: {', '.join(found)}"
+            )
+        return run_experiment(found[argv[0]], argv[1:])
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RecordError as exc:
+        print(f"error: malformed record: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
         print(
-            f"experiment {name!r} is not available: module {module_path} is "
-            "missing from this checkout",
+            "interrupted: nothing was written; the previous result set is intact",
             file=sys.stderr,
         )
-        return 2
-    return int(module.main(rest) or 0)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,57 +1,295 @@
-"""Argument helpers shared by the experiments' command lines."""
+"""The command line: the registry of experiments, option types, progress lines.
+
+An experiment is one module that calls :func:`register` at import time with its
+options, its run, its printed summary and its section of the results README;
+``python -m experiments`` finds it by importing every public module of the
+package. User errors exit with status 2 and one line on stderr (:class:`UsageError`,
+raised also by the option types); Ctrl-C exits with 130.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-#: Root of the repository (the parent of ``experiments/``).
-REPO_ROOT = Path(__file__).resolve().parent.parent
-#: Default root of the committed results.
-RESULTS_DIR = REPO_ROOT / "results"
+from experiments import _io
 
 
-def parser(
-    name: str, doc: str | None, out_default: Path | None = None, out_help=None
-) -> argparse.ArgumentParser:
-    """Build an argument parser with the options every experiment has.
+class UsageError(Exception):
+    """A mistake of the user: reported in one line, exit status 2."""
 
-    Parameters
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block)."""
+
+    def error(self, message):  # noqa: D102 - argparse's hook
+        raise UsageError(f"{self.prog}: {message}")
+
+
+@dataclass
+class Experiment:
+    """What the harness needs to know about one experiment or command.
+
+    Attributes
     ----------
     name : str
-        Experiment name; the default output directory is ``results/<name>``.
-    doc : str or None
-        Module docstring; its first line is the description.
-    out_default : pathlib.Path, optional
-        Default of ``--out``; ``results/<name>`` when None.
-    out_help : str, optional
-        Help of ``--out``.
-
-    Returns
-    -------
-    parser : argparse.ArgumentParser
-        With ``--out`` and ``--quiet``.
+        Command name.
+    doc : str
+        Module docstring: first line as the description, the rest as epilog.
+    add_arguments : callable
+        ``add_arguments(parser)`` adds the experiment's options.
+    run : callable
+        For an experiment, ``run(params, out_dir, quiet) -> (results,
+        figures)``, writing its figures into ``out_dir``; for a plain command,
+        ``run(args) -> int``.
+    params : callable, optional
+        ``params(args) -> dict``; experiments only.
+    summary : callable, optional
+        ``summary(record) -> list of str``, printed after the run.
+    section : callable, optional
+        ``section(record, rel_dir) -> list of str``, Markdown for the README.
+    set_name : callable, optional
+        ``set_name(params) -> str``, the directory of the result set (default:
+        the experiment's name).
+    required : tuple of str
+        Keys its ``results`` body must have.
+    order : int
+        Position in the help and in the README (smallest first).
+    exit_code : callable, optional
+        ``exit_code(results) -> int`` once the set is written (default 0).
     """
-    lines = (doc or "").strip().splitlines()
-    p = argparse.ArgumentParser(
-        prog=f"python -m experiments {name}",
-        description=lines[0] if lines else None,
+
+    name: str
+    doc: str
+    add_arguments: Callable
+    run: Callable
+    params: Callable | None = None
+    summary: Callable | None = None
+    section: Callable | None = None
+    set_name: Callable | None = None
+    required: tuple = ()
+    exit_code: Callable | None = None
+    order: int = 50
+
+    def directory(self, params: dict) -> str:
+        """Name of the result set of a run with ``params``."""
+        return self.set_name(params) if self.set_name else self.name
+
+
+#: Every registered experiment and command, by name.
+REGISTRY: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    """Add an experiment to :data:`REGISTRY` (called by its module on import)."""
+    REGISTRY[experiment.name] = experiment
+    return experiment
+
+
+def parser(experiment: Experiment) -> Parser:
+    """Build the parser of one experiment: its options plus ``--out``/``--quiet``."""
+    lines = experiment.doc.strip().splitlines()
+    p = Parser(
+        prog=f"python -m experiments {experiment.name}",
+        description=lines[0],
         epilog="\n".join(lines[1:]).strip() or None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=RESULTS_DIR / name if out_default is None else out_default,
-        help=out_help
-        or f"directory for the JSON and figures (default: results/{name})",
-    )
+    if experiment.params is not None:
+        p.add_argument(
+            "--out",
+            type=out_dir,
+            default=None,
+            help="directory of the result set (default: runs/<set>, git-ignored)",
+        )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    experiment.add_arguments(p)
     return p
+
+
+def main(experiment: Experiment, argv: list[str]) -> int:
+    """Parse ``argv`` and run ``experiment``; return the exit status."""
+    args = parser(experiment).parse_args(argv)
+    if experiment.params is None:
+        return int(experiment.run(args) or 0)
+    params = experiment.params(args)
+    out = args.out or _io.RUNS_DIR / experiment.directory(params)
+    check_writable(out)
+    command = shlex.join(["python", "-m", "experiments", experiment.name, *argv])
+    record = run_into(experiment, params, out, command, args.quiet)
+    for line in experiment.summary(record) if experiment.summary else []:
+        say(line)
+    files = ", ".join(p.name for p in _io.listed_files(out))
+    say(f"  wrote {shown(out)}/: {files}")
+    return experiment.exit_code(record["results"]) if experiment.exit_code else 0
+
+
+def run_into(experiment, params: dict, out, command: str, quiet: bool) -> dict:
+    """Run ``experiment`` and write its result set to ``out`` as a whole.
+
+    Returns
+    -------
+    record : dict
+        The validated record, also written as ``<set>.json`` in ``out``.
+    """
+    with _io.result_set(out) as tmp:
+        results, figures = experiment.run(params, tmp, quiet)
+        public = {k: v for k, v in params.items() if not k.startswith("_")}
+        record = _io.make_record(experiment.name, command, public, results, figures)
+        _io.validate(record, experiment.name, experiment.required)
+        _io.write_json(tmp / f"{experiment.directory(params)}.json", record)
+    return record
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(_io.REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------- option types
+
+
+def int_in(low: int, high: int | None = None) -> Callable:
+    """Return an argparse type: an integer in ``[low, high]`` (no upper bound: None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer, got {text!r}"
+            ) from None
+        if value < low or (high is not None and value > high):
+            bound = f"at least {low}" if high is None else f"in {low}..{high}"
+            raise argparse.ArgumentTypeError(
+                f"expected an integer {bound}, got {value}"
+            )
+        return value
+
+    return parse
+
+
+def float_in(low: float, high: float) -> Callable:
+    """Return an argparse type: a float in ``(low, high]``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number, got {text!r}"
+            ) from None
+        if not low < value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a number in ({low}, {high}], got {text}"
+            )
+        return value
+
+    return parse
+
+
+def available_threads() -> int:
+    """Threads Numba can run here (``NUMBA_NUM_THREADS``)."""
+    import numba
+
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def threads(text: str) -> int:
+    """Argparse type of ``--threads``: 1 up to what Numba has here."""
+    try:
+        return int_in(1, available_threads())(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{exc} (the threads Numba has here)"
+        ) from None
+
+
+def n_init(text: str) -> int | str:
+    """Argparse type of ``--n-init``: a positive integer or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"n_init must be a positive integer or 'auto', got {text!r}"
+        )
+    return value
+
+
+def out_dir(text: str) -> Path:
+    """Argparse type of ``--out``: a non-empty path that is not a file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("--out must not be empty")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"--out {text}: exists and is not a directory")
+    return path
+
+
+def check_writable(out: Path) -> None:
+    """Check, before any computation, that a result set can be written at ``out``.
+
+    Raises
+    ------
+    UsageError
+        When the parent cannot be created or written.
+    """
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=out.parent))
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror})") from None
+
+
+# -------------------------------------------------------------------- output
 
 
 def say(*args) -> None:
     """Print a summary line on stdout and flush it."""
-    print(*args)
-    sys.stdout.flush()
+    print(*args, flush=True)
+
+
+class Progress:
+    """Count steps of a long task and print ``name i/n: message (elapsed)``.
+
+    A line at most every ``every`` seconds and at the end, on stderr;
+    ``quiet=True`` prints nothing.
+    """
+
+    def __init__(self, name: str, total: int, quiet: bool = False, every=2.0):
+        self.name, self.total, self.quiet, self.every = (
+            name,
+            max(total, 1),
+            quiet,
+            every,
+        )
+        self.done = 0
+        self.start = self._last = time.perf_counter()
+
+    def step(self, message: str = "") -> None:
+        """Record one finished step and maybe print a line."""
+        self.done += 1
+        now = time.perf_counter()
+        if self.quiet or (now - self._last < self.every and self.done < self.total):
+            return
+        self._last = now
+        print(
+            f"{self.name} {self.done}/{self.total}: {message} "
+            f"({now - self.start:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -1,205 +1,293 @@
-"""Atomic JSON writing, environment capture and the common record schema.
+"""Records, result sets, and the facts a record keeps about where it came from.
 
-Every experiment writes one JSON document per run with this schema
-(``SCHEMA_VERSION = 1``):
+Every experiment writes one record per run, a JSON document with a common header
+and a ``results`` body (``SCHEMA_VERSION = 2``):
 
 ``schema_version`` : int
     Version of this layout; bumped on any incompatible change.
 ``experiment`` : str
     Name of the experiment (``"digits"``, ``"blobs"``, ``"compare"``, ...).
+``command`` : str
+    The command line that made it (``python -m experiments digits --seeds 3``).
 ``created_utc`` : str
-    ISO 8601 time of the run, UTC (``2025-01-31T12:00:00+00:00``).
+    ISO 8601 time of the run, UTC.
 ``git`` : dict
     ``{"commit": str | None, "dirty": bool | None}`` of the checkout that ran it.
+``nbkm_source_sha256`` : str or None
+    Fingerprint of the nbkm source that ran (:func:`nbkm_source_hash`).
 ``environment`` : dict
-    Versions (python, numpy, numba, sklearn, scipy), Numba threading layer,
-    ``n_threads``, ``cpu_count``, CPU model and platform; see :func:`environment`.
+    Versions, Numba threading layer, threads, CPU; see :func:`environment`.
 ``params`` : dict
-    The parameters the experiment ran with (enough to rerun it).
+    The parameters of the run (enough to rerun it).
+``results`` : dict
+    The experiment's own body; label vectors are JSON lists of ints.
+``figures`` : dict
+    Figure name -> file name, beside the JSON in the same result set.
 
-and then experiment-specific keys (raw labels, metrics, timings, ``figures``
-as paths relative to the JSON file). Files are written atomically, never with
-NaN or infinity, with sorted keys and an indent of 2.
+Records are validated when written and when read (:func:`validate`). An
+experiment's files form a *result set*, one directory written as a whole by
+:func:`result_set`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
-import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Root of the repository (the parent of ``experiments/``).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The committed reference results; changed only by ``python -m experiments reference``.
+RESULTS_DIR = REPO_ROOT / "results"
+#: Where everyday runs go (git-ignored).
+RUNS_DIR = REPO_ROOT / "runs"
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+#: Header keys and their types (``None`` allowed where listed).
+HEADER = {
+    "schema_version": (int,),
+    "experiment": (str,),
+    "command": (str,),
+    "created_utc": (str,),
+    "git": (dict,),
+    "nbkm_source_sha256": (str, type(None)),
+    "environment": (dict,),
+    "params": (dict,),
+    "results": (dict,),
+    "figures": (dict,),
+}
+ENVIRONMENT_KEYS = ("python", "numpy", "numba", "sklearn", "scipy", "nbkm", "n_threads")
+#: Keys whose values change from run to run with the same inputs.
+VOLATILE_KEYS = ("created_utc", "load_average_1m", "git", "command")
 
 
-def file_mode() -> int:
-    """Permission bits a plainly created file gets (``0o666`` less the umask).
-
-    ``tempfile.mkstemp`` creates files readable by the owner only; the atomic
-    writers give the final file these ordinary permissions instead.
-    """
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
+class RecordError(ValueError):
+    """A record that does not follow the schema."""
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as JSON to ``path`` atomically.
+# --------------------------------------------------------------------- writing
 
-    The document goes to a temporary file in the same directory, is flushed and
-    fsynced, then renamed over ``path`` with :func:`os.replace`. On any failure
-    (including a value JSON cannot encode, or NaN/infinity) the previous file
-    at ``path`` is left intact and the temporary file is removed.
+
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename.
 
     Parameters
     ----------
     path : str or path-like
-        Destination. Missing parent directories are created.
-    obj : object
-        JSON-serialisable object; dumped with ``allow_nan=False``,
-        ``sort_keys=True`` and ``indent=2``.
+        Destination; missing parent directories are created.
+    data : str or bytes
+        Content; text is written as UTF-8.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The destination. On any failure the previous file is left intact and
+        the temporary file removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        mask = os.umask(0o022)  # mkstemp's 0600 would hide the file from others
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def dump_json(obj: Any) -> str:
+    """Serialise ``obj`` as the harness stores JSON: sorted, indented, finite."""
+    return json.dumps(obj, allow_nan=False, sort_keys=True, indent=2) + "\n"
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as JSON atomically (see :func:`atomic_write`).
 
     Raises
     ------
     ValueError
-        If ``obj`` holds NaN or infinity.
-    TypeError
-        If ``obj`` holds a value JSON cannot encode.
+        If ``obj`` holds NaN or infinity (nothing is written).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, allow_nan=False, sort_keys=True, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file, fsync, rename).
-
-    Parameters
-    ----------
-    path : str or path-like
-        Destination. Missing parent directories are created.
-    text : str
-        Content, written as UTF-8.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    return atomic_write(path, dump_json(obj))
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON document written by :func:`write_json`.
-
-    Parameters
-    ----------
-    path : str or path-like
-        File to read.
-
-    Returns
-    -------
-    obj : object
-        The decoded document.
-    """
+    """Read a JSON document."""
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
 
 
-def _cpu_model() -> str | None:
+@contextlib.contextmanager
+def result_set(out: str | os.PathLike):
+    """Write a result set into a temporary directory, then move it into place.
+
+    The temporary directory sits beside ``out`` (same file system, hidden
+    name). On success the previous set is swapped out and removed; on any
+    exception, including ``KeyboardInterrupt``, the temporary directory is
+    removed and ``out`` keeps the previous complete set.
+
+    Parameters
+    ----------
+    out : str or path-like
+        Directory of the set.
+
+    Yields
+    ------
+    tmp : pathlib.Path
+        Where to write the set's files.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+        yield tmp
+        tmp.chmod(0o777 & ~_umask())
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        if out.exists():
+            os.replace(out, old)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            if old.exists():
+                os.replace(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def listed_files(directory: str | os.PathLike, pattern: str = "*") -> list[Path]:
+    """Files of ``directory`` matching ``pattern``, without hidden or temp files."""
+    return [
+        p
+        for p in sorted(Path(directory).glob(pattern))
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".tmp")
+    ]
+
+
+# ---------------------------------------------------------------- provenance
+
+
+def git(*args: str, repo: Path = REPO_ROOT) -> str | None:
+    """Run ``git args`` in ``repo``; its output, or None when git fails."""
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=repo, capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_info(repo: Path = REPO_ROOT) -> dict:
+    """Return ``{"commit", "dirty"}`` of the checkout (None outside one)."""
+    head = git("rev-parse", "HEAD", repo=repo)
+    if head is None:
+        return {"commit": None, "dirty": None}
+    status = git("status", "--porcelain", repo=repo)
+    return {
+        "commit": head.strip() or None,
+        "dirty": None if status is None else bool(status.strip()),
+    }
+
+
+def nbkm_source_hash() -> str | None:
+    """First 16 hex digits of the SHA-256 of nbkm's ``*.py`` files (paths and bytes).
+
+    The version string does not change with every edit, but labels at exact
+    ties can; this fingerprint tells ``check`` whether the same nbkm code ran.
+    None when nbkm cannot be imported.
+    """
+    try:
+        import nbkm
+    except Exception:  # noqa: BLE001 - a broken nbkm has no fingerprint
+        return None
+    root = Path(nbkm.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        digest.update(f.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(f.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _cpu_model() -> str | None:
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as fh:
+        for line in fh:
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
     return platform.processor() or None
 
 
 def _threading_layer() -> str | None:
     import numba
 
-    try:
+    with contextlib.suppress(ValueError):
         return numba.threading_layer()
-    except ValueError:
-        pass
-    # No parallel region has run yet: run a tiny parallel nbkm fit to pick one.
-    try:
-        import numpy as np
-
-        from nbkm import KMeans
-
-        X = np.arange(40, dtype=np.float64).reshape(20, 2)
-        KMeans(n_clusters=2, n_init=1, random_state=0).fit(X)
-        return numba.threading_layer()
-    except Exception:  # noqa: BLE001 - environment capture must never fail
-        return None
+    return None  # no parallel region has run in this process
 
 
-def nbkm_source_hash() -> str | None:
-    """Hash the source of the imported nbkm package.
+def load_probe(seconds: float = 0.0) -> dict:
+    """How busy the machine is: load averages, and CPUs busy with other work.
 
-    The version string does not change with every edit, but labels at exact
-    ties can; this fingerprint tells ``check`` whether the results were made by
-    the same nbkm code.
+    Parameters
+    ----------
+    seconds : float, default=0
+        Window over which ``busy_cpus`` is sampled from ``/proc/stat`` while
+        this process sleeps (0: not sampled). Unlike the load average, which
+        still counts work that ended minutes ago, it measures other work now.
 
     Returns
     -------
-    digest : str or None
-        First 16 hex digits of the SHA-256 of every ``*.py`` file of the
-        package (relative path and content, in sorted order); None when nbkm
-        cannot be imported.
+    probe : dict
+        ``loadavg`` (1, 5, 15 minutes, or None) and ``busy_cpus`` (busy
+        CPU-seconds per second; None when not sampled or unavailable).
     """
-    import hashlib
+    try:
+        loadavg = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        loadavg = None
+    return {"loadavg": loadavg, "busy_cpus": _busy_cpus(seconds) if seconds else None}
+
+
+def _busy_cpus(seconds: float) -> float | None:
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        return sum(fields[:8]), fields[3] + fields[4]
 
     try:
-        import nbkm
-    except Exception:  # noqa: BLE001
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
         return None
-    root = Path(nbkm.__file__).resolve().parent
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(f.relative_to(root).as_posix().encode())
-        h.update(b"\0")
-        h.update(f.read_bytes())
-        h.update(b"\0")
-    return h.hexdigest()[:16]
-
-
-def _load_average() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except (AttributeError, OSError):
-        return None
+    if total1 <= total0:
+        return 0.0
+    busy = 1 - (idle1 - idle0) / (total1 - total0)
+    return round((os.cpu_count() or 1) * busy, 2)
 
 
 def environment() -> dict:
@@ -208,11 +296,10 @@ def environment() -> dict:
     Returns
     -------
     env : dict
-        Keys ``python``, ``numpy``, ``numba``, ``sklearn``, ``scipy``, ``nbkm``
-        (version strings), ``nbkm_source_sha256`` (see
-        :func:`nbkm_source_hash`), ``threading_layer`` (Numba's layer, or None),
-        ``n_threads`` (``numba.get_num_threads()``), ``cpu_count``
-        (``os.cpu_count()``), ``cpu`` (model name or None) and ``platform``.
+        Versions (``python``, ``numpy``, ``numba``, ``sklearn``, ``scipy``,
+        ``nbkm``), ``threading_layer`` (None before any parallel region ran),
+        ``n_threads`` (``numba.get_num_threads()``), ``cpu_count``, ``cpu``,
+        ``platform`` and ``load_average_1m``.
     """
     import numba
     import numpy
@@ -223,8 +310,9 @@ def environment() -> dict:
         import nbkm
 
         nbkm_version = nbkm.__version__
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - recorded as unknown
         nbkm_version = None
+    loadavg = load_probe()["loadavg"]
     return {
         "python": platform.python_version(),
         "numpy": numpy.__version__,
@@ -232,48 +320,12 @@ def environment() -> dict:
         "sklearn": sklearn.__version__,
         "scipy": scipy.__version__,
         "nbkm": nbkm_version,
-        "nbkm_source_sha256": nbkm_source_hash(),
         "threading_layer": _threading_layer(),
         "n_threads": int(numba.get_num_threads()),
         "cpu_count": os.cpu_count(),
         "cpu": _cpu_model(),
         "platform": platform.platform(),
-        "executable": Path(sys.executable).name,
-        "load_average_1m": _load_average(),
-    }
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args],
-            cwd=_REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout
-
-
-def git_info() -> dict:
-    """Return the commit and dirty flag of the repository holding the harness.
-
-    Returns
-    -------
-    info : dict
-        ``{"commit": str | None, "dirty": bool | None}``; both None when not in
-        a git checkout or git is unavailable.
-    """
-    head = _git("rev-parse", "HEAD")
-    if head is None:
-        return {"commit": None, "dirty": None}
-    status = _git("status", "--porcelain")
-    return {
-        "commit": head.strip() or None,
-        "dirty": None if status is None else bool(status.strip()),
+        "load_average_1m": loadavg[0] if loadavg else None,
     }
 
 
@@ -282,27 +334,121 @@ def utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def base_record(experiment: str, params: dict) -> dict:
-    """Start a result document with the fields common to every experiment.
+# -------------------------------------------------------------------- schema
+
+
+def make_record(
+    experiment: str, command: str, params: dict, results: dict, figures: dict
+) -> dict:
+    """Build a validated record: the common header around ``results``.
 
     Parameters
     ----------
     experiment : str
         Experiment name.
+    command : str
+        Command line of the run.
     params : dict
-        Parameters of the run (JSON-serialisable).
+        Parameters of the run.
+    results : dict
+        The experiment's body.
+    figures : dict
+        Figure name -> file name in the same result set.
 
     Returns
     -------
     record : dict
-        ``schema_version``, ``experiment``, ``created_utc``, ``git``,
-        ``environment`` and ``params``; the experiment adds the rest.
+        See the module docstring.
     """
-    return {
+    record = {
         "schema_version": SCHEMA_VERSION,
         "experiment": experiment,
+        "command": command,
         "created_utc": utc_now(),
         "git": git_info(),
+        "nbkm_source_sha256": nbkm_source_hash(),
         "environment": environment(),
         "params": dict(params),
+        "results": results,
+        "figures": dict(figures),
     }
+    return validate(record)
+
+
+def validate(record: Any, where: str = "record", required=()) -> dict:
+    """Check a record against the schema; return it unchanged.
+
+    Parameters
+    ----------
+    record : object
+        Decoded JSON.
+    where : str, default="record"
+        Name used in messages (a file path when reading).
+    required : sequence of str, default=()
+        Keys the ``results`` body must have.
+
+    Returns
+    -------
+    record : dict
+
+    Raises
+    ------
+    RecordError
+        Naming the first key that is missing or of the wrong type.
+    """
+
+    def fail(message):
+        raise RecordError(f"{where}: {message}")
+
+    if not isinstance(record, dict):
+        fail(f"expected a JSON object, got {type(record).__name__}")
+    for key, types in HEADER.items():
+        if key not in record:
+            fail(f"missing key {key!r}")
+        if not isinstance(record[key], types) or isinstance(record[key], bool):
+            fail(f"{key!r} must be {' or '.join(t.__name__ for t in types)}")
+    if record["schema_version"] != SCHEMA_VERSION:
+        fail(f"schema_version {record['schema_version']}, expected {SCHEMA_VERSION}")
+    if set(record["git"]) != {"commit", "dirty"}:
+        fail("'git' must hold exactly 'commit' and 'dirty'")
+    missing = [k for k in ENVIRONMENT_KEYS if k not in record["environment"]]
+    missing += [f"results.{k}" for k in required if k not in record["results"]]
+    if missing:
+        fail(f"missing {', '.join(missing)}")
+    for name, file in record["figures"].items():
+        if not isinstance(file, str) or Path(file).name != file or file[:1] == ".":
+            fail(f"figure {name!r} must be a plain file name, got {file!r}")
+    return record
+
+
+def read_record(path: str | os.PathLike, required=()) -> dict:
+    """Read and validate a record (see :func:`validate`).
+
+    Raises
+    ------
+    RecordError
+        If the file is not valid JSON or not a valid record.
+    """
+    try:
+        record = read_json(path)
+    except ValueError as exc:
+        raise RecordError(f"{path}: not valid JSON ({exc})") from None
+    return validate(record, str(path), required)
+
+
+def strip_volatile(obj: Any) -> Any:
+    """Drop what changes between two runs with the same inputs.
+
+    Removes :data:`VOLATILE_KEYS` and every key that names a timing (containing
+    ``seconds``, ``timing`` or ``time_ratio``), recursively.
+    """
+    if isinstance(obj, dict):
+        return {
+            k: strip_volatile(v)
+            for k, v in obj.items()
+            if k not in VOLATILE_KEYS
+            and not any(w in k for w in ("seconds", "timing", "time_ratio"))
+        }
+    if isinstance(obj, list):
+        return [strip_volatile(v) for v in obj]
+    return obj

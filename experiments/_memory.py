@@ -1,11 +1,11 @@
 """Peak memory of one fit, measured in a fresh process.
 
 The parent runs ``python -m experiments._memory IMPL N D K DTYPE MAX_ITER THREADS``
-once per implementation. The child fills standard normal data in place (no
-temporary copy), runs one tiny fit (loads compiled code, starts thread pools),
-resets the kernel's peak record (``/proc/self/clear_refs``), reads its resident
-set size, fits, and prints one JSON line with the resident set size before the
-fit and the peak after it (``VmHWM``). The peak *added by the fit* is the
+once per implementation. The child builds the fixed workload of
+``benchmarks/workloads.py``, runs one tiny fit (loads compiled code, starts
+thread pools), resets the kernel's peak record (``/proc/self/clear_refs``), reads
+its resident set size, fits, and prints one JSON line with the resident set size
+before the fit and the peak after it (``VmHWM``). The peak *added by the fit* is the
 difference: what the implementation allocated on top of the caller's data,
 whatever allocator it used (Numba's, OpenMP's, BLAS's), which ``tracemalloc``
 would not see. Where the peak cannot be reset (``peak_reset`` false in the
@@ -21,6 +21,8 @@ import subprocess
 import sys
 
 import numpy as np
+
+from experiments._io import REPO_ROOT
 
 #: Implementations the child knows: (library, algorithm).
 IMPLS = {
@@ -61,19 +63,12 @@ def _peak_bytes() -> int:
 
 
 def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads):
+    from benchmarks.workloads import draw_gaussian, fixed_workload
+
     lib, algorithm = IMPLS[impl]
-    rng = np.random.default_rng(0)
-    X = np.empty((n, d), dtype=dtype)
-    rng.standard_normal(out=X)
-    init = X[rng.choice(n, size=k, replace=False)].copy()
-    params = dict(
-        n_clusters=k,
-        init=init,
-        n_init=1,
-        max_iter=max_iter,
-        tol=0.0,
-        algorithm=algorithm,
-    )
+    X = draw_gaussian(n, d, dtype)
+    params = fixed_workload(X, k, max_iter, algorithm)
+    init = params["init"]
     if lib == "nbkm":
         from nbkm import KMeans
 
@@ -152,7 +147,9 @@ def fit_peak_memory(
     args = [impl, n, d, k, dtype, max_iter, 0 if n_threads is None else n_threads]
     cmd = [sys.executable, "-m", "experiments._memory", *map(str, args)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
+        )
     except subprocess.TimeoutExpired as exc:
         raise RuntimeError(f"{impl}: peak-memory child timed out") from exc
     if proc.returncode != 0:

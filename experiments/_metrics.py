@@ -1,68 +1,77 @@
-"""Cluster-to-label mappings and the accuracy metrics of the digits experiment.
+"""Cluster-to-label mappings and the scores of a clustering against true labels.
 
 Clusters found by k-means carry arbitrary ids. Two ways to turn them into class
-predictions are provided:
+predictions:
 
 * :func:`mode_mapping`, the tutorial's: each cluster predicts the most frequent
-  true label among its members (``scipy.stats.mode``; ties go to the smallest
-  label). Several clusters may predict the same label, and a label may be
-  predicted by no cluster.
+  true label among its members (ties go to the smallest label). Several
+  clusters may predict the same label.
 * :func:`hungarian_mapping`: the one-to-one assignment of clusters to labels
-  that maximises the number of correctly predicted samples
-  (``scipy.optimize.linear_sum_assignment``). With more clusters than labels,
-  the surplus clusters get no label and their members count as wrong.
+  that maximises the correct predictions
+  (``scipy.optimize.linear_sum_assignment``); surplus clusters get no label.
 
-In both, a cluster that has no members, or no label, maps to :data:`NO_LABEL`
-(``-1``): it predicts nothing, and a sample carrying it is never correct.
+A cluster with no members, or no label, maps to :data:`NO_LABEL` (``-1``): it
+predicts nothing, and a sample carrying it is never correct.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 from scipy.optimize import linear_sum_assignment
 from sklearn import metrics as skm
+from sklearn.metrics.cluster import contingency_matrix
 
 #: Label given to clusters that predict nothing (empty, or left over).
 NO_LABEL = -1
 
 
-def _check(clusters, labels):
-    clusters = np.asarray(clusters)
-    labels = np.asarray(labels)
-    if clusters.ndim != 1 or labels.ndim != 1 or clusters.shape != labels.shape:
+def _check(clusters, labels, n_clusters=None):
+    clusters = np.asarray(clusters, dtype=np.intp)
+    labels = np.asarray(labels, dtype=np.intp)
+    if clusters.ndim != 1 or clusters.shape != labels.shape:
         raise ValueError("clusters and labels must be 1-D arrays of equal length")
-    if clusters.size and clusters.min() < 0:
-        raise ValueError("cluster ids must be non-negative")
-    if labels.size and labels.min() < 0:
-        raise ValueError("true labels must be non-negative")
-    return clusters.astype(np.intp), labels.astype(np.intp)
-
-
-def _n_clusters(clusters, n_clusters):
+    if clusters.size and min(clusters.min(), labels.min()) < 0:
+        raise ValueError("cluster ids and true labels must be non-negative")
     seen = int(clusters.max()) + 1 if clusters.size else 0
-    if n_clusters is None:
-        return seen
-    if n_clusters < seen:
+    if n_clusters is not None and n_clusters < seen:
         raise ValueError(f"n_clusters={n_clusters} but cluster id {seen - 1} seen")
-    return int(n_clusters)
+    return clusters, labels, seen if n_clusters is None else int(n_clusters)
+
+
+def contingency(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
+    """Count samples per (cluster, true label) pair.
+
+    Parameters
+    ----------
+    clusters, labels : array-like of int, shape (n_samples,)
+        Cluster id and true label of each sample.
+    n_clusters : int, optional
+        Rows of the table; ``max(clusters) + 1`` when None.
+
+    Returns
+    -------
+    table : ndarray of int64, shape (n_clusters, max(labels) + 1)
+        ``table[i, j]`` samples of cluster ``i`` have true label ``j``; ids
+        absent from the data give rows or columns of zeros.
+    """
+    clusters, labels, k = _check(clusters, labels, n_clusters)
+    table = np.zeros((k, int(labels.max()) + 1 if labels.size else 0), np.int64)
+    if clusters.size:
+        rows, cols = np.unique(clusters), np.unique(labels)
+        table[np.ix_(rows, cols)] = contingency_matrix(clusters, labels)
+    return table
 
 
 def mode_mapping(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
     """Map each cluster to the most frequent true label of its members.
 
-    This is the tutorial's mapping: ``mode(labels[clusters == i])`` for each
-    cluster ``i``. Ties between equally frequent labels go to the smallest
-    label (``scipy.stats.mode``). A cluster with no members (possible when
-    ``n_clusters`` exceeds the ids present) gets :data:`NO_LABEL`: it predicts
-    nothing.
+    The tutorial's ``mode(labels[clusters == i])``; ties go to the smallest
+    label, an empty cluster gets :data:`NO_LABEL`.
 
     Parameters
     ----------
-    clusters : array-like of int, shape (n_samples,)
-        Cluster id of each sample, in ``[0, n_clusters)``.
-    labels : array-like of int, shape (n_samples,)
-        True label of each sample, non-negative.
+    clusters, labels : array-like of int, shape (n_samples,)
+        Cluster id and true label of each sample.
     n_clusters : int, optional
         Number of clusters; ``max(clusters) + 1`` when None.
 
@@ -71,66 +80,25 @@ def mode_mapping(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
     mapping : ndarray of int, shape (n_clusters,)
         Label predicted by each cluster, or :data:`NO_LABEL`.
     """
-    clusters, labels = _check(clusters, labels)
-    k = _n_clusters(clusters, n_clusters)
-    mapping = np.full(k, NO_LABEL, dtype=np.intp)
-    for i in range(k):
-        members = labels[clusters == i]
-        if members.size:
-            mapping[i] = int(stats.mode(members, keepdims=False).mode)
-    return mapping
-
-
-def contingency(clusters, labels, n_clusters: int | None = None, n_labels=None):
-    """Count samples per (cluster, true label) pair.
-
-    Parameters
-    ----------
-    clusters : array-like of int, shape (n_samples,)
-        Cluster id of each sample.
-    labels : array-like of int, shape (n_samples,)
-        True label of each sample.
-    n_clusters : int, optional
-        Rows of the table; ``max(clusters) + 1`` when None.
-    n_labels : int, optional
-        Columns of the table; ``max(labels) + 1`` when None.
-
-    Returns
-    -------
-    table : ndarray of int64, shape (n_clusters, n_labels)
-        ``table[i, j]`` samples of cluster ``i`` have true label ``j``.
-    """
-    clusters, labels = _check(clusters, labels)
-    k = _n_clusters(clusters, n_clusters)
-    m = int(labels.max()) + 1 if labels.size else 0
-    m = m if n_labels is None else max(m, int(n_labels))
-    table = np.zeros((k, m), dtype=np.int64)
-    np.add.at(table, (clusters, labels), 1)
-    return table
+    table = contingency(clusters, labels, n_clusters)
+    empty = table.sum(axis=1) == 0
+    return np.where(empty, NO_LABEL, table.argmax(axis=1)).astype(np.intp)
 
 
 def hungarian_mapping(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
     """Map clusters to labels one-to-one, maximising the correct predictions.
 
-    Solves the assignment problem on the cluster x label contingency table
-    (``scipy.optimize.linear_sum_assignment``). Clusters left without a label
-    (more clusters than labels) get :data:`NO_LABEL`. When several assignments
-    are optimal, SciPy's choice is kept; the accuracy does not depend on it.
-
     Parameters
     ----------
-    clusters : array-like of int, shape (n_samples,)
-        Cluster id of each sample.
-    labels : array-like of int, shape (n_samples,)
-        True label of each sample.
+    clusters, labels : array-like of int, shape (n_samples,)
+        Cluster id and true label of each sample.
     n_clusters : int, optional
         Number of clusters; ``max(clusters) + 1`` when None.
 
     Returns
     -------
     mapping : ndarray of int, shape (n_clusters,)
-        Label predicted by each cluster (each label at most once), or
-        :data:`NO_LABEL`.
+        Label of each cluster (each label at most once), or :data:`NO_LABEL`.
     """
     table = contingency(clusters, labels, n_clusters)
     mapping = np.full(table.shape[0], NO_LABEL, dtype=np.intp)
@@ -140,62 +108,18 @@ def hungarian_mapping(clusters, labels, n_clusters: int | None = None) -> np.nda
 
 
 def predict_labels(clusters, mapping) -> np.ndarray:
-    """Apply a cluster-to-label mapping.
-
-    Parameters
-    ----------
-    clusters : array-like of int, shape (n_samples,)
-        Cluster id of each sample.
-    mapping : array-like of int, shape (n_clusters,)
-        Label of each cluster, or :data:`NO_LABEL`.
-
-    Returns
-    -------
-    predicted : ndarray of int, shape (n_samples,)
-        Predicted label of each sample (:data:`NO_LABEL` where none).
-    """
+    """Apply a cluster-to-label mapping: the label of each sample's cluster."""
     return np.asarray(mapping, dtype=np.intp)[np.asarray(clusters, dtype=np.intp)]
 
 
 def accuracy(labels, predicted) -> float:
-    """Fraction of samples whose predicted label equals the true label.
-
-    Parameters
-    ----------
-    labels : array-like of int, shape (n_samples,)
-        True labels.
-    predicted : array-like of int, shape (n_samples,)
-        Predicted labels; :data:`NO_LABEL` is always wrong.
-
-    Returns
-    -------
-    acc : float
-        In ``[0, 1]``; 0.0 for empty input.
-    """
+    """Fraction of samples predicted right (:data:`NO_LABEL` is always wrong)."""
     labels = np.asarray(labels)
-    predicted = np.asarray(predicted)
-    if labels.size == 0:
-        return 0.0
-    return float(np.mean(labels == predicted))
+    return float(np.mean(labels == np.asarray(predicted))) if labels.size else 0.0
 
 
 def confusion(labels, predicted, n_labels: int) -> np.ndarray:
-    """Confusion matrix, rows true label, columns predicted label.
-
-    Parameters
-    ----------
-    labels : array-like of int, shape (n_samples,)
-        True labels in ``[0, n_labels)``.
-    predicted : array-like of int, shape (n_samples,)
-        Predicted labels; samples with :data:`NO_LABEL` are not counted.
-    n_labels : int
-        Number of classes.
-
-    Returns
-    -------
-    matrix : ndarray of int64, shape (n_labels, n_labels)
-        ``matrix[i, j]`` samples of true label ``i`` were predicted ``j``.
-    """
+    """Confusion matrix, rows true label, columns predicted (NO_LABEL not counted)."""
     return skm.confusion_matrix(labels, predicted, labels=np.arange(n_labels))
 
 
@@ -204,24 +128,19 @@ def cluster_scores(clusters, labels, n_clusters: int | None = None) -> dict:
 
     Parameters
     ----------
-    clusters : array-like of int, shape (n_samples,)
-        Cluster id of each sample.
-    labels : array-like of int, shape (n_samples,)
-        True label of each sample.
+    clusters, labels : array-like of int, shape (n_samples,)
+        Cluster id and true label of each sample.
     n_clusters : int, optional
         Number of clusters; ``max(clusters) + 1`` when None.
 
     Returns
     -------
     scores : dict
-        ``accuracy`` (mode mapping, the tutorial's), ``hungarian_accuracy``
-        (one-to-one mapping), ``ari`` (adjusted Rand index), ``nmi``
-        (normalised mutual information), ``mode_mapping`` and
-        ``hungarian_mapping`` (lists, :data:`NO_LABEL` for none) and
+        ``accuracy`` (mode mapping), ``hungarian_accuracy``, ``ari``, ``nmi``,
+        ``mode_mapping`` and ``hungarian_mapping`` (lists) and
         ``n_empty_clusters``.
     """
-    clusters, labels = _check(clusters, labels)
-    k = _n_clusters(clusters, n_clusters)
+    clusters, labels, k = _check(clusters, labels, n_clusters)
     mode = mode_mapping(clusters, labels, k)
     hung = hungarian_mapping(clusters, labels, k)
     return {
@@ -229,46 +148,23 @@ def cluster_scores(clusters, labels, n_clusters: int | None = None) -> dict:
         "hungarian_accuracy": accuracy(labels, predict_labels(clusters, hung)),
         "ari": float(skm.adjusted_rand_score(labels, clusters)),
         "nmi": float(skm.normalized_mutual_info_score(labels, clusters)),
-        "mode_mapping": [int(v) for v in mode],
-        "hungarian_mapping": [int(v) for v in hung],
+        "mode_mapping": mode.tolist(),
+        "hungarian_mapping": hung.tolist(),
         "n_empty_clusters": int(np.sum(np.bincount(clusters, minlength=k) == 0)),
     }
 
 
 def same_partition(a, b) -> bool:
-    """Whether two clusterings are the same partition up to renaming the ids.
-
-    Parameters
-    ----------
-    a, b : array-like of int, shape (n_samples,)
-        Cluster ids.
-
-    Returns
-    -------
-    same : bool
-        True when there is a one-to-one renaming of ids turning ``a`` into ``b``.
-    """
-    a = np.asarray(a)
-    b = np.asarray(b)
+    """Whether two clusterings are the same partition up to renaming the ids."""
+    a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         return False
-    pairs = np.unique(np.stack([a, b]), axis=1)
-    return bool(len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1])))
+    table = contingency_matrix(a, b)
+    return bool(table.shape[0] == table.shape[1] == np.count_nonzero(table))
 
 
 def summary(values) -> dict:
-    """Mean, min, max (and count) of a list of numbers.
-
-    Parameters
-    ----------
-    values : sequence of float
-        Numbers; must not be empty.
-
-    Returns
-    -------
-    stats : dict
-        ``{"mean", "min", "max", "n"}``.
-    """
+    """``{"mean", "min", "max", "n"}`` of a non-empty list of numbers."""
     arr = np.asarray(values, dtype=float)
     return {
         "mean": float(arr.mean()),
@@ -276,35 +172,3 @@ def summary(values) -> dict:
         "max": float(arr.max()),
         "n": int(arr.size),
     }
-
-
-def encode_labels(labels) -> str:
-    """Store an integer label vector compactly as a space-separated string.
-
-    Parameters
-    ----------
-    labels : array-like of int, shape (n_samples,)
-        Labels.
-
-    Returns
-    -------
-    text : str
-        ``"3 3 0 7 ..."``; decode with :func:`decode_labels`.
-    """
-    return " ".join(str(int(v)) for v in np.asarray(labels).ravel())
-
-
-def decode_labels(text: str) -> np.ndarray:
-    """Inverse of :func:`encode_labels`.
-
-    Parameters
-    ----------
-    text : str
-        Space-separated integers.
-
-    Returns
-    -------
-    labels : ndarray of int64, shape (n_samples,)
-        The labels.
-    """
-    return np.array(text.split(), dtype=np.int64)

@@ -1,71 +1,66 @@
-"""Figures of the harness: Agg backend, seaborn styling, atomic saving."""
+"""Figures of the harness: Agg backend, seaborn styling, byte-reproducible PNGs."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
-import tempfile
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg", force=True)
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from experiments._io import file_mode  # noqa: E402
+from experiments._io import atomic_write  # noqa: E402
 
 sns.set_theme()
+#: PNG metadata: no matplotlib version, so that the bytes depend on the data only.
+METADATA = {"Software": None}
 
 
-def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
-    """Save a matplotlib figure to ``path`` atomically and close it.
-
-    The image is written to a temporary file in the same directory, then
-    renamed over ``path``; on failure the previous file is left intact.
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> str:
+    """Save a figure as PNG atomically, with fixed metadata, and close it.
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
         Figure to save.
     path : str or path-like
-        Destination; the format follows the suffix (``.png``).
+        Destination (``.png``).
     dpi : int, default=110
         Resolution.
 
     Returns
     -------
-    path : pathlib.Path
-        The destination.
+    name : str
+        The file name of ``path`` (for a record's ``figures``).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
-    )
-    os.close(fd)
+    buffer = io.BytesIO()
     try:
         fig.savefig(
-            tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png"
+            buffer, format="png", dpi=dpi, bbox_inches="tight", metadata=METADATA
         )
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     finally:
         plt.close(fig)
-    return path
+    return atomic_write(path, buffer.getvalue()).name
 
 
-def confusion_heatmap(ax, matrix, names, title: str | None = None) -> None:
-    """Draw a confusion matrix as the tutorial does.
+@contextlib.contextmanager
+def seeded(seed: int = 0):
+    """Seed NumPy's global generator (seaborn's jitter uses it), then restore it."""
+    state = np.random.get_state()  # noqa: NPY002 - seaborn draws from it
+    np.random.seed(seed)  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
 
-    The tutorial plots ``mat.T`` with ``sns.heatmap(square=True, annot=True,
-    fmt='d', cbar=False)``: true label on the x axis, predicted label on the
-    y axis.
+
+def confusion_heatmap(ax, matrix, names, title: str) -> None:
+    """Draw a confusion matrix as the tutorial does (``mat.T``, annotated).
 
     Parameters
     ----------
@@ -75,11 +70,9 @@ def confusion_heatmap(ax, matrix, names, title: str | None = None) -> None:
         Rows true label, columns predicted label.
     names : sequence
         Tick labels of the classes.
-    title : str, optional
+    title : str
         Axes title.
     """
-    import numpy as np
-
     sns.heatmap(
         np.asarray(matrix).T,
         square=True,
@@ -90,35 +83,30 @@ def confusion_heatmap(ax, matrix, names, title: str | None = None) -> None:
         yticklabels=names,
         ax=ax,
     )
-    ax.set_xlabel("true label")
-    ax.set_ylabel("predicted label")
-    if title:
-        ax.set_title(title)
+    ax.set(xlabel="true label", ylabel="predicted label", title=title)
 
 
-def image_grid(images, titles, path, suptitle: str | None = None, shape=(8, 8)):
-    """Draw images as a 2 x 5 grid (or 2 x ceil(n/2)) and save it atomically.
+def image_grid(images, titles, path, suptitle: str, shape=(8, 8)) -> str:
+    """Draw flattened images as a 2-row grid and save it (see :func:`save_figure`).
 
     Parameters
     ----------
     images : array-like, shape (n_images, shape[0] * shape[1])
-        One flattened image per row (e.g. the 10 cluster centres of digits).
+        One flattened image per row.
     titles : sequence of str
         One title per image.
     path : path-like
         PNG destination.
-    suptitle : str, optional
+    suptitle : str
         Title of the whole figure.
     shape : tuple of int, default=(8, 8)
         Image height and width.
 
     Returns
     -------
-    path : pathlib.Path
-        The destination.
+    name : str
+        The file name.
     """
-    import numpy as np
-
     images = np.asarray(images)
     ncols = max(1, (len(images) + 1) // 2)
     fig, axes = plt.subplots(2, ncols, figsize=(1.6 * ncols, 3.6), squeeze=False)
@@ -128,7 +116,13 @@ def image_grid(images, titles, path, suptitle: str | None = None, shape=(8, 8)):
     for ax, img, title in zip(axes.flat, images, titles, strict=False):
         ax.imshow(img.reshape(shape), interpolation="nearest", cmap=plt.cm.binary)
         ax.set_title(title, fontsize=9)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=11)
+    fig.suptitle(suptitle, fontsize=11)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def sparse_ticks(ax, labels, most: int = 12) -> None:
+    """Label at most ``most`` evenly spaced x ticks, so that labels never overlap."""
+    step = max(1, -(-len(labels) // most))
+    positions = list(range(0, len(labels), step))
+    ax.set_xticks(positions, [labels[i] for i in positions], rotation=45, ha="right")

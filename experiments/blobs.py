@@ -2,10 +2,10 @@
 
 Data: ``make_blobs(n_samples=300, centers=4, cluster_std=0.60, random_state=0)``.
 Fits ``nbkm.KMeans(4)`` and ``sklearn.cluster.KMeans(4)`` with the same seed, and
-the tutorial's textbook E-M loop (``experiments.textbook.find_clusters``), then
-checks that all three find the same partition. Writes ``blobs.json`` and
-``blobs.png`` (scatter coloured by cluster, centres drawn large and
-translucent).
+the tutorial's textbook E-M loop (``experiments/_textbook.py``), then checks that
+all three find the same partition. Writes ``blobs.json`` and ``blobs.png``
+(scatter coloured by cluster, centres drawn large and translucent). Exit status
+1 when nbkm and the textbook loop disagree.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import numpy as np
 
 from experiments import _cli
 from experiments import _metrics as M
-from experiments._io import base_record, write_json
 
 DEFAULTS = {
     "n_samples": 300,
@@ -28,20 +27,7 @@ DEFAULTS = {
 
 
 def make_data(params: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Return the tutorial's blobs ``(X, y_true)`` for ``params``.
-
-    Parameters
-    ----------
-    params : dict
-        Keys of :data:`DEFAULTS`.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, 2)
-        Points.
-    y_true : ndarray of int, shape (n_samples,)
-        Blob of each point.
-    """
+    """Return the tutorial's blobs ``(X, y_true)`` for ``params``."""
     from sklearn.datasets import make_blobs
 
     return make_blobs(
@@ -52,143 +38,141 @@ def make_data(params: dict) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _fit_record(labels, centers, X, n_iter, y_true, inertia=None) -> dict:
-    labels = np.asarray(labels)
-    centers = np.asarray(centers)
-    if inertia is None:
-        inertia = float(((X - centers[labels]) ** 2).sum())
+def _fit_record(labels, centers, X, n_iter, y_true) -> dict:
+    labels, centers = np.asarray(labels), np.asarray(centers)
     scores = M.cluster_scores(labels, y_true, len(centers))
     return {
-        "labels": M.encode_labels(labels),
+        "labels": labels.tolist(),
         "centers": centers.tolist(),
-        "inertia": float(inertia),
+        "inertia": float(((X - centers[labels]) ** 2).sum()),
         "n_iter": int(n_iter),
         "hungarian_accuracy": scores["hungarian_accuracy"],
         "ari": scores["ari"],
     }
 
 
-def run(params: dict) -> tuple[dict, dict]:
-    """Fit the three implementations and compare their partitions.
+def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
+    """Fit the three implementations, compare their partitions, draw the figure.
 
     Parameters
     ----------
     params : dict
         Keys of :data:`DEFAULTS`.
+    out : pathlib.Path
+        Directory of the figure.
+    quiet : bool, default=False
+        Unused (the run takes a second).
 
     Returns
     -------
     results : dict
-        Per implementation (``nbkm``, ``sklearn``, ``textbook``) the encoded
-        labels, centres, inertia, n_iter, and scores against the true blobs;
-        plus ``comparison``.
-    arrays : dict
-        ``X``, ``y_true`` and the label/centre arrays, for the figure.
+        ``dataset``; per implementation (``nbkm``, ``sklearn``, ``textbook``)
+        labels, centres, inertia, n_iter and scores against the true blobs;
+        ``comparison``.
+    figures : dict
+        ``{"scatter": "blobs.png"}``.
     """
     from sklearn.cluster import KMeans as SKKMeans
 
-    from experiments.textbook import find_clusters
+    from experiments._textbook import find_clusters
     from nbkm import KMeans
 
     X, y_true = make_data(params)
-    k = params["n_clusters"]
-    nb = KMeans(n_clusters=k, random_state=params["random_state"]).fit(X)
-    sk = SKKMeans(n_clusters=k, random_state=params["random_state"]).fit(X)
+    k, seed = params["n_clusters"], params["random_state"]
+    nb = KMeans(n_clusters=k, random_state=seed).fit(X)
+    sk = SKKMeans(n_clusters=k, random_state=seed).fit(X)
     tb_centers, tb_labels, tb_iter = find_clusters(X, k, rseed=params["textbook_rseed"])
     results = {
-        "nbkm": _fit_record(
-            nb.labels_, nb.cluster_centers_, X, nb.n_iter_, y_true, nb.inertia_
-        ),
-        "sklearn": _fit_record(
-            sk.labels_, sk.cluster_centers_, X, sk.n_iter_, y_true, sk.inertia_
-        ),
+        "dataset": {"name": "make_blobs", "n_samples": len(X), "n_features": 2},
+        "nbkm": _fit_record(nb.labels_, nb.cluster_centers_, X, nb.n_iter_, y_true),
+        "sklearn": _fit_record(sk.labels_, sk.cluster_centers_, X, sk.n_iter_, y_true),
         "textbook": _fit_record(tb_labels, tb_centers, X, tb_iter, y_true),
+        "comparison": {
+            "nbkm_vs_textbook_same_partition": M.same_partition(nb.labels_, tb_labels),
+            "nbkm_vs_sklearn_same_partition": M.same_partition(nb.labels_, sk.labels_),
+            "nbkm_vs_sklearn_labels_equal": bool(
+                np.array_equal(nb.labels_, sk.labels_)
+            ),
+            "nbkm_vs_true_blobs_same_partition": M.same_partition(nb.labels_, y_true),
+        },
     }
-    results["comparison"] = {
-        "nbkm_vs_textbook_same_partition": M.same_partition(nb.labels_, tb_labels),
-        "nbkm_vs_sklearn_same_partition": M.same_partition(nb.labels_, sk.labels_),
-        "nbkm_vs_sklearn_labels_equal": bool(np.array_equal(nb.labels_, sk.labels_)),
-        "nbkm_vs_true_blobs_same_partition": M.same_partition(nb.labels_, y_true),
-    }
-    arrays = {
-        "X": X,
-        "y_true": y_true,
-        "nbkm": (nb.labels_, nb.cluster_centers_),
-        "textbook": (tb_labels, tb_centers),
-    }
-    return results, arrays
+    return results, {"scatter": plot(X, results, out / "blobs.png")}
 
 
-def plot(arrays: dict, path) -> None:
-    """Draw the data, nbkm's clusters and the textbook loop's clusters.
-
-    Parameters
-    ----------
-    arrays : dict
-        As returned by :func:`run`.
-    path : path-like
-        PNG destination (written atomically).
-    """
+def plot(X, results: dict, path) -> str:
+    """Draw the data, nbkm's clusters and the textbook loop's clusters."""
     from experiments._plots import plt, save_figure
 
-    X = arrays["X"]
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharex=True, sharey=True)
     axes[0].scatter(X[:, 0], X[:, 1], s=30, color="C0")
     axes[0].set_title("make_blobs data (no labels)")
+    nb_labels = np.asarray(results["nbkm"]["labels"])
     titles = {"nbkm": "nbkm.KMeans(4)", "textbook": "textbook E-M loop"}
-    nb_labels = arrays["nbkm"][0]
-    for ax, key in zip(axes[1:], ("nbkm", "textbook"), strict=True):
-        labels, centers = arrays[key]
-        if key != "nbkm":  # rename ids to nbkm's so that colours match
-            rename = M.hungarian_mapping(labels, nb_labels, len(centers))
-            if np.all(rename >= 0):
-                labels = rename[labels]
+    for ax, key in zip(axes[1:], titles, strict=True):
+        labels = np.asarray(results[key]["labels"])
+        centers = np.asarray(results[key]["centers"])
+        rename = M.hungarian_mapping(labels, nb_labels, len(centers))
+        if np.all(rename >= 0):  # nbkm's ids, so that the colours match
+            labels = rename[labels]
         ax.scatter(X[:, 0], X[:, 1], c=labels, s=30, cmap="viridis")
         ax.scatter(centers[:, 0], centers[:, 1], c="black", s=300, alpha=0.5)
         ax.set_title(titles[key])
-    save_figure(fig, path)
+    return save_figure(fig, path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the blobs experiment from the command line.
-
-    Parameters
-    ----------
-    argv : list of str or None
-        Arguments (``--out``, ``--quiet``); ``sys.argv[1:]`` when None.
-
-    Returns
-    -------
-    code : int
-        0 when nbkm and the textbook loop find the same partition, else 1.
-    """
-    p = _cli.parser("blobs", __doc__)
-    p.add_argument("--seed", type=int, default=DEFAULTS["random_state"])
-    args = p.parse_args(argv)
-    params = dict(DEFAULTS, random_state=args.seed)
-    results, arrays = run(params)
-    out = args.out
-    plot(arrays, out / "blobs.png")
-    record = base_record("blobs", params)
-    record["dataset"] = {
-        "name": "make_blobs",
-        "n_samples": params["n_samples"],
-        "n_features": 2,
-    }
-    record["results"] = results
-    record["figures"] = {"scatter": "blobs.png"}
-    write_json(out / "blobs.json", record)
-    cmp_ = results["comparison"]
-    _cli.say(
-        f"blobs: nbkm n_iter={results['nbkm']['n_iter']} "
-        f"inertia={results['nbkm']['inertia']:.3f}; textbook E-M n_iter="
-        f"{results['textbook']['n_iter']} inertia={results['textbook']['inertia']:.3f}"
-    )
-    _cli.say(
+def summary(record: dict) -> list[str]:
+    """Two lines: iterations and inertia, then the partition agreements."""
+    r = record["results"]
+    c = r["comparison"]
+    return [
+        f"blobs: nbkm n_iter={r['nbkm']['n_iter']} inertia={r['nbkm']['inertia']:.3f}"
+        f"; textbook E-M n_iter={r['textbook']['n_iter']} "
+        f"inertia={r['textbook']['inertia']:.3f}",
         "  same partition as textbook E-M: "
-        f"{cmp_['nbkm_vs_textbook_same_partition']}; as sklearn: "
-        f"{cmp_['nbkm_vs_sklearn_same_partition']}; as the true blobs: "
-        f"{cmp_['nbkm_vs_true_blobs_same_partition']}"
+        f"{c['nbkm_vs_textbook_same_partition']}; as sklearn: "
+        f"{c['nbkm_vs_sklearn_same_partition']}; as the true blobs: "
+        f"{c['nbkm_vs_true_blobs_same_partition']}",
+    ]
+
+
+def section(record: dict, rel_dir: str) -> list[str]:
+    """Markdown of the blobs record for the results README."""
+    r = record["results"]
+    return [
+        "## Blobs",
+        "",
+        "`make_blobs(n_samples=300, centers=4, cluster_std=0.60, random_state=0)`, "
+        f"`KMeans(4)`: nbkm converged in {r['nbkm']['n_iter']} iterations "
+        f"(inertia {r['nbkm']['inertia']:.3f}); the tutorial's textbook E-M loop "
+        f"(`experiments/_textbook.py`) in {r['textbook']['n_iter']} (inertia "
+        f"{r['textbook']['inertia']:.3f}).",
+        "",
+        *summary(record)[1:],
+    ]
+
+
+def _add_arguments(p) -> None:
+    p.add_argument(
+        "--seed",
+        type=_cli.int_in(0, 2**32 - 1),
+        default=DEFAULTS["random_state"],
+        help="random_state of both KMeans (default 0)",
     )
-    _cli.say(f"  wrote {out / 'blobs.json'} and {out / 'blobs.png'}")
-    return 0 if cmp_["nbkm_vs_textbook_same_partition"] else 1
+
+
+_cli.register(
+    _cli.Experiment(
+        name="blobs",
+        doc=__doc__,
+        add_arguments=_add_arguments,
+        params=lambda args: dict(DEFAULTS, random_state=args.seed),
+        run=run,
+        summary=summary,
+        section=section,
+        required=("nbkm", "sklearn", "textbook", "comparison"),
+        exit_code=lambda r: (
+            0 if r["comparison"]["nbkm_vs_textbook_same_partition"] else 1
+        ),
+        order=20,
+    )
+)

@@ -6,44 +6,27 @@ and ``n_init='auto'`` (today's default). Clusters are mapped to digits by the
 mode of the true labels in each cluster (the tutorial's mapping; an empty
 cluster predicts nothing) and, beyond the tutorial, by the optimal one-to-one
 (Hungarian) mapping; ARI and NMI are reported too. ``--embed tsne`` first maps
-the data to 2-D with t-SNE, as the source book does.
+the data to 2-D with t-SNE, as the source book does (result set
+``digits_tsne``).
 
-Outputs in ``--out`` (default ``results/digits``), prefix ``digits`` (or
-``digits_tsne`` with ``--embed tsne``):
+Figures: the confusion matrices of the first seed and setting (as in the
+tutorial), the ten cluster centres of each implementation as 8 x 8 images (with
+t-SNE: each cluster's mean image), the accuracy per seed, and with t-SNE the
+embedding coloured by cluster.
 
-``<prefix>.json``
-    The record (schema below).
-``<prefix>_confusion.png``
-    Confusion matrices of nbkm and sklearn (first seed, first n_init setting),
-    drawn as in the tutorial.
-``<prefix>_centers_nbkm.png``, ``<prefix>_centers_sklearn.png``
-    The ten cluster centres as a 2 x 5 grid of 8 x 8 images (with t-SNE: the
-    mean image of each cluster's members).
-``<prefix>_accuracy.png``
-    Accuracy per seed of both implementations.
-``<prefix>_embedding.png``
-    Only with t-SNE: the 2-D embedding coloured by cluster.
+Record ``results``: ``dataset`` (with the ``target`` labels); ``runs``, one entry
+per n_init setting (``"n_init=10"``), each with ``nbkm`` and ``sklearn`` blocks
+(``per_seed``: ``seed``, ``labels`` (list), ``inertia``, ``n_iter``, the scores,
+``fit_seconds`` per repeat; ``metrics``: mean/min/max of each score;
+``confusion_matrix`` of the first seed; ``timing``: the median warm fit) and a
+``comparison`` (per seed agreement; ``time_ratio_nbkm_over_sklearn``, the ratio
+of the two medians); ``agreement`` (the same-init study of
+``experiments/_agreement.py``); ``timings`` (first call in the process, import
+and embedding seconds, threads).
 
-JSON record: the common fields of ``experiments._io`` plus ``dataset``;
-``runs``, one entry per n_init setting (``"n_init=10"``, ``"n_init=auto"``),
-each with ``nbkm`` and ``sklearn`` blocks (``per_seed`` list of ``seed``,
-``labels`` as a space-separated string, ``inertia``, ``n_iter``,
-``accuracy``, ``hungarian_accuracy``, ``ari``, ``nmi``, ``mode_mapping``,
-``n_empty_clusters``, ``fit_seconds`` (one per repeat); ``metrics`` with
-mean/min/max of each score; ``confusion_matrix`` of the first seed; ``timing``
-with the warm median) and a ``comparison`` block (per seed ``labels_equal``,
-``n_labels_differ``, ``same_partition``, ``accuracy_equal``,
-``inertia_rel_diff``, and the median nbkm/sklearn time ratio); ``agreement``
-(the same-init study of :mod:`experiments.agreement`); ``timings``
-(``first_call_seconds`` per implementation, the first fit in the process,
-which for nbkm includes loading the Numba cache or compiling;
-``import_seconds`` when the module was not yet imported; thread count);
-``figures`` (paths relative to the JSON file).
-
-Timing: each fit is timed with ``time.perf_counter``; nbkm and sklearn are
-alternated (the order flips every seed) in one process, ``--repeats`` times
-per seed, and the median of all warm samples is reported. Timings are never
-compared by ``check``.
+Timing: each fit is timed with ``time.perf_counter``; nbkm and sklearn
+alternate (the order flips every seed) in one process, ``--repeats`` times per
+seed. Timings are never compared by ``check``.
 """
 
 from __future__ import annotations
@@ -56,10 +39,10 @@ import numpy as np
 
 from experiments import _cli
 from experiments import _metrics as M
-from experiments._io import base_record, write_json
-from experiments._progress import Progress
 
 IMPLS = ("nbkm", "sklearn")
+N_DIGITS = 1797
+SCORES = ("accuracy", "hungarian_accuracy", "ari", "nmi", "inertia")
 
 DEFAULTS = {
     "seeds": list(range(10)),
@@ -82,28 +65,19 @@ def setting_key(n_init) -> str:
 
 
 def load_data(params: dict, quiet: bool = True) -> dict:
-    """Load digits, optionally subsample it, and embed it with t-SNE.
-
-    Parameters
-    ----------
-    params : dict
-        Uses ``n_samples`` (first rows only, for quick tests; None for all),
-        ``embed`` (None or ``"tsne"``) and ``tsne``.
-    quiet : bool, default=True
-        No progress line for t-SNE.
+    """Load digits (the first ``n_samples`` rows), optionally embedded with t-SNE.
 
     Returns
     -------
     data : dict
         ``X`` (what k-means clusters), ``pixels`` (the 8 x 8 images),
-        ``target``, ``target_names``, ``embed_seconds``.
+        ``target``, ``target_names`` and ``embed_seconds``.
     """
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    n = params.get("n_samples")
-    pixels = digits.data[:n] if n else digits.data
-    target = digits.target[:n] if n else digits.target
+    n = params.get("n_samples") or len(digits.target)
+    pixels, target = digits.data[:n], digits.target[:n]
     X, seconds = pixels, None
     if params.get("embed") == "tsne":
         from sklearn.manifold import TSNE
@@ -113,18 +87,19 @@ def load_data(params: dict, quiet: bool = True) -> dict:
         t0 = time.perf_counter()
         X = TSNE(**params["tsne"]).fit_transform(pixels)
         seconds = time.perf_counter() - t0
-    elif params.get("embed") not in (None, "none"):
-        raise ValueError(f"unknown embed {params['embed']!r}")
+    names = [int(v) for v in digits.target_names]
     return {
         "X": X,
         "pixels": pixels,
         "target": target,
-        "target_names": [int(v) for v in digits.target_names],
+        "target_names": names,
         "embed_seconds": seconds,
     }
 
 
-def _estimator(impl: str, params: dict, n_init, seed: int):
+def _timed_fit(impl: str, params: dict, n_init, seed: int, X):
+    from threadpoolctl import threadpool_limits
+
     kwargs = {
         "n_clusters": params["n_clusters"],
         "n_init": n_init,
@@ -134,38 +109,41 @@ def _estimator(impl: str, params: dict, n_init, seed: int):
     if impl == "nbkm":
         from nbkm import KMeans
 
-        return KMeans(n_threads=params["n_threads"], **kwargs)
-    from sklearn.cluster import KMeans
+        est = KMeans(n_threads=params["n_threads"], **kwargs)
+    else:
+        from sklearn.cluster import KMeans
 
-    return KMeans(**kwargs)
-
-
-def _timed_fit(impl: str, params: dict, n_init, seed: int, X):
-    from threadpoolctl import threadpool_limits
-
-    est = _estimator(impl, params, n_init, seed)
+        est = KMeans(**kwargs)
     limit = params["n_threads"] if impl == "sklearn" else None
     with threadpool_limits(limits=limit, user_api="openmp"):
         t0 = time.perf_counter()
         est.fit(X)
-        seconds = time.perf_counter() - t0
-    return est, seconds
+        return est, time.perf_counter() - t0
 
 
-def _impl_block(rows: list[dict], target, n_clusters: int, n_labels: int) -> dict:
+def _seed_row(fits: list, target, k: int, seed: int) -> dict:
+    est = fits[0][0]
+    scores = M.cluster_scores(est.labels_, target, k)
+    del scores["hungarian_mapping"]
+    return {
+        "seed": int(seed),
+        "labels": est.labels_.tolist(),
+        "inertia": float(est.inertia_),
+        "n_iter": int(est.n_iter_),
+        "deterministic": all(np.array_equal(f.labels_, est.labels_) for f, _ in fits),
+        "fit_seconds": [float(s) for _, s in fits],
+        **scores,
+    }
+
+
+def _impl_block(rows: list[dict], target, n_labels: int) -> dict:
     first = rows[0]
-    clusters = M.decode_labels(first["labels"])
-    mapping = np.asarray(first["mode_mapping"])
+    predicted = M.predict_labels(first["labels"], first["mode_mapping"])
     warm = [s for row in rows for s in row["fit_seconds"]]
     return {
         "per_seed": rows,
-        "metrics": {
-            key: M.summary([row[key] for row in rows])
-            for key in ("accuracy", "hungarian_accuracy", "ari", "nmi", "inertia")
-        },
-        "confusion_matrix": M.confusion(
-            target, M.predict_labels(clusters, mapping), n_labels
-        ).tolist(),
+        "metrics": {key: M.summary([row[key] for row in rows]) for key in SCORES},
+        "confusion_matrix": M.confusion(target, predicted, n_labels).tolist(),
         "confusion_seed": first["seed"],
         "timing": {
             "fit_seconds_median": float(np.median(warm)),
@@ -175,10 +153,26 @@ def _impl_block(rows: list[dict], target, n_clusters: int, n_labels: int) -> dic
     }
 
 
-def _comparison(nb_rows: list[dict], sk_rows: list[dict]) -> dict:
-    per_seed, ratios = [], []
+def comparison(nb_rows: list[dict], sk_rows: list[dict], timing: dict) -> dict:
+    """Seed-by-seed agreement of nbkm and sklearn, and the ratio of the medians.
+
+    Parameters
+    ----------
+    nb_rows, sk_rows : list of dict
+        ``per_seed`` rows of both implementations.
+    timing : dict
+        ``{impl: timing block}``; the time ratio is the ratio of the printed
+        medians (``fit_seconds_median``).
+
+    Returns
+    -------
+    comparison : dict
+        ``per_seed``, ``n_seeds``, ``n_labels_equal``, ``n_accuracy_equal`` and
+        ``time_ratio_nbkm_over_sklearn``.
+    """
+    per_seed = []
     for a, b in zip(nb_rows, sk_rows, strict=True):
-        la, lb = M.decode_labels(a["labels"]), M.decode_labels(b["labels"])
+        la, lb = np.asarray(a["labels"]), np.asarray(b["labels"])
         per_seed.append(
             {
                 "seed": a["seed"],
@@ -188,380 +182,392 @@ def _comparison(nb_rows: list[dict], sk_rows: list[dict]) -> dict:
                 "accuracy_equal": a["accuracy"] == b["accuracy"],
                 "n_iter_equal": a["n_iter"] == b["n_iter"],
                 "inertia_rel_diff": abs(a["inertia"] - b["inertia"])
-                / max(abs(b["inertia"]), 1e-300),
+                / abs(b["inertia"]),
             }
         )
-        ratios.append(np.median(a["fit_seconds"]) / np.median(b["fit_seconds"]))
+    medians = [timing[impl]["fit_seconds_median"] for impl in IMPLS]
     return {
         "per_seed": per_seed,
         "n_seeds": len(per_seed),
         "n_labels_equal": sum(p["labels_equal"] for p in per_seed),
         "n_accuracy_equal": sum(p["accuracy_equal"] for p in per_seed),
-        "time_ratio_nbkm_over_sklearn_median": float(np.median(ratios)),
+        "time_ratio_nbkm_over_sklearn": medians[0] / medians[1],
     }
 
 
-def run(params: dict, quiet: bool = False) -> tuple[dict, dict]:
-    """Run the digits experiment (no files written).
+def _first_calls(params: dict, X) -> tuple[dict, dict]:
+    """Import time and first fit of each implementation in this process."""
+    imports = {}
+    for impl, module in (("nbkm", "nbkm"), ("sklearn", "sklearn.cluster")):
+        t0 = time.perf_counter()
+        fresh = module not in sys.modules  # imported before: not measurable here
+        importlib.import_module(module)
+        imports[impl] = time.perf_counter() - t0 if fresh else None
+    first = {
+        impl: _timed_fit(impl, params, params["n_init"][0], params["seeds"][0], X)[1]
+        for impl in IMPLS
+    }
+    return imports, first
+
+
+def _run_setting(params: dict, data: dict, n_init, progress) -> tuple[dict, dict]:
+    X, target = data["X"], data["target"]
+    rows, centers = {impl: [] for impl in IMPLS}, {}
+    for i, seed in enumerate(params["seeds"]):
+        order = IMPLS if i % 2 == 0 else IMPLS[::-1]
+        fits = {impl: [] for impl in IMPLS}
+        for _ in range(params["repeats"]):
+            for impl in order:
+                fits[impl].append(_timed_fit(impl, params, n_init, seed, X))
+        for impl in IMPLS:
+            rows[impl].append(_seed_row(fits[impl], target, params["n_clusters"], seed))
+            if i == 0:
+                centers[impl] = fits[impl][0][0].cluster_centers_
+        progress.step(f"{setting_key(n_init)} seed {seed}")
+    n_labels = len(data["target_names"])
+    blocks = {impl: _impl_block(rows[impl], target, n_labels) for impl in IMPLS}
+    timing = {impl: blocks[impl]["timing"] for impl in IMPLS}
+    blocks["comparison"] = comparison(rows["nbkm"], rows["sklearn"], timing)
+    return blocks, centers
+
+
+def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
+    """Run the digits experiment and draw its figures into ``out``.
 
     Parameters
     ----------
     params : dict
         Keys of :data:`DEFAULTS`.
+    out : pathlib.Path or None
+        Directory of the figures; None draws nothing (``check``).
     quiet : bool, default=False
         No progress lines.
 
     Returns
     -------
     results : dict
-        ``dataset``, ``runs``, ``agreement`` (or None) and ``timings`` parts
-        of the record (see the module docstring).
-    arrays : dict
-        Data and fitted centres of the first seed, for the figures.
+        See the module docstring.
+    figures : dict
+        Figure name -> file name.
     """
-    params = dict(DEFAULTS, **params)
-    data = load_data(params, quiet=quiet)
-    X, target = data["X"], data["target"]
-    k = params["n_clusters"]
-    n_labels = len(data["target_names"])
-    seeds = list(params["seeds"])
-    settings = list(params["n_init"])
-    repeats = max(1, int(params["repeats"]))
-
-    # Import and first call of each implementation in this process, timed apart:
-    # nbkm's first call includes loading its kernels from Numba's cache (or
-    # compiling them).
-    import_seconds = {}
-    for impl, module in (("nbkm", "nbkm"), ("sklearn", "sklearn.cluster")):
-        if module in sys.modules:
-            import_seconds[impl] = None  # imported before: not measurable here
-            continue
-        t0 = time.perf_counter()
-        importlib.import_module(module)
-        import_seconds[impl] = time.perf_counter() - t0
-    first_call = {}
-    for impl in IMPLS:
-        _, first_call[impl] = _timed_fit(impl, params, settings[0], seeds[0], X)
-
-    progress = Progress("digits", len(settings) * len(seeds), quiet=quiet)
-    runs, arrays = {}, {"data": data, "centers": {}}
-    for n_init in settings:
-        rows = {impl: [] for impl in IMPLS}
-        for i, seed in enumerate(seeds):
-            order = IMPLS if i % 2 == 0 else IMPLS[::-1]
-            fits = {impl: [] for impl in IMPLS}
-            for _ in range(repeats):
-                for impl in order:
-                    fits[impl].append(_timed_fit(impl, params, n_init, seed, X))
-            for impl in IMPLS:
-                est = fits[impl][0][0]
-                labels = est.labels_
-                deterministic = all(
-                    np.array_equal(f[0].labels_, labels) for f in fits[impl]
-                )
-                scores = M.cluster_scores(labels, target, k)
-                rows[impl].append(
-                    {
-                        "seed": int(seed),
-                        "labels": M.encode_labels(labels),
-                        "inertia": float(est.inertia_),
-                        "n_iter": int(est.n_iter_),
-                        "deterministic": bool(deterministic),
-                        "fit_seconds": [float(f[1]) for f in fits[impl]],
-                        **{
-                            k_: v
-                            for k_, v in scores.items()
-                            if k_ != "hungarian_mapping"
-                        },
-                    }
-                )
-                if i == 0 and n_init == settings[0]:
-                    arrays["centers"][impl] = (est.cluster_centers_, labels)
-            progress.step(f"{setting_key(n_init)} seed {seed}")
-        runs[setting_key(n_init)] = {
-            **{impl: _impl_block(rows[impl], target, k, n_labels) for impl in IMPLS},
-            "comparison": _comparison(rows["nbkm"], rows["sklearn"]),
-        }
-
-    agreement = None
-    if params["agreement"]:
-        from experiments.agreement import study
-
-        n_runs = max((s for s in settings if isinstance(s, int)), default=1)
-        agreement = study(
-            X,
-            k,
-            seeds,
-            n_runs,
-            jitter=params["jitter"],
-            n_threads=params["n_threads"],
-            quiet=quiet,
-        )
-
     import numba
 
+    data = load_data(params, quiet=quiet)
+    X = data["X"]
+    imports, first = _first_calls(params, X)
+    progress = _cli.Progress(
+        "digits", len(params["n_init"]) * len(params["seeds"]), quiet=quiet
+    )
+    runs, centers = {}, None
+    for n_init in params["n_init"]:
+        runs[setting_key(n_init)], seed0_centers = _run_setting(
+            params, data, n_init, progress
+        )
+        centers = centers or seed0_centers
+    agreement = None
+    if params["agreement"]:
+        from experiments._agreement import study
+
+        counts = [s for s in params["n_init"] if isinstance(s, int)]
+        agreement = study(
+            X,
+            params["n_clusters"],
+            params["seeds"],
+            max(counts or [1]),
+            params["jitter"],
+            params["n_threads"],
+            quiet,
+        )
     results = {
         "dataset": {
             "name": "load_digits",
             "n_samples": int(X.shape[0]),
             "n_features": int(X.shape[1]),
             "n_pixels": int(data["pixels"].shape[1]),
-            "n_classes": n_labels,
+            "n_classes": len(data["target_names"]),
             "embed": params["embed"],
-            "dtype": str(np.asarray(X).dtype),
-            "target": M.encode_labels(target),
+            "dtype": str(X.dtype),
+            "target": data["target"].tolist(),
         },
         "runs": runs,
         "agreement": agreement,
         "timings": {
-            "first_call_seconds": first_call,
-            "import_seconds": import_seconds,
+            "first_call_seconds": first,
+            "import_seconds": imports,
             "embed_seconds": data["embed_seconds"],
-            "repeats_per_seed": repeats,
+            "repeats_per_seed": params["repeats"],
             "n_threads": params["n_threads"] or int(numba.get_num_threads()),
             "clock": "time.perf_counter, wall clock, whole fit() call",
         },
     }
-    return results, arrays
+    figures = {} if out is None else plot(results, data, centers, out, set_name(params))
+    return results, figures
 
 
-def plot(results: dict, arrays: dict, out, prefix: str) -> dict:
-    """Draw the digits figures.
+def plot(results: dict, data: dict, centers: dict, out, prefix: str) -> dict:
+    """Draw the digits figures into ``out``; return name -> file name."""
+    from experiments._plots import confusion_heatmap, plt, save_figure
 
-    Parameters
-    ----------
-    results : dict
-        As returned by :func:`run`.
-    arrays : dict
-        As returned by :func:`run`.
-    out : path-like
-        Directory.
-    prefix : str
-        File name prefix (``digits`` or ``digits_tsne``).
-
-    Returns
-    -------
-    figures : dict
-        Figure name -> file name relative to ``out``.
-    """
-    from pathlib import Path
-
-    from experiments._plots import confusion_heatmap, image_grid, plt, save_figure, sns
-
-    out = Path(out)
-    data = arrays["data"]
-    names = data["target_names"]
-    first_key = next(iter(results["runs"]))
-    first = results["runs"][first_key]
-    figures = {}
-
+    first_key, first = next(iter(results["runs"].items()))
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.2))
     for ax, impl in zip(axes, IMPLS, strict=True):
         block = first[impl]
-        acc = block["per_seed"][0]["accuracy"]
-        confusion_heatmap(
-            ax,
-            block["confusion_matrix"],
-            names,
-            f"{impl}, {first_key}, seed {block['confusion_seed']}: accuracy {acc:.4f}",
+        title = (
+            f"{impl}, {first_key}, seed {block['confusion_seed']}: accuracy "
+            f"{block['per_seed'][0]['accuracy']:.4f}"
         )
-    figures["confusion"] = f"{prefix}_confusion.png"
-    save_figure(fig, out / figures["confusion"])
-
-    embedded = results["dataset"]["embed"] == "tsne"
+        confusion_heatmap(ax, block["confusion_matrix"], data["target_names"], title)
+    figures = {"confusion": save_figure(fig, out / f"{prefix}_confusion.png")}
     for impl in IMPLS:
-        centers, labels = arrays["centers"][impl]
-        seed0 = first[impl]["per_seed"][0]["seed"]
-        mapping = M.mode_mapping(labels, data["target"], len(centers))
-        if embedded:  # centres live in 2-D: show each cluster's mean image
-            images = [
+        name = f"centers_{impl}"
+        figures[name] = plot_centers(
+            first_key,
+            first[impl],
+            data,
+            centers[impl],
+            out / f"{prefix}_{name}.png",
+            impl,
+        )
+    figures["accuracy"] = plot_accuracy(results, out / f"{prefix}_accuracy.png")
+    if results["dataset"]["embed"] == "tsne":
+        X, labels = data["X"], first["nbkm"]["per_seed"][0]["labels"]
+        fig, ax = plt.subplots(figsize=(6.5, 6))
+        ax.scatter(X[:, 0], X[:, 1], c=labels, s=8, cmap="tab10")
+        ax.scatter(*np.asarray(centers["nbkm"]).T, c="black", s=200, alpha=0.5)
+        ax.set_title("t-SNE embedding of digits, coloured by nbkm cluster")
+        figures["embedding"] = save_figure(fig, out / f"{prefix}_embedding.png")
+    return figures
+
+
+def plot_centers(key: str, block: dict, data: dict, centers, path, impl: str) -> str:
+    """Draw one implementation's clusters as 8 x 8 images, ordered by digit."""
+    from experiments._plots import image_grid
+
+    row = block["per_seed"][0]
+    labels, mapping = np.asarray(row["labels"]), np.asarray(row["mode_mapping"])
+    if data["X"].shape[1] == data["pixels"].shape[1]:
+        images, what = np.asarray(centers), "cluster centres"
+    else:  # centres live in the embedding: show each cluster's mean image
+        images = np.array(
+            [
                 data["pixels"][labels == c].mean(axis=0)
                 if np.any(labels == c)
                 else np.zeros(data["pixels"].shape[1])
-                for c in range(len(centers))
+                for c in range(len(mapping))
             ]
-            what = "mean image of each cluster"
-        else:
-            images = centers
-            what = "cluster centres"
-        order = np.argsort(np.where(mapping < 0, len(names), mapping), kind="stable")
-        titles = [
-            f"cluster {c} -> {mapping[c]}"
-            if mapping[c] >= 0
-            else f"cluster {c} -> none"
-            for c in order
-        ]
-        key = f"centers_{impl}"
-        figures[key] = f"{prefix}_{key}.png"
-        image_grid(
-            np.asarray(images)[order],
-            titles,
-            out / figures[key],
-            suptitle=f"{impl}: {what} ({first_key}, seed {seed0})",
         )
+        what = "mean image of each cluster"
+    order = np.argsort(np.where(mapping < 0, len(mapping), mapping), kind="stable")
+    titles = [
+        f"cluster {c} -> {mapping[c] if mapping[c] >= 0 else 'none'}" for c in order
+    ]
+    title = f"{impl}: {what} ({key}, seed {row['seed']})"
+    return image_grid(images[order], titles, path, suptitle=title)
 
-    rows = []
-    for key, run in results["runs"].items():
-        for impl in IMPLS:
-            for row in run[impl]["per_seed"]:
-                rows.append(
-                    {
-                        "setting": key,
-                        "impl": impl,
-                        "seed": row["seed"],
-                        "accuracy": row["accuracy"],
-                    }
-                )
+
+def plot_accuracy(results: dict, path) -> str:
+    """Accuracy per seed of both implementations (seeded jitter), mean as a bar."""
     import pandas as pd
 
-    frame = pd.DataFrame(rows)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    sns.stripplot(
-        data=frame,
-        x="setting",
-        y="accuracy",
-        hue="impl",
-        dodge=True,
-        jitter=0.15,
-        ax=ax,
-        size=6,
+    from experiments._plots import plt, save_figure, seeded, sns
+
+    frame = pd.DataFrame(
+        [
+            {"setting": key, "impl": impl, "accuracy": row["accuracy"]}
+            for key, run_ in results["runs"].items()
+            for impl in IMPLS
+            for row in run_[impl]["per_seed"]
+        ]
     )
+    fig, ax = plt.subplots(figsize=(7, 4))
+    common = {"data": frame, "x": "setting", "y": "accuracy", "hue": "impl", "ax": ax}
+    with seeded(0):
+        sns.stripplot(**common, dodge=True, jitter=0.15, size=6)
     sns.pointplot(
-        data=frame,
-        x="setting",
-        y="accuracy",
-        hue="impl",
+        **common,
         dodge=0.4,
         linestyle="none",
         markers="_",
         markersize=25,
         errorbar=None,
-        ax=ax,
         legend=False,
     )
-    ax.set_ylabel("accuracy (mode mapping)")
-    ax.set_xlabel("")
-    ax.set_title("digits accuracy per seed (bar: mean)")
-    figures["accuracy"] = f"{prefix}_accuracy.png"
-    save_figure(fig, out / figures["accuracy"])
-
-    if embedded:
-        X = data["X"]
-        _, labels = arrays["centers"]["nbkm"]
-        centers, _ = arrays["centers"]["nbkm"]
-        fig, ax = plt.subplots(figsize=(6.5, 6))
-        ax.scatter(X[:, 0], X[:, 1], c=labels, s=8, cmap="tab10")
-        ax.scatter(centers[:, 0], centers[:, 1], c="black", s=200, alpha=0.5)
-        ax.set_title("t-SNE embedding of digits, coloured by nbkm cluster")
-        figures["embedding"] = f"{prefix}_embedding.png"
-        save_figure(fig, out / figures["embedding"])
-    return figures
-
-
-def summary_lines(record: dict) -> list[str]:
-    """Short human summary of a digits record.
-
-    Parameters
-    ----------
-    record : dict
-        A digits JSON record.
-
-    Returns
-    -------
-    lines : list of str
-        Lines to print.
-    """
-    lines = []
-    embed = record["dataset"].get("embed")
-    title = "digits" + (f" (after {embed})" if embed else "")
-    n_seeds = len(record["params"]["seeds"])
-    lines.append(
-        f"{title}: accuracy (mode mapping) over {n_seeds} seeds, mean [min, max]"
+    ax.set(
+        ylabel="accuracy (mode mapping)",
+        xlabel="",
+        title="digits accuracy per seed (bar: mean)",
     )
-    for key, run in record["runs"].items():
+    return save_figure(fig, path)
+
+
+def summary(record: dict) -> list[str]:
+    """Short human summary of a digits record."""
+    results = record["results"]
+    embed = results["dataset"]["embed"]
+    lines = [
+        f"digits{f' (after {embed})' if embed else ''}: accuracy (mode mapping) "
+        f"over {len(record['params']['seeds'])} seeds, mean [min, max]"
+    ]
+    for key, run_ in results["runs"].items():
         for impl in IMPLS:
-            m = run[impl]["metrics"]
+            m = run_[impl]["metrics"]
             a, h = m["accuracy"], m["hungarian_accuracy"]
             lines.append(
-                f"  {key:<12} {impl:<8} {a['mean']:.4f} "
-                f"[{a['min']:.4f}, {a['max']:.4f}]"
-                f"  hungarian {h['mean']:.4f}  ARI {m['ari']['mean']:.3f}"
-                f"  NMI {m['nmi']['mean']:.3f}"
-                f"  fit {1e3 * run[impl]['timing']['fit_seconds_median']:.1f} ms"
+                f"  {key:<12} {impl:<8} {a['mean']:.4f} [{a['min']:.4f}, "
+                f"{a['max']:.4f}]  hungarian {h['mean']:.4f}  ARI "
+                f"{m['ari']['mean']:.3f}  NMI {m['nmi']['mean']:.3f}  fit "
+                f"{1e3 * run_[impl]['timing']['fit_seconds_median']:.1f} ms"
             )
-        c = run["comparison"]
+        c = run_["comparison"]
         lines.append(
-            f"  {key:<12} same labels for {c['n_labels_equal']}/{c['n_seeds']} seeds, "
-            f"same accuracy for {c['n_accuracy_equal']}/{c['n_seeds']}; "
-            f"time nbkm/sklearn {c['time_ratio_nbkm_over_sklearn_median']:.2f}"
+            f"  {key:<12} same labels for {c['n_labels_equal']}/{c['n_seeds']} seeds,"
+            f" same accuracy for {c['n_accuracy_equal']}/{c['n_seeds']}; time "
+            f"nbkm/sklearn {c['time_ratio_nbkm_over_sklearn']:.2f} (of the medians)"
         )
-    ag = record.get("agreement")
-    if ag:
-        nb, el, jt = (
-            ag["nbkm_vs_sklearn_lloyd"],
-            ag["sklearn_lloyd_vs_elkan"],
-            ag["jittered_nbkm_vs_sklearn_lloyd"],
-        )
-        n = ag["n_runs"]
-        lines.append(
-            f"  same initial centres, {n} runs: nbkm = sklearn lloyd in "
-            f"{nb['labels_equal']}/{n} (sklearn lloyd = elkan in "
-            f"{el['labels_equal']}/{n}); all disagreements at exact first-step "
-            f"ties: {nb['disagreements_all_at_ties']}; "
-            f"jittered centres (no ties): {jt['labels_equal']}/{n} equal, "
-            f"n_iter equal {jt['n_iter_equal']}/{n}"
-        )
-    t = record["timings"]
+    t = results["timings"]
     fc = t["first_call_seconds"]
-    lines.append(
-        f"  first call in process: nbkm {fc['nbkm']:.3f} s, "
-        f"sklearn {fc['sklearn']:.3f} s ({t['n_threads']} threads)"
+    return lines + [
+        f"  first call in process: nbkm {fc['nbkm']:.3f} s, sklearn "
+        f"{fc['sklearn']:.3f} s ({t['n_threads']} threads)"
+    ]
+
+
+def _ties_text(ag: dict) -> str:
+    n, nb = ag["n_runs"], ag["nbkm_vs_sklearn_lloyd"]
+    el, jt = ag["sklearn_lloyd_vs_elkan"], ag["jittered_nbkm_vs_sklearn_lloyd"]
+    if ag["runs_with_ties"] == 0 and nb["labels_equal"] == n:
+        return (
+            "No run has a sample exactly equidistant from two initial centres, "
+            "and nbkm and sklearn agree on every run."
+        )
+    every = (
+        "Every run where nbkm and sklearn disagree has such a tie"
+        if nb["disagreements_all_at_ties"]
+        else "**Some runs where nbkm and sklearn disagree have no such tie**"
     )
-    return lines
+    return (
+        "k-means++ picks samples as initial centres; on integer data such as "
+        "digits, some samples are then exactly equidistant from two centres at "
+        f"the first E-step ({ag['runs_with_ties']}/{n} runs have such ties). Which "
+        "centre wins depends on the rounding of the distance formula, and the runs "
+        f"then drift apart. {every}; sklearn's own lloyd and elkan disagree in "
+        f"{n - el['labels_equal']}/{n} runs; with the ties removed by the jitter, "
+        f"nbkm and sklearn disagree in {n - jt['labels_equal']}/{n}."
+    )
 
 
-def parse_n_init(text: str):
-    """Parse an ``--n-init`` value: an int or ``auto``."""
-    return text if text == "auto" else int(text)
+def _agreement_lines(ag: dict, n_seeds: int) -> list[str]:
+    n = ag["n_runs"]
+    rows = [
+        ("nbkm vs sklearn lloyd", "nbkm_vs_sklearn_lloyd"),
+        ("sklearn lloyd vs sklearn elkan (baseline)", "sklearn_lloyd_vs_elkan"),
+        (
+            f"nbkm vs sklearn lloyd, centres jittered by +-{ag['jitter']}",
+            "jittered_nbkm_vs_sklearn_lloyd",
+        ),
+    ]
+    return [
+        "",
+        f"**Agreement run by run** ({n} single runs from the k-means++ centres of "
+        f"seeds 0-{n_seeds - 1}; nbkm's `kmeans_plusplus` picked sklearn's indices "
+        f"in {ag['init_indices_equal']}/{n}):",
+        "",
+        "| pair, same initial centres | identical labels | same n_iter |",
+        "|---|---|---|",
+        *(
+            f"| {label} | {ag[key]['labels_equal']}/{n} "
+            f"| {ag[key]['n_iter_equal']}/{n} |"
+            for label, key in rows
+        ),
+        "",
+        _ties_text(ag),
+    ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the digits experiment from the command line.
+def section(record: dict, rel_dir: str) -> list[str]:
+    """Markdown of one digits record: accuracy table, agreement, first calls."""
+    params, results = record["params"], record["results"]
+    embed, n_seeds = results["dataset"]["embed"], len(params["seeds"])
+    out = [
+        "## Digits" + (f" after a 2-D {embed} embedding" if embed else ""),
+        "",
+        f"`KMeans(n_clusters=10)` on `load_digits()` ({results['dataset']['n_samples']}"
+        f" x {results['dataset']['n_features']}), seeds 0-{n_seeds - 1}, algorithm "
+        f"`{params['algorithm']}`. Accuracy maps each cluster to the most frequent "
+        "true digit among its members (the tutorial's mapping); Hungarian is the "
+        "best one-to-one mapping. Mean [min, max] over seeds; fit time is the "
+        f"median warm `fit()` over {params['repeats']} interleaved repeats per "
+        f"seed, {results['timings']['n_threads']} threads.",
+        "",
+        "| n_init | implementation | accuracy mean [min, max] | Hungarian | ARI "
+        "| NMI | fit (ms, median) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, run_ in results["runs"].items():
+        for impl in IMPLS:
+            m, a = run_[impl]["metrics"], run_[impl]["metrics"]["accuracy"]
+            out.append(
+                f"| {key.split('=')[1]} | {impl} | {a['mean']:.4f} [{a['min']:.4f}, "
+                f"{a['max']:.4f}] | {m['hungarian_accuracy']['mean']:.4f} | "
+                f"{m['ari']['mean']:.3f} | {m['nmi']['mean']:.3f} | "
+                f"{1e3 * run_[impl]['timing']['fit_seconds_median']:.1f} |"
+            )
+    fc = results["timings"]["first_call_seconds"]
+    out += [
+        "",
+        f"First `fit()` in a fresh process: nbkm {fc['nbkm']:.3f} s "
+        "(includes loading its compiled kernels from Numba's on-disk cache, or "
+        f"compiling them), sklearn {fc['sklearn']:.3f} s.",
+        "",
+        "**Agreement, same seed** (same seed gives the same k-means++ centres):",
+    ]
+    for key, run_ in results["runs"].items():
+        c = run_["comparison"]
+        differ = "; ".join(
+            f"seed {p['seed']}: {p['n_labels_differ']} of the labels differ"
+            for p in c["per_seed"]
+            if not p["labels_equal"]
+        )
+        out.append(
+            f"- {key}: identical labels for {c['n_labels_equal']}/{c['n_seeds']} "
+            f"seeds, identical accuracy for {c['n_accuracy_equal']}/{c['n_seeds']}"
+            + (f" ({differ})" if differ else "")
+            + f"; time ratio nbkm/sklearn {c['time_ratio_nbkm_over_sklearn']:.2f} "
+            "(of the median fit times)."
+        )
+    if results["agreement"]:
+        out += _agreement_lines(results["agreement"], n_seeds)
+    return out
 
-    Parameters
-    ----------
-    argv : list of str or None
-        Arguments; ``sys.argv[1:]`` when None. See ``--help``.
 
-    Returns
-    -------
-    code : int
-        Always 0 once the record is written (disagreements are reported, not
-        errors).
-    """
-    p = _cli.parser("digits", __doc__)
+def set_name(params: dict) -> str:
+    """Return the result set of a run: ``digits`` or ``digits_<embed>``."""
+    return f"digits_{params['embed']}" if params.get("embed") else "digits"
+
+
+def _add_arguments(p) -> None:
     p.add_argument(
         "--seeds",
-        type=int,
-        default=len(DEFAULTS["seeds"]),
+        type=_cli.int_in(1, 1000),
+        default=10,
         help="number of seeds 0..N-1 (default 10)",
     )
     p.add_argument(
         "--n-init",
-        type=parse_n_init,
+        type=_cli.n_init,
         nargs="+",
         default=DEFAULTS["n_init"],
-        help="n_init settings (default: 10 auto)",
+        help="n_init settings: positive integers or auto (default: 10 auto)",
     )
     p.add_argument(
         "--repeats",
-        type=int,
-        default=DEFAULTS["repeats"],
+        type=_cli.int_in(1, 100),
+        default=3,
         help="timed fits per seed and implementation (default 3)",
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=_cli.threads,
         default=None,
         help="threads of both implementations (default: all)",
     )
@@ -576,69 +582,37 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--n-samples",
-        type=int,
+        type=_cli.int_in(50, N_DIGITS),
         default=None,
-        help="use only the first N digits (for quick tests)",
+        help=f"use only the first N digits (50..{N_DIGITS})",
     )
-    args = p.parse_args(argv)
-    params = dict(
+
+
+def params_from(args) -> dict:
+    """Return the run's parameters from the parsed options."""
+    return dict(
         DEFAULTS,
         seeds=list(range(args.seeds)),
-        n_init=args.n_init,
+        n_init=list(dict.fromkeys(args.n_init)),
         repeats=args.repeats,
         n_threads=args.threads,
         embed=None if args.embed == "none" else args.embed,
         agreement=not args.no_agreement,
         n_samples=args.n_samples,
     )
-    record = build_record(params, args.out, quiet=args.quiet)
-    for line in summary_lines(record):
-        _cli.say(line)
-    _cli.say(
-        f"  wrote {args.out / (record_name(params) + '.json')} "
-        f"and {len(record['figures'])} figures"
+
+
+EXPERIMENT = _cli.register(
+    _cli.Experiment(
+        name="digits",
+        doc=__doc__,
+        add_arguments=_add_arguments,
+        params=params_from,
+        run=run,
+        summary=summary,
+        section=section,
+        set_name=set_name,
+        required=("dataset", "runs", "agreement", "timings"),
+        order=10,
     )
-    return 0
-
-
-def record_name(params: dict) -> str:
-    """Return the file prefix of a run: ``digits`` or ``digits_<embed>``."""
-    embed = params.get("embed")
-    return "digits" if not embed else f"digits_{embed}"
-
-
-def build_record(
-    params: dict, out=None, quiet: bool = False, figures: bool = True
-) -> dict:
-    """Run, draw and write one digits record.
-
-    Parameters
-    ----------
-    params : dict
-        Keys of :data:`DEFAULTS`.
-    out : path-like or None
-        Directory for the JSON and figures; nothing is written when None.
-    quiet : bool, default=False
-        No progress lines.
-    figures : bool, default=True
-        Draw the figures (only when ``out`` is given).
-
-    Returns
-    -------
-    record : dict
-        The full JSON record.
-    """
-    params = dict(DEFAULTS, **params)
-    results, arrays = run(params, quiet=quiet)
-    # base_record after the fits: it must not warm nbkm before the first call.
-    record = base_record("digits", params)
-    record.update(results)
-    record["figures"] = {}
-    if out is not None:
-        prefix = record_name(params)
-        if figures:
-            record["figures"] = plot(results, arrays, out, prefix)
-        from pathlib import Path
-
-        write_json(Path(out) / f"{prefix}.json", record)
-    return record
+)

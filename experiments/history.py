@@ -1,47 +1,33 @@
 """Run the asv suite over main's commits and draw the nbkm/sklearn timing history.
 
-For each commit of the branch (default ``main``) since the library landed, or the
-last ``--commits N`` of them, that has no result yet under ``results/asv/<machine>/``,
-the command:
+The stored asv results live in ``--results`` (default ``runs/asv``, git-ignored,
+started as a copy of the committed ``results/asv``). With ``--run``, for each
+commit of the branch since the library landed (or the last ``--commits N``)
+that has no result there yet, the command exports that commit's ``nbkm/`` with
+``git archive`` into a temporary directory (the working tree is never touched),
+runs the *current* suite of ``benchmarks/`` against it in the current
+environment (``asv run --python=same --set-commit-hash <commit>``, with
+``ASV_PYTHONPATH`` pointing at the export), and stores asv's result file under a
+checkout-independent environment name (:func:`stable_env_name`).
 
-1. exports that commit's ``nbkm/`` with ``git archive`` into a temporary directory
-   outside the repository (the working tree, its checkout and its branches are never
-   touched);
-2. runs the *current* suite of ``benchmarks/`` (copied to the same temporary
-   directory) against it in the current environment:
-   ``asv run --python=same --set-commit-hash <commit>``, with ``ASV_PYTHONPATH``
-   pointing at the exported package, through a temporary ``asv.conf.json`` whose
-   results go to the temporary directory;
-3. copies asv's result file for that commit (plus ``machine.json`` and
-   ``benchmarks.json``) into ``results/asv/``, which is committed.
-
-Then, or alone with ``--plot-only``, it reads every stored result and writes
-``results/history/history.png`` (one panel per key benchmark, nbkm and sklearn on
-each) and ``results/history/history.json`` (the plotted series, and the
-nbkm/sklearn ratio of every benchmark at the newest commit).
-
-Nothing is downloaded: the environment is the current one, so only nbkm changes
-from one point to the next. A commit takes a full suite run: about 5 minutes on the
-quiet 2-core reference machine, about 9 with other jobs running. Each run's
-duration, the machine's load average before and after, and the CPUs other
-processes kept busy just before it go to ``results/history/runs.json``; more than
-``BUSY_CPUS`` busy prints a warning (the load average cannot tell: it still counts
-the previous commit's benchmarks for minutes), since
-with 2 threads any other process stalls every parallel region (sklearn's OpenMP
-fits were measured 70x slower with one other busy process). Results whose
-benchmark code changed since they were recorded (another asv ``version``) are left
-out of the figure; ``--force`` reruns.
+Then it reads every stored result through asv's own API (``asv.results``) and
+writes the result set ``history``: ``history.png`` (one panel per key benchmark,
+nbkm and sklearn on each) and ``history.json`` (the plotted series, the
+nbkm/sklearn ratio of every benchmark at the newest commit, and each run's
+duration and machine load). Results recorded with older benchmark code (another
+asv ``version``) are left out; ``--force`` reruns. A commit takes a full suite
+run, about 5 minutes on a quiet 2-core machine; run it on a quiet machine, since
+with 2 threads any other process stalls every parallel region (more than
+``BUSY_CPUS`` CPUs busy before a run prints a warning). To make the runs part of
+the committed reference: ``python -m experiments reference --asv runs/asv``.
 """
 
 from __future__ import annotations
 
-import ast
 import io
 import json
-import math
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -50,132 +36,105 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments._cli import REPO_ROOT, RESULTS_DIR, parser, say
-from experiments._io import base_record, read_json, utc_now, write_json
+from benchmarks.workloads import MAX_ITER, N_THREADS
+from experiments import _cli, _io
 
-#: Default folder of the committed asv results (asv's own layout below it).
-ASV_RESULTS = RESULTS_DIR / "asv"
-#: Iterations of every timed fit of ``benchmarks/iteration.py``.
-MAX_ITER = 20
-#: CPUs kept busy by other processes (measured just before a commit's run) above
-#: which the run warns that its timings will be noisy.
+#: Default folder of the stored asv results (asv's own layout below it).
+ASV_RUNS = _io.RUNS_DIR / "asv"
+#: The committed asv results, the starting point of ``ASV_RUNS``.
+ASV_REFERENCE = _io.RESULTS_DIR / "asv"
+#: CPUs busy with other work, measured just before a run, above which it warns.
 BUSY_CPUS = 0.25
-#: Implementations, in plotting order.
 IMPLS = ("nbkm", "sklearn")
 
-#: The key benchmarks drawn in the figure: asv name, the parameters selected (the
-#: others are reduced by a geometric mean over the combinations where both
-#: implementations have a value), a scale applied to asv's value and the unit.
+
+def _key(title, name, unit="ms per iteration", scale=1e3 / MAX_ITER, **select):
+    return {
+        "title": title,
+        "name": name,
+        "select": select,
+        "scale": scale,
+        "unit": unit,
+    }
+
+
+#: The key benchmarks drawn: asv name, the parameters selected (the others are
+#: reduced by a geometric mean), a scale applied to asv's value, and the unit.
 KEY_BENCHMARKS = [
-    {
-        "title": "Lloyd: geometric mean over the grid",
-        "name": "iteration.LloydIteration.time_fit",
-        "select": {},
-        "scale": 1e3 / MAX_ITER,
-        "unit": "ms per iteration",
-    },
-    {
-        "title": "Elkan: geometric mean over the grid",
-        "name": "iteration.ElkanIteration.time_fit",
-        "select": {},
-        "scale": 1e3 / MAX_ITER,
-        "unit": "ms per iteration",
-    },
-    {
-        "title": "Lloyd: 1e6 x 64, k=10, float64",
-        "name": "iteration.LloydIterationLarge.time_fit",
-        "select": {"dtype": "float64"},
-        "scale": 1e3 / MAX_ITER,
-        "unit": "ms per iteration",
-    },
-    {
-        "title": "Digits fit, n_init=10",
-        "name": "fit.DigitsFit.time_fit",
-        "select": {},
-        "scale": 1e3,
-        "unit": "ms",
-    },
-    {
-        "title": "k-means++: 1e5 x 16, k=100, float64",
-        "name": "predict.KMeansPlusPlus.time_kmeans_plusplus",
-        "select": {"k": 100, "dtype": "float64"},
-        "scale": 1e3,
-        "unit": "ms",
-    },
-    {
-        "title": "predict: 1e5 x 64, k=100, float64",
-        "name": "predict.Predict.time_predict",
-        "select": {"k": 100, "dtype": "float64"},
-        "scale": 1e3,
-        "unit": "ms",
-    },
-    {
-        "title": "Peak memory: fit 1e6 x 16, k=100",
-        "name": "fit.PeakMemoryFit.peakmem_fit",
-        "select": {},
-        "scale": 2.0**-20,
-        "unit": "MiB (whole process)",
-    },
-    {
-        "title": "Cold start: empty Numba cache",
-        "name": "compilation.Compile.track_compile_cold",
-        "select": {},
-        "scale": 1.0,
-        "unit": "s",
-    },
-    {
-        "title": "First fit, fresh process, warm cache",
-        "name": "compilation.Compile.track_first_fit_warm",
-        "select": {},
-        "scale": 1.0,
-        "unit": "s",
-    },
+    _key("Lloyd: geometric mean over the grid", "iteration.LloydIteration.time_fit"),
+    _key("Elkan: geometric mean over the grid", "iteration.ElkanIteration.time_fit"),
+    _key(
+        "Lloyd: 1e6 x 64, k=10, float64",
+        "iteration.LloydIterationLarge.time_fit",
+        dtype="float64",
+    ),
+    _key("Digits fit, n_init=10", "fit.DigitsFit.time_fit", "ms", 1e3),
+    _key(
+        "k-means++: 1e5 x 16, k=100, float64",
+        "predict.KMeansPlusPlus.time_kmeans_plusplus",
+        "ms",
+        1e3,
+        k=100,
+        dtype="float64",
+    ),
+    _key(
+        "predict: 1e5 x 64, k=100, float64",
+        "predict.Predict.time_predict",
+        "ms",
+        1e3,
+        k=100,
+        dtype="float64",
+    ),
+    _key(
+        "Peak memory: fit 1e6 x 16, k=100",
+        "fit.PeakMemoryFit.peakmem_fit",
+        "MiB (whole process)",
+        2.0**-20,
+    ),
+    _key(
+        "Cold start: empty Numba cache",
+        "compilation.Compile.track_compile_cold",
+        "s",
+        1.0,
+    ),
+    _key(
+        "First fit, fresh process, warm cache",
+        "compilation.Compile.track_first_fit_warm",
+        "s",
+        1.0,
+    ),
 ]
 
 
-# --------------------------------------------------------------------------- git
+# ------------------------------------------------------------------- commits
 
 
-def _git(*args: str, repo: Path = REPO_ROOT) -> str:
-    out = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    )
-    return out.stdout
-
-
-def list_commits(branch: str = "main", repo: Path = REPO_ROOT) -> list[dict]:
-    """Return the first-parent commits of ``branch`` since the library landed.
-
-    The library lands with the first commit that adds ``nbkm/__init__.py``.
-
-    Parameters
-    ----------
-    branch : str, default="main"
-        Branch (or any revision) whose history is listed.
-    repo : pathlib.Path
-        The git repository.
+def list_commits(branch: str = "main", repo: Path = _io.REPO_ROOT) -> list[dict]:
+    """Return the first-parent commits of ``branch`` since ``nbkm/__init__.py`` landed.
 
     Returns
     -------
     commits : list of dict
-        Oldest first; each with ``commit`` (full hash), ``short`` (8 characters),
-        ``date`` (ISO 8601) and ``subject``.
+        Oldest first; ``commit`` (full hash), ``short`` (8 characters), ``date``
+        and ``subject``.
     """
-    lines = _git(
+    log = _io.git(
         "log",
         "--first-parent",
         "--reverse",
         "--format=%H%x09%cI%x09%s",
         branch,
         repo=repo,
-    ).splitlines()
-    commits = []
-    for line in lines:
-        commit, date, subject = line.split("\t", 2)
-        commits.append(
-            {"commit": commit, "short": commit[:8], "date": date, "subject": subject}
-        )
-    landed = _git(
+    )
+    if log is None:
+        raise _cli.UsageError(f"history: git cannot list branch {branch!r}")
+    commits = [
+        dict(zip(("commit", "date", "subject"), line.split("\t", 2), strict=True))
+        for line in log.splitlines()
+    ]
+    for c in commits:
+        c["short"] = c["commit"][:8]
+    landed = _io.git(
         "log",
         "--first-parent",
         "--reverse",
@@ -185,30 +144,15 @@ def list_commits(branch: str = "main", repo: Path = REPO_ROOT) -> list[dict]:
         "--",
         "nbkm/__init__.py",
         repo=repo,
-    ).split()
-    if landed:
-        first = [c["commit"] for c in commits].index(landed[0])
-        commits = commits[first:]
+    )
+    hashes = [c["commit"] for c in commits]
+    if landed and landed.split()[0] in hashes:
+        commits = commits[hashes.index(landed.split()[0]) :]
     return commits
 
 
-def export_package(commit: str, dest: Path, repo: Path = REPO_ROOT) -> Path:
-    """Write the ``nbkm/`` package of ``commit`` under ``dest`` with ``git archive``.
-
-    Parameters
-    ----------
-    commit : str
-        Commit to export.
-    dest : pathlib.Path
-        Directory to create; the package lands in ``dest / "nbkm"``.
-    repo : pathlib.Path
-        The git repository.
-
-    Returns
-    -------
-    dest : pathlib.Path
-        The directory to put on the path.
-    """
+def export_package(commit: str, dest: Path, repo: Path = _io.REPO_ROOT) -> Path:
+    """Write the ``nbkm/`` package of ``commit`` under ``dest`` (``git archive``)."""
     tar = subprocess.run(
         ["git", "archive", "--format=tar", commit, "nbkm"],
         cwd=repo,
@@ -221,67 +165,44 @@ def export_package(commit: str, dest: Path, repo: Path = REPO_ROOT) -> Path:
     return dest
 
 
-# --------------------------------------------------------------------------- asv
+# ----------------------------------------------------------------------- asv
 
 
-def default_machine() -> str:
-    """Return asv's default machine name: the host name."""
-    return platform.node() or "unknown"
+def stable_env_name() -> str:
+    """Asv environment name of the results, independent of the checkout path.
 
-
-def stored_results(results: Path, machine: str) -> dict[str, list[Path]]:
-    """Map each commit hash to its asv result files under ``results/<machine>``.
-
-    Parameters
-    ----------
-    results : pathlib.Path
-        Folder in asv's results layout.
-    machine : str
-        asv machine name.
-
-    Returns
-    -------
-    files : dict of str to list of pathlib.Path
-        Full commit hash to result files (one per asv environment).
+    ``asv run --python=same`` names the environment after the interpreter's
+    absolute path; the stored results are renamed to ``existing-py<X.Y>``.
     """
-    files: dict[str, list[Path]] = {}
-    folder = results / machine
-    if not folder.is_dir():
-        return files
-    for path in sorted(folder.glob("*.json")):
-        if path.name == "machine.json":
-            continue
-        try:
-            commit = read_json(path)["commit_hash"]
-        except (OSError, ValueError, KeyError):
-            continue
-        files.setdefault(commit, []).append(path)
-    return files
+    return f"existing-py{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def _asv_config(
-    tmp: Path, branch: str, results: Path | None = None, html: Path | None = None
-) -> Path:
-    """Write a throw-away asv.conf.json whose outputs live in ``tmp`` by default.
+def normalise_result(doc: dict, env_name: str) -> dict:
+    """Return asv result document ``doc`` with its environment named ``env_name``."""
+    python = env_name.removeprefix("existing-py")
+    return dict(
+        doc, env_name=env_name, python=python, params=dict(doc["params"], python=python)
+    )
 
-    The suite is copied next to it, so that the directory above the benchmarks
-    holds no ``nbkm`` package and the run uses the benchmarks as they were when
-    it started.
-    """
+
+def _asv_config(tmp: Path, results: Path, html: Path | None = None) -> Path:
+    """Write a throw-away asv.conf.json next to a copy of the suite."""
     suite = tmp / "suite" / "benchmarks"
     shutil.copytree(
-        REPO_ROOT / "benchmarks", suite, ignore=shutil.ignore_patterns("__pycache__")
+        _io.REPO_ROOT / "benchmarks",
+        suite,
+        ignore=shutil.ignore_patterns("__pycache__"),
     )
     conf = {
         "version": 1,
         "project": "nbkm",
-        "repo": str(REPO_ROOT),
-        "branches": [branch],
+        "repo": str(_io.REPO_ROOT),
+        "branches": ["main"],
         "dvcs": "git",
-        "environment_type": "virtualenv",  # unused: --python=same
+        "environment_type": "virtualenv",
         "benchmark_dir": str(suite),
         "env_dir": str(tmp / "env"),
-        "results_dir": str((results or tmp / "results").resolve()),
+        "results_dir": str(results.resolve()),
         "html_dir": str((html or tmp / "html").resolve()),
         "launch_method": "forkserver",
     }
@@ -290,47 +211,10 @@ def _asv_config(
     return path
 
 
-def _check_package_location(src: Path, env: dict, cwd: Path) -> None:
-    """Check that asv's way of putting ``src`` first on the path finds its nbkm.
-
-    asv's runner inserts ``ASV_PYTHONPATH`` at the front of ``sys.path``; an
-    editable install of the working tree must not win over it.
-    """
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1])\n"
-        "import importlib.util as u; print(u.find_spec('nbkm').origin)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(src)],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not Path(out).resolve().is_relative_to(src.resolve()):
-        raise RuntimeError(f"nbkm resolves to {out}, not to the exported {src}")
-
-
-def publish(results: Path, html: Path, branch: str = "main") -> Path:
-    """Build asv's web pages of the stored results (``asv publish``) into ``html``.
-
-    Parameters
-    ----------
-    results : pathlib.Path
-        Folder in asv's results layout (``results/asv``); only read.
-    html : pathlib.Path
-        Output folder (default of the command line: the git-ignored ``.asv/html``).
-    branch : str, default="main"
-        Branch whose commits order the graphs.
-
-    Returns
-    -------
-    html : pathlib.Path
-        View it with ``asv preview --html-dir`` or any static web server.
-    """
+def publish(results: Path, html: Path) -> Path:
+    """Build asv's web pages of the stored results (``asv publish``) into ``html``."""
     with tempfile.TemporaryDirectory(prefix="nbkm-publish-") as name:
-        conf = _asv_config(Path(name), branch, results=results, html=html)
+        conf = _asv_config(Path(name), results, html)
         subprocess.run(
             [sys.executable, "-m", "asv", "--config", str(conf), "publish"],
             check=True,
@@ -339,46 +223,13 @@ def publish(results: Path, html: Path, branch: str = "main") -> Path:
     return html
 
 
-def _run(cmd: list[str], env: dict, quiet: bool, log: Path) -> int:
-    """Run ``cmd``; stream its output, or keep it in ``log`` when quiet."""
-    if not quiet:
-        return subprocess.run(cmd, env=env, cwd=log.parent).returncode
-    with open(log, "w", encoding="utf-8") as fh:
-        return subprocess.run(
-            cmd, env=env, cwd=log.parent, stdout=fh, stderr=subprocess.STDOUT
-        ).returncode
-
-
-def run_commit(
-    commit: str,
-    *,
-    machine: str,
-    results: Path,
-    branch: str = "main",
-    bench: list[str] | None = None,
-    quiet: bool = False,
-) -> list[Path]:
-    """Run the suite against one commit and store asv's result under ``results``.
-
-    Parameters
-    ----------
-    commit : str
-        Full hash of the commit whose ``nbkm/`` is benchmarked.
-    machine : str
-        asv machine name (created with ``asv machine --yes`` if new).
-    results : pathlib.Path
-        Committed asv results folder (``results/asv``).
-    branch : str, default="main"
-        Branch named in the temporary asv configuration.
-    bench : list of str, optional
-        asv ``--bench`` regular expressions; the whole suite when None.
-    quiet : bool, default=False
-        Keep asv's output in a log instead of streaming it.
+def run_commit(commit: str, machine: str, results: Path, bench=None, quiet=False):
+    """Run the suite against one commit; store asv's result under ``results``.
 
     Returns
     -------
-    copied : list of pathlib.Path
-        The result files written under ``results``.
+    stored : list of pathlib.Path
+        The result files written (named after :func:`stable_env_name`).
 
     Raises
     ------
@@ -387,623 +238,514 @@ def run_commit(
     """
     with tempfile.TemporaryDirectory(prefix="nbkm-history-") as name:
         tmp = Path(name)
-        src = export_package(commit, tmp / "src")
-        conf = _asv_config(tmp, branch)
-        env = dict(os.environ)
-        for var in ("NBKM_BENCH_SMOKE", "NUMBA_CACHE_DIR", "PYTHONPATH"):
-            env.pop(var, None)
-        env["ASV_PYTHONPATH"] = str(src)
-        _check_package_location(src, env, tmp)
-        asv = [sys.executable, "-m", "asv", "--config", str(conf)]
-        log = tmp / "asv.log"
-        rc = _run([*asv, "machine", "--yes", "--machine", machine], env, True, log)
-        if rc != 0:
-            raise RuntimeError(f"asv machine failed:\n{log.read_text()[-3000:]}")
-        cmd = [
-            *asv,
-            "run",
-            "--python=same",
-            "--set-commit-hash",
-            commit,
-            "--machine",
-            machine,
-            "--show-stderr",
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("NBKM_BENCH_SMOKE", "NUMBA_CACHE_DIR", "PYTHONPATH")
+        }
+        env["ASV_PYTHONPATH"] = str(export_package(commit, tmp / "src"))
+        asv = [
+            sys.executable,
+            "-m",
+            "asv",
+            "--config",
+            str(_asv_config(tmp, tmp / "results")),
         ]
-        for regex in bench or []:
-            cmd += ["--bench", regex]
-        rc = _run(cmd, env, quiet, log)
-        # asv: 0 = all ran, 2 = some benchmarks failed (their results are null).
-        if rc not in (0, 2):
-            tail = log.read_text()[-3000:] if log.exists() else ""
-            raise RuntimeError(f"asv run failed with code {rc} for {commit}\n{tail}")
-        out = results / machine
-        out.mkdir(parents=True, exist_ok=True)
-        copied = []
-        for path in sorted((tmp / "results" / machine).glob(f"{commit[:8]}-*.json")):
-            shutil.copyfile(path, out / path.name)
-            copied.append(out / path.name)
-        for path, dest in (
-            (tmp / "results" / machine / "machine.json", out / "machine.json"),
-            (tmp / "results" / "benchmarks.json", results / "benchmarks.json"),
-        ):
-            if path.exists():
-                shutil.copyfile(path, dest)
-        if not copied:
-            raise RuntimeError(f"asv wrote no result for {commit}")
-        return copied
+        log = tmp / "asv.log"
+        with open(log, "w", encoding="utf-8") as fh:
+            sink = {"stdout": fh, "stderr": subprocess.STDOUT}
+            subprocess.run(
+                [*asv, "machine", "--yes", "--machine", machine],
+                env=env,
+                cwd=tmp,
+                check=True,
+                **sink,
+            )
+            cmd = [
+                *asv,
+                "run",
+                "--python=same",
+                "--set-commit-hash",
+                commit,
+                "--machine",
+                machine,
+                "--show-stderr",
+            ]
+            cmd += [arg for regex in bench or [] for arg in ("--bench", regex)]
+            rc = subprocess.run(cmd, env=env, cwd=tmp, **({} if not quiet else sink))
+        if rc.returncode not in (0, 2):  # 2: some benchmarks failed (null results)
+            tail = log.read_text()[-3000:]
+            raise RuntimeError(f"asv run failed ({rc.returncode}) for {commit}\n{tail}")
+        return _store(tmp / "results", results, machine, commit)
 
 
-# --------------------------------------------------------------------------- read
+def _store(source: Path, results: Path, machine: str, commit: str) -> list[Path]:
+    """Copy asv's files for ``commit`` into ``results``, renaming the environment."""
+    out = results / machine
+    stored = []
+    for path in _io.listed_files(source / machine, f"{commit[:8]}-*.json"):
+        doc = normalise_result(_io.read_json(path), stable_env_name())
+        stored.append(_io.write_json(out / f"{commit[:8]}-{doc['env_name']}.json", doc))
+    for name in ("machine.json", "../benchmarks.json"):
+        if (source / machine / name).exists():
+            shutil.copyfile(source / machine / name, out / name)
+    if not stored:
+        raise RuntimeError(f"asv wrote no result for {commit}")
+    return stored
 
 
-def _value(text):
-    """Turn asv's repr of a parameter value back into the value."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
+# ---------------------------------------------------------------------- read
 
 
 def load_points(results: Path, machine: str) -> tuple[list[dict], dict]:
-    """Read every stored result into one row per benchmark, parameters and commit.
+    """Read every stored result through ``asv.results``, one row per value.
 
     Parameters
     ----------
     results : pathlib.Path
-        Folder in asv's results layout.
+        Folder in asv's results layout, with ``benchmarks.json``.
     machine : str
         asv machine name.
 
     Returns
     -------
     rows : list of dict
-        ``commit``, ``benchmark``, ``params`` (dict), ``value`` (float or None for
-        a failure) and ``started_at`` (ms since the epoch).
+        ``commit``, ``benchmark``, ``params`` (dict), ``value`` (float or None
+        for a failure); the newest value per commit, benchmark and parameters.
     info : dict
         ``stale``: results left out because their benchmark ``version`` is not
-        the current one (from ``results/benchmarks.json``); ``machine``: asv's
-        machine description.
+        the current one; ``machine``: asv's machine description.
     """
-    current = {}
-    bench_file = results / "benchmarks.json"
-    if bench_file.exists():
-        current = {
-            name: meta
-            for name, meta in read_json(bench_file).items()
-            if isinstance(meta, dict) and "version" in meta
-        }
-    machine_file = results / machine / "machine.json"
+    import itertools
+
+    from asv import results as asv_results
+    from asv import util
+
+    bench_file, machine_file = (
+        results / "benchmarks.json",
+        results / machine / "machine.json",
+    )
+    benchmarks = (
+        util.load_json(bench_file, api_version=2) if bench_file.exists() else {}
+    )
+    benchmarks.pop("version", None)
     info = {
         "stale": 0,
-        "machine": read_json(machine_file) if machine_file.exists() else None,
+        "machine": _io.read_json(machine_file) if machine_file.exists() else None,
     }
-    latest: dict[tuple, dict] = {}
-    for commit, paths in stored_results(results, machine).items():
-        for path in paths:
-            doc = read_json(path)
-            columns = doc.get("result_columns", [])
-            for name, entry in doc.get("results", {}).items():
-                entry = dict(zip(columns, entry, strict=False))
-                meta = current.get(name)
-                if meta is not None and entry.get("version") != meta["version"]:
-                    info["stale"] += 1
-                    continue
-                values = entry.get("result")
-                if values is None:
-                    continue
-                names = (meta or {}).get("param_names") or [
-                    f"param{i + 1}" for i in range(len(entry.get("params", [])))
-                ]
-                grid = [[_value(v) for v in axis] for axis in entry.get("params", [])]
-                combos = _product(grid)
-                if not isinstance(values, list):
-                    values = [values]
-                for combo, value in zip(combos, values, strict=False):
-                    row = {
-                        "commit": commit,
-                        "benchmark": name,
-                        "params": dict(zip(names, combo, strict=False)),
-                        "value": None if value is None else float(value),
-                        "started_at": entry.get("started_at") or 0,
-                    }
-                    key = (commit, name, json.dumps(row["params"], sort_keys=True))
-                    if (
-                        key not in latest
-                        or row["started_at"] >= latest[key]["started_at"]
-                    ):
-                        latest[key] = row
-    return list(latest.values()), info
+    latest = {}
+    if not machine_file.exists():
+        return [], info
+    for res in asv_results.iter_results_for_machine(str(results), machine):
+        current = res.get_result_keys(benchmarks)
+        info["stale"] += len(set(res.get_all_result_keys()) & set(benchmarks) - current)
+        for name in current:
+            grid = res.get_result_params(name)
+            values = res.get_result_value(name, grid)
+            names = benchmarks[name]["param_names"]
+            combos = itertools.product(*[[_value(v) for v in axis] for axis in grid])
+            for combo, value in zip(combos, values if grid else [values], strict=True):
+                params = dict(zip(names, combo, strict=True))
+                key = (res.commit_hash, name, json.dumps(params, sort_keys=True))
+                started = res.started_at.get(name) or 0
+                if key not in latest or started >= latest[key][0]:
+                    value = None if value is None else float(value)
+                    latest[key] = (
+                        started,
+                        {
+                            "commit": res.commit_hash,
+                            "benchmark": name,
+                            "params": params,
+                            "value": value,
+                        },
+                    )
+    return [row for _, row in latest.values()], info
 
 
-def _product(grid):
-    """All parameter combinations in asv's order (the last axis varies fastest)."""
-    combos = [()]
-    for axis in grid:
-        combos = [(*c, v) for c in combos for v in axis]
-    return combos
+def _value(text: str):
+    """Turn asv's repr of a parameter value back into the value."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
 
 
-def _geomean(values):
-    return math.exp(sum(math.log(v) for v in values) / len(values))
+def _by_commit(rows, name, select):
+    """Return ``{commit: {other params: {impl: value}}}`` of one benchmark."""
+    table = {}
+    for row in rows:
+        params = dict(row["params"])
+        impl = params.pop("impl", None)
+        if (
+            row["benchmark"] != name
+            or impl not in IMPLS
+            or not row["value"]
+            or any(params.get(k) != v for k, v in select.items())
+        ):
+            continue
+        combos = table.setdefault(row["commit"], {})
+        combos.setdefault(json.dumps(params, sort_keys=True), {})[impl] = row["value"]
+    return table
 
 
 def key_series(rows: list[dict], order: list[str]) -> list[dict]:
     """Reduce the rows to the key benchmarks: one value per panel, commit and impl.
 
-    Parameters
-    ----------
-    rows : list of dict
-        From :func:`load_points`.
-    order : list of str
-        Commit hashes in plotting order; others are ignored.
+    The geometric mean runs over the parameter combinations both implementations
+    have (so the two stay comparable); where one side failed, the other is shown
+    alone.
 
     Returns
     -------
     series : list of dict
         ``title``, ``unit``, ``commit``, ``position``, ``impl``, ``value`` and
-        ``combinations`` (how many parameter combinations the geometric mean
-        covers).
+        ``combinations``.
     """
+    from scipy.stats import gmean
+
     position = {c: i for i, c in enumerate(order)}
     series = []
     for key in KEY_BENCHMARKS:
-        by_commit: dict[str, dict[str, dict[str, float]]] = {}
-        for row in rows:
-            if row["benchmark"] != key["name"] or row["commit"] not in position:
+        table = _by_commit(rows, key["name"], key["select"])
+        for commit, combos in table.items():
+            if commit not in position:
                 continue
-            params = dict(row["params"])
-            impl = params.pop("impl", None)
-            if any(params.get(k) != v for k, v in key["select"].items()):
-                continue
-            if impl is None or row["value"] is None or row["value"] <= 0:
-                continue
-            combo = json.dumps(params, sort_keys=True)
-            by_commit.setdefault(row["commit"], {}).setdefault(combo, {})[impl] = row[
-                "value"
-            ]
-        for commit, combos in by_commit.items():
-            both = [c for c in combos.values() if all(i in c for i in IMPLS)]
+            both = [c for c in combos.values() if len(c) == len(IMPLS)]
             for impl in IMPLS:
-                # The geometric mean over combinations both have keeps the two
-                # comparable; a commit where one side failed shows that side alone.
-                values = [c[impl] for c in both] or [
-                    c[impl] for c in combos.values() if impl in c
-                ]
-                if not values:
-                    continue
-                series.append(
-                    {
-                        "title": key["title"],
-                        "unit": key["unit"],
-                        "commit": commit,
-                        "position": position[commit],
-                        "impl": impl,
-                        "value": _geomean(values) * key["scale"],
-                        "combinations": len(values),
-                    }
-                )
+                values = [c[impl] for c in both or combos.values() if impl in c]
+                if values:
+                    series.append(
+                        {
+                            "title": key["title"],
+                            "unit": key["unit"],
+                            "commit": commit,
+                            "position": position[commit],
+                            "impl": impl,
+                            "combinations": len(values),
+                            "value": float(gmean(values)) * key["scale"],
+                        }
+                    )
     return series
 
 
 def ratios(rows: list[dict], commit: str) -> dict:
-    """Return nbkm/sklearn ratios of every benchmark at one commit.
-
-    Parameters
-    ----------
-    rows : list of dict
-        From :func:`load_points`.
-    commit : str
-        Full hash.
+    """nbkm/sklearn ratio of every benchmark at ``commit``.
 
     Returns
     -------
     ratios : dict
-        Benchmark name to ``{"geomean": float, "combinations": {label: ratio}}``,
-        where a label joins the parameters other than ``impl``.
+        Benchmark name to ``geomean``, ``max`` and ``combinations`` (label ->
+        ratio, the label joining the parameters other than ``impl``).
     """
-    table: dict[str, dict[str, dict[str, float]]] = {}
-    for row in rows:
-        if row["commit"] != commit or row["value"] is None:
-            continue
-        params = dict(row["params"])
-        impl = params.pop("impl", None)
-        if impl not in IMPLS:
-            continue
-        label = " ".join(f"{k}={v}" for k, v in params.items()) or "-"
-        table.setdefault(row["benchmark"], {}).setdefault(label, {})[impl] = row[
-            "value"
-        ]
+    from scipy.stats import gmean
+
     out = {}
-    for name, combos in sorted(table.items()):
+    for name in sorted({row["benchmark"] for row in rows}):
+        combos = _by_commit(rows, name, {}).get(commit, {})
         pairs = {
-            label: v["nbkm"] / v["sklearn"]
+            " ".join(f"{k}={v}" for k, v in json.loads(label).items()) or "-": v["nbkm"]
+            / v["sklearn"]
             for label, v in combos.items()
-            if v.get("nbkm", 0) > 0 and v.get("sklearn", 0) > 0
+            if len(v) == 2
         }
         if pairs:
             out[name] = {
-                "geomean": _geomean(list(pairs.values())),
+                "geomean": float(gmean(list(pairs.values()))),
                 "max": max(pairs.values()),
                 "combinations": pairs,
             }
     return out
 
 
-# --------------------------------------------------------------------------- plot
+# ---------------------------------------------------------------------- plot
 
 
-def plot_history(series: list[dict], commits: list[dict], path: Path) -> Path:
-    """Draw one panel per key benchmark, nbkm and sklearn as two lines on each.
-
-    Parameters
-    ----------
-    series : list of dict
-        From :func:`key_series`.
-    commits : list of dict
-        The commits in plotting order (``short`` labels the x axis).
-    path : pathlib.Path
-        PNG to write (atomically).
-
-    Returns
-    -------
-    path : pathlib.Path
-    """
+def plot_history(series: list[dict], commits: list[dict], path: Path) -> str:
+    """One facet per key benchmark, nbkm and sklearn as two lines on each."""
     import pandas as pd
-    import seaborn as sns
 
-    from experiments._plots import plt, save_figure
+    from experiments._plots import plt, save_figure, sns, sparse_ticks
 
     titles = [k["title"] for k in KEY_BENCHMARKS]
+    frame = pd.DataFrame(series, columns=["title", "position", "value", "impl"])
+    grid = sns.relplot(
+        data=frame,
+        x="position",
+        y="value",
+        hue="impl",
+        style="impl",
+        col="title",
+        col_order=titles,
+        col_wrap=3,
+        kind="line",
+        markers=True,
+        dashes=False,
+        hue_order=list(IMPLS),
+        palette="colorblind",
+        height=3.4,
+        aspect=1.5,
+        facet_kws={"sharey": False, "sharex": True},
+    )
     units = {k["title"]: k["unit"] for k in KEY_BENCHMARKS}
-    ncols = 3
-    nrows = math.ceil(len(titles) / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(5.2 * ncols, 3.4 * nrows), squeeze=False
-    )
-    frame = pd.DataFrame(series)
-    palette = dict(zip(IMPLS, sns.color_palette("colorblind", 2), strict=True))
-    ticks = list(range(len(commits)))
     labels = [c["short"][:7] for c in commits]
-    handles = None
-    for ax, title in zip(axes.flat, titles, strict=False):
-        part = frame[frame["title"] == title] if len(frame) else frame
-        heading = title
-        if len(part):
-            sns.lineplot(
-                data=part,
-                x="position",
-                y="value",
-                hue="impl",
-                style="impl",
-                hue_order=list(IMPLS),
-                style_order=list(IMPLS),
-                palette=palette,
-                markers=True,
-                dashes=False,
-                ax=ax,
-            )
-            ax.set_ylim(bottom=0)
-            newest = part[part["position"] == part["position"].max()]
-            by_impl = dict(zip(newest["impl"], newest["value"], strict=True))
-            if all(by_impl.get(i, 0) > 0 for i in IMPLS):
-                ratio = by_impl["nbkm"] / by_impl["sklearn"]
-                heading = f"{title}\nnewest: nbkm/sklearn = {ratio:.2f}"
-            legend = ax.get_legend()
-            if legend is not None:
-                if handles is None:
-                    handles = ax.get_legend_handles_labels()
-                legend.remove()
-        else:
-            ax.text(
-                0.5, 0.5, "no results", ha="center", va="center", transform=ax.transAxes
-            )
-        ax.set_title(heading, fontsize=10)
-        ax.set_ylabel(units[title])
-        ax.set_xlabel("commit (oldest to newest)")
-        ax.set_xticks(ticks)
-        ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
-        if len(ticks) == 1:
-            ax.set_xlim(-0.5, 0.5)
-    for ax in list(axes.flat)[len(titles) :]:
-        ax.set_visible(False)
-    fig.suptitle(
-        "nbkm vs scikit-learn across commits (asv, same machine, same threads)",
-        fontsize=12,
+    for title, ax in grid.axes_dict.items():
+        part = frame[frame["title"] == title]
+        newest = part[part["position"] == part["position"].max()]
+        value = dict(zip(newest["impl"], newest["value"], strict=True))
+        if len(value) == 2:
+            title += f"\nnewest: nbkm/sklearn = {value['nbkm'] / value['sklearn']:.2f}"
+        ax.set_title(title, fontsize=10)
+        ax.set(ylabel=units[title.split("\n")[0]], xlabel="commit (oldest to newest)")
+        ax.set_ylim(bottom=0)
+        sparse_ticks(ax, labels)
+    grid.figure.suptitle(
+        "nbkm vs scikit-learn across commits (asv, same machine, same threads)", y=1.02
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
-    if handles is not None:
-        fig.legend(*handles, loc="upper right", ncols=2, frameon=False)
-    return save_figure(fig, path)
+    plt.setp(grid.axes, xlim=(-0.5, max(len(labels) - 0.5, 0.5)))
+    return save_figure(grid.figure, path)
 
 
-# --------------------------------------------------------------------------- main
+# ---------------------------------------------------------------------- main
 
 
-def _loadavg() -> list[float] | None:
-    """Return the 1, 5 and 15 minute load averages (None where unavailable)."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
-def busy_cpus(seconds: float = 2.0) -> float | None:
-    """Return how many CPUs other processes kept busy over the next ``seconds``.
-
-    Read from ``/proc/stat`` while this process sleeps, so, unlike the load
-    average (which still counts the previous commit's benchmarks for minutes), it
-    measures the other work on the machine now. None where ``/proc/stat`` is
-    unavailable.
-
-    Parameters
-    ----------
-    seconds : float, default=2.0
-        Sampling window.
-
-    Returns
-    -------
-    busy : float or None
-        Busy CPU-seconds per second: 0 on an idle machine, up to the CPU count.
-    """
-
-    def sample():
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        return sum(fields[:8]), idle
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    if total1 <= total0:
-        return 0.0
-    n_cpus = os.cpu_count() or 1
-    return round(n_cpus * (1 - (idle1 - idle0) / (total1 - total0)), 2)
-
-
-def _log_run(path: Path, commit: str, run: dict) -> None:
-    """Record how a commit's run went (duration, machine load) in ``runs.json``.
-
-    The load average tells how much other work shared the machine: with 2
-    threads, any other process stalls every parallel region.
-    """
-    runs = read_json(path) if path.exists() else {}
-    runs[commit] = run
-    write_json(path, runs)
-
-
-def _summarise(args, commits: list[dict], rows: list[dict], info: dict) -> dict:
-    done = {r["commit"] for r in rows}
-    plotted = [c for c in commits if c["commit"] in done]
-    series = key_series(rows, [c["commit"] for c in plotted])
-    figure = args.out / "history.png"
-    plot_history(series, plotted, figure)
-    runs_file = args.out / "runs.json"
-    runs = read_json(runs_file) if runs_file.exists() else {}
-    newest = plotted[-1]["commit"] if plotted else None
-    record = base_record(
-        "history",
-        {
-            "branch": args.branch,
-            "machine": args.machine,
-            "results": _relative(args.results),
-            "bench": args.bench,
-            "max_iter": MAX_ITER,
-        },
-    )
-    record.update(
-        {
-            "asv_machine": info["machine"],
-            "n_threads": _n_threads(),
-            "commits": plotted,
-            "missing_commits": [c["short"] for c in commits if c["commit"] not in done],
-            "stale_results_left_out": info["stale"],
-            "key_benchmarks": KEY_BENCHMARKS,
-            "series": series,
-            "newest_commit": newest,
-            "ratios_newest_commit": ratios(rows, newest) if newest else {},
-            "runs": {c["commit"]: runs.get(c["commit"]) for c in plotted},
-            "figures": {"history": figure.name},
+def _prepare(args) -> tuple[list[dict], list[dict]]:
+    """Select the commits (all, ``--commits N``, ``--commit REV``) and those to run."""
+    commits = list_commits(args.branch)
+    if args.commits is not None:
+        commits = commits[-args.commits :]
+    if args.commit:
+        wanted = {
+            (_io.git("rev-parse", f"{r}^{{commit}}") or r).strip() for r in args.commit
         }
-    )
-    write_json(args.out / "history.json", record)
-    return record
+        commits = [c for c in commits if c["commit"] in wanted]
+        if len(commits) != len(wanted):
+            raise _cli.UsageError(
+                f"history: not all of {args.commit} are on {args.branch}"
+            )
+    if not args.results.exists() and args.results == ASV_RUNS:
+        shutil.copytree(ASV_REFERENCE, args.results)  # start from the reference
+    from asv.results import iter_results_for_machine
+
+    stored = set()
+    if (args.results / args.machine / "machine.json").exists():
+        stored = {
+            r.commit_hash
+            for r in iter_results_for_machine(str(args.results), args.machine)
+        }
+    return commits, [c for c in commits if args.force or c["commit"] not in stored]
 
 
-def _n_threads() -> int | None:
-    """Return the suite's thread count, read from benchmarks/common.py."""
-    try:
-        text = (REPO_ROOT / "benchmarks" / "common.py").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    match = re.search(r"^N_THREADS = (\d+)", text, flags=re.MULTILINE)
-    return int(match.group(1)) if match else None
+def _run_all(args, todo: list[dict]) -> tuple[dict, list[str]]:
+    """Benchmark each commit of ``todo``; return the run log and the failures."""
+    log, failed = {}, []
+    for i, c in enumerate(todo, 1):
+        _cli.say(f"[{i}/{len(todo)}] {c['short']} {c['subject']}")
+        probe = _io.load_probe(seconds=2.0)
+        if (probe["busy_cpus"] or 0.0) > BUSY_CPUS:
+            print(
+                f"history: warning: other processes keep {probe['busy_cpus']} CPUs "
+                f"busy; with {N_THREADS} threads per benchmark these timings will "
+                "be noisy",
+                file=sys.stderr,
+            )
+        run = {
+            "started_utc": _io.utc_now(),
+            "loadavg_before": probe["loadavg"],
+            "busy_cpus_before": probe["busy_cpus"],
+            "machine": args.machine,
+            "bench": args.bench,
+        }
+        start = time.perf_counter()
+        try:
+            run_commit(c["commit"], args.machine, args.results, args.bench, args.quiet)
+            run["ok"] = True
+        except (RuntimeError, subprocess.CalledProcessError) as exc:
+            print(f"history: {c['short']}: {exc}", file=sys.stderr)
+            failed.append(c["short"])
+            run["ok"] = False
+        run["seconds"] = round(time.perf_counter() - start, 1)
+        run["loadavg_after"] = _io.load_probe()["loadavg"]
+        log[c["commit"]] = run
+    return log, failed
 
 
-def _relative(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
+def _previous_runs(out: Path) -> dict:
+    """Return the run log of the last history record (this set, else the reference)."""
+    for path in (out / "history.json", _io.RESULTS_DIR / "history" / "history.json"):
+        if path.is_file():
+            return _io.read_record(path)["results"].get("runs", {})
+    return {}
 
 
-def _print_ratios(record: dict) -> None:
-    newest = record["newest_commit"]
-    if not newest:
-        return
-    say(
-        f"nbkm/sklearn at {newest[:8]} ({record['n_threads']} threads each; "
-        "< 1 means nbkm is faster or smaller):"
-    )
-    for name, r in record["ratios_newest_commit"].items():
-        say(
-            f"  {name:<48} geomean {r['geomean']:6.3f}   worst {r['max']:6.3f}"
-            f"   ({len(r['combinations'])} combinations)"
-        )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the suite over the missing commits, then redraw the history figure.
-
-    Parameters
-    ----------
-    argv : list of str or None
-        Command-line arguments (``sys.argv[1:]`` when None); see ``--help``.
+def run(params: dict, out: Path, quiet: bool = False) -> tuple[dict, dict]:
+    """Benchmark the missing commits (with ``run``), then draw the history.
 
     Returns
     -------
-    code : int
-        0 on success, 1 when a commit could not be benchmarked.
+    results : dict
+        ``asv_machine``, ``n_threads``, ``commits`` (plotted), ``missing_commits``,
+        ``failed_commits``, ``stale_results_left_out``, ``key_benchmarks``,
+        ``series``, ``newest_commit``, ``ratios_newest_commit`` and ``runs`` (the
+        log of every commit's run: duration, machine load).
+    figures : dict
+        ``{"history": "history.png"}``.
     """
-    p = parser("history", __doc__)
+    args = params["_args"]
+    commits, todo = _prepare(args)
+    runs, failed = _previous_runs(args.out or _io.RUNS_DIR / "history"), []
+    if args.run:
+        _cli.say(
+            f"{len(todo)} of {len(commits)} commits to run on machine "
+            f"{args.machine!r}; results go to {args.results}"
+        )
+        log, failed = _run_all(args, todo)
+        runs.update(log)
+    rows, info = load_points(args.results, args.machine)
+    done = {row["commit"] for row in rows}
+    plotted = [c for c in commits if c["commit"] in done]
+    newest = plotted[-1]["commit"] if plotted else None
+    if args.publish is not None:
+        publish(args.results, args.publish)
+        _cli.say(f"history: asv web pages -> {args.publish}")
+    results = {
+        "asv_machine": info["machine"],
+        "n_threads": N_THREADS,
+        "commits": plotted,
+        "missing_commits": [c["short"] for c in commits if c["commit"] not in done],
+        "failed_commits": failed,
+        "stale_results_left_out": info["stale"],
+        "key_benchmarks": KEY_BENCHMARKS,
+        "series": key_series(rows, [c["commit"] for c in plotted]),
+        "newest_commit": newest,
+        "ratios_newest_commit": ratios(rows, newest) if newest else {},
+        "runs": runs,
+    }
+    figure = plot_history(results["series"], plotted, out / "history.png")
+    return results, {"history": figure}
+
+
+def summary(record: dict) -> list[str]:
+    """Return the lines printed after a run: commits plotted, newest ratios."""
+    r = record["results"]
+    lines = [
+        f"history: {len(r['commits'])} commits plotted; "
+        f"{r['stale_results_left_out']} stale results left out (--force reruns)"
+    ]
+    if r["newest_commit"]:
+        lines.append(
+            f"nbkm/sklearn at {r['newest_commit'][:8]} ({r['n_threads']} "
+            "threads each; < 1: nbkm faster or smaller):"
+        )
+    lines += [
+        f"  {name:<48} geomean {v['geomean']:6.3f}   worst {v['max']:6.3f}"
+        for name, v in r["ratios_newest_commit"].items()
+    ]
+    if r["failed_commits"]:
+        lines.append(f"history: failed commits: {' '.join(r['failed_commits'])}")
+    return lines
+
+
+def section(record: dict, rel_dir: str) -> list[str]:
+    """Markdown of the history record: what is drawn, and from which results."""
+    r = record["results"]
+    return [
+        "## Timing history",
+        "",
+        f"asv results of {len(r['commits'])} commits of main on machine "
+        f"`{record['params']['machine']}` ({r['n_threads']} threads for both "
+        "implementations), read from `results/asv/`; one panel per key benchmark.",
+    ]
+
+
+def _add_arguments(p) -> None:
+    p.add_argument(
+        "--run",
+        action="store_true",
+        help="benchmark the commits that have no result yet",
+    )
     p.add_argument(
         "--commits",
-        type=int,
-        default=None,
+        type=_cli.int_in(1, None),
         metavar="N",
-        help="only the last N commits (default: all since the library landed)",
+        help="only the last N commits (default: all since the library)",
     )
     p.add_argument("--branch", default="main", help="branch to walk (default: main)")
     p.add_argument(
         "--commit",
         action="append",
-        default=None,
         metavar="REV",
-        help="only this commit of the branch (repeatable; with --force to rerun it)",
+        help="only this commit (repeatable; with --force to rerun it)",
     )
     p.add_argument(
         "--machine",
-        default=default_machine(),
+        default=platform.node() or "unknown",
         help="asv machine name (default: the host name, as asv's)",
     )
     p.add_argument(
         "--results",
-        type=Path,
-        default=ASV_RESULTS,
-        help="committed asv results (default: results/asv)",
+        type=_cli.out_dir,
+        default=ASV_RUNS,
+        help="stored asv results (default: runs/asv, started from results/asv)",
     )
     p.add_argument(
         "--bench",
         action="append",
-        default=None,
         metavar="REGEX",
         help="only benchmarks matching REGEX (asv --bench; repeatable)",
     )
     p.add_argument(
-        "--force", action="store_true", help="rerun commits that already have results"
-    )
-    p.add_argument(
-        "--plot-only",
+        "--force",
         action="store_true",
-        help="run nothing; redraw the figure and JSON from the results",
+        help="with --run: rerun commits that already have results",
     )
     p.add_argument(
         "--publish",
-        type=Path,
+        type=_cli.out_dir,
         nargs="?",
-        const=REPO_ROOT / ".asv" / "html",
-        default=None,
         metavar="HTML_DIR",
-        help="also build asv's web pages of the stored results (default folder: "
-        ".asv/html; view with `asv preview`)",
+        const=_io.REPO_ROOT / ".asv" / "html",
+        help="also build asv's web pages (default folder: .asv/html)",
     )
     p.add_argument(
         "--list",
         action="store_true",
         help="list the commits and whether they have results, then stop",
     )
-    args = p.parse_args(argv)
-    if args.commits is not None and args.commits < 1:
-        p.error("--commits must be at least 1")
 
-    commits = list_commits(args.branch)
-    if args.commits is not None:
-        commits = commits[-args.commits :]
-    if args.commit:
-        try:
-            wanted = {_git("rev-parse", f"{r}^{{commit}}").strip() for r in args.commit}
-        except subprocess.CalledProcessError:
-            p.error(f"--commit: unknown revision in {args.commit}")
-        commits = [c for c in commits if c["commit"] in wanted]
-        if len(commits) != len(wanted):
-            p.error(f"--commit: not all of {args.commit} are on {args.branch}")
-    stored = stored_results(args.results, args.machine)
-    todo = [c for c in commits if args.force or c["commit"] not in stored]
+
+def params_from(args) -> dict:
+    """Return the run's parameters; ``--list`` prints the commits and exits here."""
     if args.list:
+        commits, todo = _prepare(args)
+        missing = {c["commit"] for c in todo}
         for c in commits:
-            mark = "stored" if c["commit"] in stored else "missing"
-            say(f"{c['short']}  {mark:<7}  {c['date'][:10]}  {c['subject']}")
-        return 0
+            mark = "missing" if c["commit"] in missing else "stored"
+            _cli.say(f"{c['short']}  {mark:<7}  {c['date'][:10]}  {c['subject']}")
+        raise SystemExit(0)
+    return {
+        "branch": args.branch,
+        "machine": args.machine,
+        "run": args.run,
+        "results": _cli.shown(args.results),
+        "bench": args.bench,
+        "max_iter": MAX_ITER,
+        "_args": args,
+    }
 
-    failed = []
-    if not args.plot_only:
-        say(
-            f"{len(todo)} of {len(commits)} commits to run on machine "
-            f"{args.machine!r}; results go to {_relative(args.results)}"
-        )
-        for i, c in enumerate(todo, 1):
-            say(f"[{i}/{len(todo)}] {c['short']} {c['subject']}")
-            run = {
-                "started_utc": utc_now(),
-                "loadavg_before": _loadavg(),
-                "busy_cpus_before": busy_cpus(),
-            }
-            busy = run["busy_cpus_before"] or 0.0
-            if busy > BUSY_CPUS:
-                print(
-                    f"history: warning: other processes keep {busy:.2f} CPUs busy; "
-                    f"with {_n_threads()} threads per benchmark, they stall every "
-                    "parallel region and these timings will be noisy",
-                    file=sys.stderr,
-                )
-            start = time.perf_counter()
-            try:
-                run_commit(
-                    c["commit"],
-                    machine=args.machine,
-                    results=args.results,
-                    branch=args.branch,
-                    bench=args.bench,
-                    quiet=args.quiet,
-                )
-                run["ok"] = True
-            except (RuntimeError, subprocess.CalledProcessError) as exc:
-                print(f"history: {c['short']}: {exc}", file=sys.stderr)
-                failed.append(c["short"])
-                run["ok"] = False
-            run.update(
-                {
-                    "seconds": round(time.perf_counter() - start, 1),
-                    "loadavg_after": _loadavg(),
-                    "machine": args.machine,
-                    "bench": args.bench,
-                }
-            )
-            _log_run(args.out / "runs.json", c["commit"], run)
 
-    rows, info = load_points(args.results, args.machine)
-    record = _summarise(args, commits, rows, info)
-    if args.publish is not None:
-        publish(args.results, args.publish, args.branch)
-        say(f"history: asv web pages -> {_relative(args.publish)}")
-    say(
-        f"history: {len(record['commits'])} commits plotted -> "
-        f"{_relative(args.out / 'history.png')}"
+_cli.register(
+    _cli.Experiment(
+        name="history",
+        doc=__doc__,
+        add_arguments=_add_arguments,
+        params=params_from,
+        run=run,
+        summary=summary,
+        section=section,
+        required=("commits", "series", "ratios_newest_commit", "runs"),
+        exit_code=lambda r: 1 if r["failed_commits"] else 0,
+        order=40,
     )
-    if info["stale"]:
-        say(
-            f"history: {info['stale']} stored results were recorded with older "
-            "benchmark code and left out (rerun them with --force)"
-        )
-    _print_ratios(record)
-    if failed:
-        print(f"history: failed commits: {' '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+)

@@ -74,6 +74,7 @@ def _smoke(monkeypatch):
     monkeypatch.setenv("NBKM_BENCH_SMOKE", "1")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("cls", "method", "combo"), list(_cases()))
 def test_benchmark_runs(cls, method, combo):
     args = list(combo)
@@ -125,6 +126,21 @@ def test_conventions(label):
 
 def test_thread_count_is_fixed():
     assert common.N_THREADS == 2
+
+
+def test_one_definition_of_the_workloads():
+    """asv's suite and `experiments compare` take their shapes from one module."""
+    from benchmarks import iteration, workloads
+    from experiments import compare
+
+    assert compare.workloads is workloads
+    assert iteration.LloydIteration.params[1:] == [
+        workloads.GRID[key] for key in ("n", "d", "k", "dtype")
+    ]
+    X = workloads.draw_gaussian(50, 3, "float64")
+    params = workloads.fixed_workload(X, 4, 7)
+    assert (params["init"] == X[:4]).all() and params["tol"] == 0
+    assert (params["n_init"], params["max_iter"]) == (1, 7)
 
 
 def test_mode_accuracy():

@@ -1,7 +1,7 @@
 """``python -m experiments history``: reading asv results, reducing, plotting.
 
-Built on a small fake asv results folder in asv's own format (version 2), so no
-benchmark runs here.
+Built on a small fake asv results folder in asv's own format (version 2), read
+through asv's API as the committed history is, so no benchmark runs here.
 """
 
 import json
@@ -16,7 +16,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from experiments import history  # noqa: E402
+from experiments import _io, history  # noqa: E402
+from experiments.__main__ import main as cli  # noqa: E402
 
 COLUMNS = ["result", "params", "version", "started_at", "duration"]
 LLOYD = "iteration.LloydIteration.time_fit"
@@ -38,7 +39,10 @@ def _write_results(root: Path, commits, values, version="v1", bench_version="v1"
         nb, sk = values[i]
         doc = {
             "commit_hash": commit,
-            "env_name": "existing-py",
+            "env_name": "existing-py3.11",
+            "python": "3.11",
+            "params": {"machine": "m", "python": "3.11"},
+            "requirements": {},
             "date": 1000 * i,
             "result_columns": COLUMNS,
             "results": {
@@ -54,17 +58,7 @@ def _write_results(root: Path, commits, values, version="v1", bench_version="v1"
             },
             "version": 2,
         }
-        (machine / f"{commit[:8]}-existing-py.json").write_text(json.dumps(doc))
-
-
-def test_product_is_asv_order():
-    assert history._product([["a", "b"], [1, 2]]) == [
-        ("a", 1),
-        ("a", 2),
-        ("b", 1),
-        ("b", 2),
-    ]
-    assert history._product([]) == [()]
+        (machine / f"{commit[:8]}-existing-py3.11.json").write_text(json.dumps(doc))
 
 
 def test_load_points_and_ratios(tmp_path):
@@ -115,20 +109,7 @@ def test_stale_versions_are_left_out(tmp_path):
     assert info["stale"] == 2
 
 
-def test_stored_results_by_commit(tmp_path):
-    _write_results(tmp_path, ["a" * 40, "b" * 40], [(1.0, 2.0), (1.0, 2.0)])
-    stored = history.stored_results(tmp_path, "m")
-    assert sorted(stored) == ["a" * 40, "b" * 40]
-    assert history.stored_results(tmp_path, "nope") == {}
-
-
 def test_list_commits_starts_where_the_library_landed():
-    try:
-        subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, check=True, capture_output=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
     commits = history.list_commits("HEAD")
     assert commits, "no commits"
     first = commits[0]["commit"]
@@ -144,46 +125,53 @@ def test_list_commits_starts_where_the_library_landed():
 
 
 def test_export_package(tmp_path):
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=REPO_ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
+    head = _io.git("rev-parse", "HEAD").strip()
     dest = history.export_package(head, tmp_path / "src")
     assert (dest / "nbkm" / "__init__.py").is_file()
     assert not (dest / "benchmarks").exists()
 
 
-def test_plot_only_end_to_end(tmp_path):
+def test_history_end_to_end(tmp_path):
     head = history.list_commits("HEAD")[-2:]
     commits = [c["commit"] for c in head]
     _write_results(tmp_path / "asv", commits, [(1.0, 2.0), (0.5, 2.0)][: len(commits)])
-    out = tmp_path / "out"
-    code = history.main(
-        [
-            "--plot-only",
-            "--branch",
-            "HEAD",
-            "--machine",
-            "m",
-            "--results",
-            str(tmp_path / "asv"),
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
+    out = tmp_path / "history"
+    argv = ["--branch", "HEAD", "--machine", "m", "--results", str(tmp_path / "asv")]
+    assert cli(["history", *argv, "--out", str(out), "--quiet"]) == 0
     assert (out / "history.png").stat().st_size > 10_000
-    record = json.loads((out / "history.json").read_text())
-    assert record["experiment"] == "history"
-    assert [c["commit"] for c in record["commits"]] == commits
-    assert record["newest_commit"] == commits[-1]
-    assert LLOYD in record["ratios_newest_commit"]
+    record = _io.read_record(out / "history.json")
+    results = record["results"]
+    assert [c["commit"] for c in results["commits"]] == commits
+    assert results["newest_commit"] == commits[-1]
+    assert LLOYD in results["ratios_newest_commit"]
+
+
+def test_the_committed_history_loads_with_a_stable_environment_name():
+    asv = _io.RESULTS_DIR / "asv"
+    names = [p.name for p in _io.listed_files(asv / "vm")]
+    results = [n for n in names if n != "machine.json"]
+    assert len(results) >= 32
+    assert all(n.endswith(f"-{history.stable_env_name()}.json") for n in results)
+    assert all(str(_io.REPO_ROOT) not in (asv / "vm" / n).read_text() for n in names)
+    rows, info = history.load_points(asv, "vm")
+    assert info["stale"] == 0  # recorded with the suite's current benchmark code
+    assert len({row["commit"] for row in rows}) == len(results)
+    newest = _io.read_record(_io.RESULTS_DIR / "history" / "history.json")
+    newest = newest["results"]["newest_commit"]
+    assert LLOYD in history.ratios(rows, newest)
+
+
+def test_normalise_result_renames_the_environment():
+    doc = {
+        "env_name": "existing-py_home_x_.venv_bin_python",
+        "python": "/home/x/py",
+        "params": {"machine": "m", "python": "/home/x/py"},
+        "results": {},
+    }
+    out = history.normalise_result(doc, "existing-py3.11")
+    assert out["env_name"] == "existing-py3.11"
+    assert out["python"] == out["params"]["python"] == "3.11"
+    assert out["params"]["machine"] == "m"
 
 
 def test_busy_cpus_sees_another_busy_process():
@@ -196,7 +184,7 @@ def test_busy_cpus_sees_another_busy_process():
         ]
     )
     try:
-        busy = history.busy_cpus(seconds=1.5)
+        busy = _io.load_probe(seconds=1.5)["busy_cpus"]
     finally:
         spin.wait()
     assert busy is not None

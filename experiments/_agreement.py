@@ -1,0 +1,216 @@
+"""Same-initial-centres agreement of nbkm and scikit-learn, run by run.
+
+k-means++ picks sample points as initial centres. On integer-valued data such
+as digits, some samples are then *exactly* equidistant from two initial
+centres at the first E-step. Which centre wins such a tie depends on the
+floating-point rounding of the distance formula, so two correct
+implementations (nbkm and sklearn, and even sklearn's own lloyd and elkan) may
+label those samples differently, and the runs then drift apart. This module
+measures that honestly:
+
+* for every seed, the ``n_init`` k-means++ initialisations that
+  ``KMeans(random_state=seed)`` would draw (one ``RandomState`` consumed
+  across runs, on the mean-centred data), checking that nbkm's and sklearn's
+  ``kmeans_plusplus`` pick the same sample indices;
+* from each initialisation (``n_init=1``): nbkm (lloyd) vs sklearn lloyd, and
+  sklearn lloyd vs sklearn elkan (the baseline for rounding-level
+  disagreement);
+* the number of exact ties at the first E-step (computed in exact integer
+  arithmetic when the data are integers);
+* a control where the same initial centres are moved by a uniform jitter in
+  ``[-jitter, jitter]``, so that exact ties cannot occur: nbkm and sklearn
+  lloyd should then agree on every run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from experiments._cli import Progress
+
+#: The pairs compared run by run: name -> (first fit, second fit).
+PAIRS = {
+    "nbkm_vs_sklearn_lloyd": ("nbkm", "sklearn_lloyd"),
+    "sklearn_lloyd_vs_elkan": ("sklearn_lloyd", "sklearn_elkan"),
+    "jittered_nbkm_vs_sklearn_lloyd": ("jittered_nbkm", "jittered_sklearn_lloyd"),
+}
+
+
+def init_sequence(X, n_clusters: int, seed: int, n_runs: int):
+    """Draw the initial centres of ``KMeans(init='k-means++', random_state=seed)``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data (not centred; centring happens here as in ``KMeans.fit``).
+    n_clusters : int
+        Number of clusters.
+    seed : int
+        ``random_state`` of the estimator.
+    n_runs : int
+        Number of initialisations (``n_init``).
+
+    Returns
+    -------
+    inits : list of ndarray of shape (n_clusters, n_features)
+        ``X[indices]`` of each run (exact sample rows).
+    indices_equal : list of bool
+        Whether nbkm's ``kmeans_plusplus`` picked the same indices as
+        sklearn's, run by run.
+    """
+    from sklearn.cluster import kmeans_plusplus as sk_kpp
+
+    from nbkm import kmeans_plusplus as nb_kpp
+
+    X = np.asarray(X)
+    Xc = X - X.mean(axis=0)
+    rs_sk = np.random.RandomState(seed)
+    rs_nb = np.random.RandomState(seed)
+    inits, equal = [], []
+    for _ in range(n_runs):
+        _, idx_sk = sk_kpp(Xc, n_clusters, random_state=rs_sk)
+        _, idx_nb = nb_kpp(Xc, n_clusters, random_state=rs_nb)
+        inits.append(X[idx_sk])
+        equal.append(bool(np.array_equal(idx_sk, idx_nb)))
+    return inits, equal
+
+
+def first_step_ties(X, centers) -> int:
+    """Count samples exactly equidistant from two or more nearest centres.
+
+    Distances are computed in exact integer arithmetic when ``X`` and
+    ``centers`` hold integers (as digits and centres picked among its samples
+    do); otherwise in float64, where "exact" means bitwise equal.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data.
+    centers : ndarray of shape (n_clusters, n_features)
+        Centres of the first E-step.
+
+    Returns
+    -------
+    n_ties : int
+        Samples whose smallest distance is attained by more than one centre.
+    """
+    X = np.asarray(X)
+    centers = np.asarray(centers)
+    integral = np.all(X == np.round(X)) and np.all(centers == np.round(centers))
+    dtype = np.int64 if integral else np.float64
+    Xi = X.astype(dtype)
+    Ci = centers.astype(dtype)
+    d2 = ((Xi[:, None, :] - Ci[None, :, :]) ** 2).sum(axis=-1)
+    nearest = d2.min(axis=1, keepdims=True)
+    return int(np.sum((d2 == nearest).sum(axis=1) > 1))
+
+
+def _fit(impl: str, X, init, n_threads):
+    from sklearn.cluster import KMeans as SKKMeans
+
+    from nbkm import KMeans
+
+    k = init.shape[0]
+    if impl == "nbkm":
+        est = KMeans(n_clusters=k, init=init, n_init=1, n_threads=n_threads)
+    else:
+        est = SKKMeans(n_clusters=k, init=init, n_init=1, algorithm=impl[8:])
+    est.fit(X)
+    return est.labels_, est.n_iter_, est.inertia_
+
+
+def study(
+    X,
+    n_clusters: int,
+    seeds,
+    n_init: int,
+    jitter: float = 0.01,
+    n_threads: int | None = None,
+    quiet: bool = False,
+) -> dict:
+    """Run the same-init agreement study on ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data.
+    n_clusters : int
+        Number of clusters.
+    seeds : sequence of int
+        ``random_state`` values; each gives ``n_init`` initialisations.
+    n_init : int
+        Initialisations per seed (the first one is also the ``n_init='auto'``
+        run of that seed).
+    jitter : float, default=0.01
+        Half-width of the uniform jitter of the control.
+    n_threads : int or None, default=None
+        nbkm's ``n_threads``.
+    quiet : bool, default=False
+        No progress lines.
+
+    Returns
+    -------
+    result : dict
+        Counts over all runs (``n_runs``, ``init_indices_equal``,
+        ``nbkm_vs_sklearn_lloyd`` / ``sklearn_lloyd_vs_elkan`` /
+        ``jittered_nbkm_vs_sklearn_lloyd`` each with ``labels_equal``,
+        ``n_iter_equal`` and the disagreeing runs) and the tie analysis
+        (``runs_with_ties``, ``disagreements_all_at_ties``). See the module
+        docstring.
+    """
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)  # as KMeans does with integers
+    progress = Progress("agreement", len(seeds) * n_init, quiet=quiet)
+    runs, idx_equal_all = [], []
+    for seed in seeds:
+        inits, idx_equal = init_sequence(X, n_clusters, seed, n_init)
+        idx_equal_all.extend(idx_equal)
+        jitter_rng = np.random.RandomState(seed)
+        for r, init in enumerate(inits):
+            jittered = init + jitter_rng.uniform(-jitter, jitter, size=init.shape)
+            runs.append(_one_run(X, init, jittered.astype(X.dtype), n_threads))
+            runs[-1].update(seed=int(seed), run=r)
+            progress.step(f"seed {seed} run {r}")
+    result = {
+        "n_runs": len(runs),
+        "n_init_per_seed": int(n_init),
+        "jitter": float(jitter),
+        "init_indices_equal": int(sum(idx_equal_all)),
+        "runs_with_ties": int(sum(r["first_step_ties"] > 0 for r in runs)),
+        "ties_per_run": [r["first_step_ties"] for r in runs],
+    }
+    for name in PAIRS:
+        differ = [
+            {key: r[key] for key in ("seed", "run", "first_step_ties")}
+            | {"n_labels_differ": r[name]["n_labels_differ"]}
+            for r in runs
+            if r[name]["n_labels_differ"]
+        ]
+        result[name] = {
+            "labels_equal": len(runs) - len(differ),
+            "n_iter_equal": int(sum(r[name]["n_iter_equal"] for r in runs)),
+            "disagreeing_runs": differ,
+            "disagreements_all_at_ties": all(d["first_step_ties"] > 0 for d in differ),
+        }
+    return result
+
+
+def _one_run(X, init, jittered, n_threads) -> dict:
+    """Fit every pair of :data:`PAIRS` from one initialisation; compare them."""
+    fits = {
+        impl: _fit(impl, X, init, n_threads)
+        for impl in ("nbkm", "sklearn_lloyd", "sklearn_elkan")
+    }
+    fits |= {
+        f"jittered_{impl}": _fit(impl, X, jittered, n_threads)
+        for impl in ("nbkm", "sklearn_lloyd")
+    }
+    run = {"first_step_ties": first_step_ties(X, init)}
+    for name, (a, b) in PAIRS.items():
+        (labels_a, n_iter_a, _), (labels_b, n_iter_b, _) = fits[a], fits[b]
+        run[name] = {
+            "n_labels_differ": int(np.sum(labels_a != labels_b)),
+            "n_iter_equal": int(n_iter_a) == int(n_iter_b),
+        }
+    return run
