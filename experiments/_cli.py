@@ -87,8 +87,36 @@ class Experiment:
 REGISTRY: dict[str, Experiment] = {}
 
 
-def register(experiment: Experiment) -> Experiment:
-    """Add an experiment to :data:`REGISTRY` (called by its module on import)."""
+def register(module: str, order: int, required=()) -> Experiment:
+    """Register the experiment defined by the functions of ``module``.
+
+    Parameters
+    ----------
+    module : str
+        The module's ``__name__``; its last part is the command name. It defines
+        ``add_arguments(parser)`` and ``run``, and for an experiment
+        ``params_from(args)``; optionally ``summary``, ``section``,
+        ``set_name`` and ``exit_code`` (see :class:`Experiment`).
+    order : int
+        Position in the help and in the README.
+    required : tuple of str, default=()
+        Keys the record's ``results`` must have.
+
+    Returns
+    -------
+    experiment : Experiment
+        Also stored in :data:`REGISTRY`.
+    """
+    mod = sys.modules[module]
+    hooks = ("add_arguments", "run", "summary", "section", "set_name", "exit_code")
+    experiment = Experiment(
+        name=module.rpartition(".")[2],
+        doc=mod.__doc__,
+        params=getattr(mod, "params_from", None),
+        required=tuple(required),
+        order=order,
+        **{hook: getattr(mod, hook, None) for hook in hooks},
+    )
     REGISTRY[experiment.name] = experiment
     return experiment
 

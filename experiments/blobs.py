@@ -151,28 +151,19 @@ def section(record: dict, rel_dir: str) -> list[str]:
     ]
 
 
-def _add_arguments(p) -> None:
-    p.add_argument(
-        "--seed",
-        type=_cli.int_in(0, 2**32 - 1),
-        default=DEFAULTS["random_state"],
-        help="random_state of both KMeans (default 0)",
-    )
+def add_arguments(p) -> None:
+    """Add the options of blobs to ``p``."""
+    p.add_argument("--seed", type=_cli.int_in(0, 2**32 - 1), default=0, help="seed")
 
 
-_cli.register(
-    _cli.Experiment(
-        name="blobs",
-        doc=__doc__,
-        add_arguments=_add_arguments,
-        params=lambda args: dict(DEFAULTS, random_state=args.seed),
-        run=run,
-        summary=summary,
-        section=section,
-        required=("nbkm", "sklearn", "textbook", "comparison"),
-        exit_code=lambda r: (
-            0 if r["comparison"]["nbkm_vs_textbook_same_partition"] else 1
-        ),
-        order=20,
-    )
-)
+def params_from(args) -> dict:
+    """Return the run's parameters from the parsed options."""
+    return dict(DEFAULTS, random_state=args.seed)
+
+
+def exit_code(results: dict) -> int:
+    """Return 1 when nbkm and the textbook loop found different partitions."""
+    return 0 if results["comparison"]["nbkm_vs_textbook_same_partition"] else 1
+
+
+EXPERIMENT = _cli.register(__name__, 20, ("nbkm", "sklearn", "textbook", "comparison"))

@@ -123,9 +123,9 @@ def tutorial_band(params: dict, fresh: dict) -> list[str]:
 
 def check_record(path: Path, strict: bool, atol: float, quiet: bool) -> bool:
     """Rerun one reference digits record, print the comparison, return whether OK."""
-    from experiments.digits import EXPERIMENT
+    from experiments import digits
 
-    reference = _io.read_record(path, EXPERIMENT.required)
+    reference = _io.read_record(path, digits.EXPERIMENT.required)
     params = dict(reference["params"], repeats=1)
     git = reference["git"]
     _cli.say(
@@ -133,7 +133,7 @@ def check_record(path: Path, strict: bool, atol: float, quiet: bool) -> bool:
         f"{(git['commit'] or 'unknown')[:10]}{' (dirty)' if git['dirty'] else ''} "
         f"with nbkm source {reference['nbkm_source_sha256']}"
     )
-    results, _ = EXPERIMENT.run(params, None, quiet)
+    results, _ = digits.run(params, None, quiet)
     fresh = {
         "environment": _io.environment(),
         "nbkm_source_sha256": _io.nbkm_source_hash(),
@@ -160,7 +160,7 @@ def check_record(path: Path, strict: bool, atol: float, quiet: bool) -> bool:
     return not failures
 
 
-def main(args) -> int:
+def run(args) -> int:
     """Check every digits record under the reference; see the module docstring."""
     files = [
         p
@@ -174,26 +174,12 @@ def main(args) -> int:
     return 0 if all(ok) else 1
 
 
-def _add_arguments(p) -> None:
-    p.add_argument(
-        "--reference",
-        type=_cli.out_dir,
-        default=_io.RESULTS_DIR,
-        help="reference root holding digits*/ (default: results)",
-    )
-    p.add_argument(
-        "--strict", action="store_true", help="exact even when versions differ"
-    )
-    p.add_argument(
-        "--atol",
-        type=_cli.float_in(0, 1),
-        default=0.01,
-        help="mean-accuracy tolerance across versions (default 0.01)",
-    )
+def add_arguments(p) -> None:
+    """Add the options of check to ``p``."""
+    add = p.add_argument
+    add("--reference", type=_cli.out_dir, default=_io.RESULTS_DIR, help="root")
+    add("--strict", action="store_true", help="exact even when versions differ")
+    add("--atol", type=_cli.float_in(0, 1), default=0.01, help="accuracy tolerance")
 
 
-_cli.register(
-    _cli.Experiment(
-        name="check", doc=__doc__, add_arguments=_add_arguments, run=main, order=60
-    )
-)
+EXPERIMENT = _cli.register(__name__, 60)

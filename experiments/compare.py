@@ -558,55 +558,28 @@ def section(record: dict, rel_dir: str) -> list[str]:
     ]
 
 
-def _add_arguments(p) -> None:
-    count = _cli.int_in(1, 10**8)
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="the asv suite's smaller grid (workloads.GRID)",
-    )
-    p.add_argument("--n", type=count, nargs="+", help="sample counts")
-    p.add_argument("--d", type=count, nargs="+", help="feature counts")
-    p.add_argument("--k", type=count, nargs="+", help="cluster counts")
-    p.add_argument("--dtype", nargs="+", choices=["float32", "float64"])
-    p.add_argument("--max-iter", type=_cli.int_in(1, 1000))
-    p.add_argument("--repeats", type=_cli.int_in(1, 1000))
-    p.add_argument("--threads", type=_cli.threads, help="threads (default: all)")
-    p.add_argument(
-        "--sparse",
-        nargs=4,
-        metavar=("N", "D", "DENSITY", "K"),
-        help="the sparse case (default 100000 20000 0.005 20)",
-    )
-    p.add_argument("--no-sparse", action="store_true", help="skip the sparse case")
-    p.add_argument(
-        "--init-repeats",
-        type=_cli.int_in(0, 1000),
-        help="timed k-means++ calls per shape and implementation (0: none)",
-    )
-    p.add_argument(
-        "--elkan-max-bounds",
-        type=_cli.float_in(0, 1e15),
-        help="largest n * k timed with elkan (default 2e8)",
-    )
-    p.add_argument(
-        "--init-max-nk",
-        type=_cli.float_in(0, 1e15),
-        help="largest n * k whose k-means++ is timed (default 1e8)",
-    )
-    p.add_argument(
-        "--peakmem",
-        nargs=3,
-        type=count,
-        metavar=("N", "D", "K"),
-        help="also the peak memory of one float64 fit of this shape",
-    )
-    p.add_argument(
+def add_arguments(p) -> None:
+    """Add the options of compare to ``p``."""
+    add, size = p.add_argument, _cli.int_in(1, 10**8)
+    add("--quick", action="store_true", help="the asv suite's smaller grid")
+    for name in ("--n", "--d", "--k"):
+        add(name, type=size, nargs="+", help="sizes of the grid")
+    add("--dtype", nargs="+", choices=["float32", "float64"])
+    add("--max-iter", type=_cli.int_in(1, 1000), help="fixed iterations per fit")
+    add("--repeats", type=_cli.int_in(1, 1000), help="timed fits per shape")
+    add("--threads", type=_cli.threads, help="threads (default: all)")
+    add("--sparse", nargs=4, metavar=("N", "D", "DENSITY", "K"), help="sparse case")
+    add("--no-sparse", action="store_true", help="skip the sparse case")
+    add("--init-repeats", type=_cli.int_in(0, 1000), help="k-means++ calls (0: none)")
+    for name in ("--elkan-max-bounds", "--init-max-nk"):
+        add(name, type=_cli.float_in(0, 1e15), help="largest n * k timed")
+    add("--peakmem", nargs=3, type=size, metavar=("N", "D", "K"), help="peak memory")
+    add(
         "--peakmem-impls",
         nargs="+",
         choices=list(MEMORY_IMPLS),
         default=list(MEMORY_IMPLS),
-        help="measured by --peakmem",
+        help="measured by --peakmem (default: all)",
     )
 
 
@@ -647,16 +620,5 @@ def params_from(args) -> dict:
     return params
 
 
-_cli.register(
-    _cli.Experiment(
-        name="compare",
-        doc=__doc__,
-        add_arguments=_add_arguments,
-        params=params_from,
-        run=run,
-        summary=summary,
-        section=section,
-        required=("grid", "summary", "gemm_peak_gflops", "faiss", "timings"),
-        order=30,
-    )
-)
+REQUIRED = ("grid", "summary", "gemm_peak_gflops", "faiss", "timings")
+EXPERIMENT = _cli.register(__name__, 30, REQUIRED)

@@ -545,47 +545,22 @@ def set_name(params: dict) -> str:
     return f"digits_{params['embed']}" if params.get("embed") else "digits"
 
 
-def _add_arguments(p) -> None:
-    p.add_argument(
-        "--seeds",
-        type=_cli.int_in(1, 1000),
-        default=10,
-        help="number of seeds 0..N-1 (default 10)",
-    )
-    p.add_argument(
+def add_arguments(p) -> None:
+    """Add the options of digits to ``p``."""
+    add = p.add_argument
+    add("--seeds", type=_cli.int_in(1, 1000), default=10, help="seeds 0..N-1")
+    add(
         "--n-init",
         type=_cli.n_init,
         nargs="+",
-        default=DEFAULTS["n_init"],
+        default=[10, "auto"],
         help="n_init settings: positive integers or auto (default: 10 auto)",
     )
-    p.add_argument(
-        "--repeats",
-        type=_cli.int_in(1, 100),
-        default=3,
-        help="timed fits per seed and implementation (default 3)",
-    )
-    p.add_argument(
-        "--threads",
-        type=_cli.threads,
-        default=None,
-        help="threads of both implementations (default: all)",
-    )
-    p.add_argument(
-        "--embed",
-        choices=["none", "tsne"],
-        default="none",
-        help="embed the data first (tsne: 2-D t-SNE)",
-    )
-    p.add_argument(
-        "--no-agreement", action="store_true", help="skip the same-init agreement study"
-    )
-    p.add_argument(
-        "--n-samples",
-        type=_cli.int_in(50, N_DIGITS),
-        default=None,
-        help=f"use only the first N digits (50..{N_DIGITS})",
-    )
+    add("--repeats", type=_cli.int_in(1, 100), default=3, help="timed fits per seed")
+    add("--threads", type=_cli.threads, help="threads of both (default: all)")
+    add("--embed", choices=["none", "tsne"], default="none", help="2-D t-SNE first")
+    add("--no-agreement", action="store_true", help="skip the same-init study")
+    add("--n-samples", type=_cli.int_in(50, N_DIGITS), help="the first N digits")
 
 
 def params_from(args) -> dict:
@@ -602,17 +577,4 @@ def params_from(args) -> dict:
     )
 
 
-EXPERIMENT = _cli.register(
-    _cli.Experiment(
-        name="digits",
-        doc=__doc__,
-        add_arguments=_add_arguments,
-        params=params_from,
-        run=run,
-        summary=summary,
-        section=section,
-        set_name=set_name,
-        required=("dataset", "runs", "agreement", "timings"),
-        order=10,
-    )
-)
+EXPERIMENT = _cli.register(__name__, 10, ("dataset", "runs", "agreement", "timings"))

@@ -659,60 +659,26 @@ def section(record: dict, rel_dir: str) -> list[str]:
     ]
 
 
-def _add_arguments(p) -> None:
-    p.add_argument(
-        "--run",
-        action="store_true",
-        help="benchmark the commits that have no result yet",
-    )
-    p.add_argument(
-        "--commits",
-        type=_cli.int_in(1, None),
-        metavar="N",
-        help="only the last N commits (default: all since the library)",
-    )
-    p.add_argument("--branch", default="main", help="branch to walk (default: main)")
-    p.add_argument(
-        "--commit",
-        action="append",
-        metavar="REV",
-        help="only this commit (repeatable; with --force to rerun it)",
-    )
-    p.add_argument(
-        "--machine",
-        default=platform.node() or "unknown",
-        help="asv machine name (default: the host name, as asv's)",
-    )
-    p.add_argument(
-        "--results",
-        type=_cli.out_dir,
-        default=ASV_RUNS,
-        help="stored asv results (default: runs/asv, started from results/asv)",
-    )
-    p.add_argument(
-        "--bench",
-        action="append",
-        metavar="REGEX",
-        help="only benchmarks matching REGEX (asv --bench; repeatable)",
-    )
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="with --run: rerun commits that already have results",
-    )
-    p.add_argument(
+def add_arguments(p) -> None:
+    """Add the options of history to ``p``."""
+    add = p.add_argument
+    add("--run", action="store_true", help="benchmark commits without a result")
+    add("--commits", type=_cli.int_in(1), metavar="N", help="only the last N commits")
+    add("--branch", default="main", help="branch to walk (default: main)")
+    add("--commit", action="append", metavar="REV", help="only this commit")
+    add("--machine", default=platform.node() or "unknown", help="asv machine name")
+    add("--results", type=_cli.out_dir, default=ASV_RUNS, help="stored asv results")
+    add("--bench", action="append", metavar="REGEX", help="asv --bench")
+    add("--force", action="store_true", help="with --run: rerun stored commits")
+    add(
         "--publish",
         type=_cli.out_dir,
         nargs="?",
         metavar="HTML_DIR",
         const=_io.REPO_ROOT / ".asv" / "html",
-        help="also build asv's web pages (default folder: .asv/html)",
+        help="asv's web pages (.asv/html)",
     )
-    p.add_argument(
-        "--list",
-        action="store_true",
-        help="list the commits and whether they have results, then stop",
-    )
+    add("--list", action="store_true", help="list the commits and whether stored")
 
 
 def params_from(args) -> dict:
@@ -735,17 +701,10 @@ def params_from(args) -> dict:
     }
 
 
-_cli.register(
-    _cli.Experiment(
-        name="history",
-        doc=__doc__,
-        add_arguments=_add_arguments,
-        params=params_from,
-        run=run,
-        summary=summary,
-        section=section,
-        required=("commits", "series", "ratios_newest_commit", "runs"),
-        exit_code=lambda r: 1 if r["failed_commits"] else 0,
-        order=40,
-    )
-)
+def exit_code(results: dict) -> int:
+    """Return 1 when a commit could not be benchmarked."""
+    return 1 if results["failed_commits"] else 0
+
+
+REQUIRED = ("commits", "series", "ratios_newest_commit", "runs")
+EXPERIMENT = _cli.register(__name__, 40, REQUIRED)

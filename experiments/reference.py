@@ -59,7 +59,7 @@ def regenerate(root: Path, names: list[str], quiet: bool) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def main(args) -> int:
+def run(args) -> int:
     """Regenerate the reference; see the module docstring."""
     root = args.root
     names = args.only or list(RUNS)
@@ -76,30 +76,12 @@ def main(args) -> int:
     return 0
 
 
-def _add_arguments(p) -> None:
-    p.add_argument(
-        "--only",
-        nargs="+",
-        choices=list(RUNS),
-        metavar="SET",
-        help=f"regenerate only these sets ({', '.join(RUNS)})",
-    )
-    p.add_argument(
-        "--asv",
-        type=_cli.out_dir,
-        metavar="DIR",
-        help="first add the stored asv results of DIR to results/asv",
-    )
-    p.add_argument(
-        "--root",
-        type=_cli.out_dir,
-        default=_io.RESULTS_DIR,
-        help="the reference root (default: results)",
-    )
+def add_arguments(p) -> None:
+    """Add the options of reference to ``p``."""
+    add = p.add_argument
+    add("--only", nargs="+", choices=list(RUNS), metavar="SET", help="these sets")
+    add("--asv", type=_cli.out_dir, metavar="DIR", help="asv results to add first")
+    add("--root", type=_cli.out_dir, default=_io.RESULTS_DIR, help="reference root")
 
 
-_cli.register(
-    _cli.Experiment(
-        name="reference", doc=__doc__, add_arguments=_add_arguments, run=main, order=80
-    )
-)
+EXPERIMENT = _cli.register(__name__, 80)

@@ -108,7 +108,7 @@ def write(root: Path) -> Path | None:
     return _io.atomic_write(root / "README.md", text) if text else None
 
 
-def main(args) -> int:
+def run(args) -> int:
     """Write the README of ``--root``; status 2 when it holds no record."""
     if not args.root.is_dir() or write(args.root) is None:
         raise _cli.UsageError(f"report: no result set under {args.root}")
@@ -116,17 +116,9 @@ def main(args) -> int:
     return 0
 
 
-_cli.register(
-    _cli.Experiment(
-        name="report",
-        doc=__doc__,
-        add_arguments=lambda p: p.add_argument(
-            "--root",
-            type=_cli.out_dir,
-            default=_io.RUNS_DIR,
-            help="results root to read and write README.md in (default: runs)",
-        ),
-        run=main,
-        order=70,
-    )
-)
+def add_arguments(p) -> None:
+    """Add the options of report to ``p``."""
+    p.add_argument("--root", type=_cli.out_dir, default=_io.RUNS_DIR, help="root")
+
+
+EXPERIMENT = _cli.register(__name__, 70)
