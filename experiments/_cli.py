@@ -187,43 +187,32 @@ def shown(path: Path) -> str:
 # ---------------------------------------------------------------- option types
 
 
-def int_in(low: int, high: int | None = None) -> Callable:
-    """Return an argparse type: an integer in ``[low, high]`` (no upper bound: None)."""
-
-    def parse(text: str) -> int:
+def _number_in(kind, noun: str, bound: str, ok: Callable) -> Callable:
+    def parse(text: str):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected an integer, got {text!r}"
-            ) from None
-        if value < low or (high is not None and value > high):
-            bound = f"at least {low}" if high is None else f"in {low}..{high}"
-            raise argparse.ArgumentTypeError(
-                f"expected an integer {bound}, got {value}"
-            )
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {noun} {bound}, got {text}")
         return value
 
     return parse
+
+
+def int_in(low: int, high: int | None = None) -> Callable:
+    """Return an argparse type: an integer in ``[low, high]`` (no upper bound: None)."""
+    bound = f"at least {low}" if high is None else f"in {low}..{high}"
+    return _number_in(
+        int, "an integer", bound, lambda v: low <= v and (high is None or v <= high)
+    )
 
 
 def float_in(low: float, high: float) -> Callable:
     """Return an argparse type: a float in ``(low, high]``."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a number, got {text!r}"
-            ) from None
-        if not low < value <= high:
-            raise argparse.ArgumentTypeError(
-                f"expected a number in ({low}, {high}], got {text}"
-            )
-        return value
-
-    return parse
+    return _number_in(
+        float, "a number", f"in ({low}, {high}]", lambda v: low < v <= high
+    )
 
 
 def available_threads() -> int:
