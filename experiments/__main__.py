@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except RecordError as exc:
         print(f"error: malformed record: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (`| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(
             "interrupted: nothing was written; the previous result set is intact",

@@ -101,9 +101,7 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
-        mask = os.umask(0o022)  # mkstemp's 0600 would hide the file from others
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from others
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -112,20 +110,16 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
     return path
 
 
-def dump_json(obj: Any) -> str:
-    """Serialise ``obj`` as the harness stores JSON: sorted, indented, finite."""
-    return json.dumps(obj, allow_nan=False, sort_keys=True, indent=2) + "\n"
-
-
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as JSON atomically (see :func:`atomic_write`).
+    """Write ``obj`` as JSON atomically: sorted keys, indent 2, no NaN or infinity.
 
     Raises
     ------
     ValueError
         If ``obj`` holds NaN or infinity (nothing is written).
     """
-    return atomic_write(path, dump_json(obj))
+    text = json.dumps(obj, allow_nan=False, sort_keys=True, indent=2)
+    return atomic_write(path, text + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:
