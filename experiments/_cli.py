@@ -152,7 +152,9 @@ def main(experiment: Experiment, argv: list[str]) -> int:
     check_writable(out)
     command = shlex.join(["python", "-m", "experiments", experiment.name, *argv])
     record = run_into(experiment, params, out, command, args.quiet)
-    for line in experiment.summary(record) if experiment.summary else []:
+    # Without a summary of its own, an experiment prints its README section.
+    summary = experiment.summary or (lambda rec: experiment.section(rec, out.name))
+    for line in summary(record):
         say(line)
     files = ", ".join(p.name for p in _io.listed_files(out))
     say(f"  wrote {shown(out)}/: {files}")

@@ -519,19 +519,6 @@ COLUMNS = [
 ]
 
 
-def summary(record: dict) -> list[str]:
-    """Return the table and summary lines printed after a run."""
-    r = record["results"]
-    gemm = ", ".join(f"{k} {v:.0f}" for k, v in r["gemm_peak_gflops"].items())
-    lines = [
-        f"compare: {len(r['grid'])} shapes, {r['timings']['n_threads']} threads;"
-        f" numpy GEMM GFLOP/s: {gemm}",
-        "  " + " | ".join(COLUMNS),
-    ]
-    lines += ["  " + " | ".join(cells) for cells in _table_rows(r)]
-    return lines + [f"  {line}" for line in _footer(r)]
-
-
 def section(record: dict, rel_dir: str) -> list[str]:
     """Markdown of the compare record: the workload, the table, the summary."""
     p, r = record["params"], record["results"]

@@ -400,38 +400,6 @@ def plot_accuracy(results: dict, path) -> str:
     return save_figure(fig, path)
 
 
-def summary(record: dict) -> list[str]:
-    """Short human summary of a digits record."""
-    results = record["results"]
-    embed = results["dataset"]["embed"]
-    lines = [
-        f"digits{f' (after {embed})' if embed else ''}: accuracy (mode mapping) "
-        f"over {len(record['params']['seeds'])} seeds, mean [min, max]"
-    ]
-    for key, run_ in results["runs"].items():
-        for impl in IMPLS:
-            m = run_[impl]["metrics"]
-            a, h = m["accuracy"], m["hungarian_accuracy"]
-            lines.append(
-                f"  {key:<12} {impl:<8} {a['mean']:.4f} [{a['min']:.4f}, "
-                f"{a['max']:.4f}]  hungarian {h['mean']:.4f}  ARI "
-                f"{m['ari']['mean']:.3f}  NMI {m['nmi']['mean']:.3f}  fit "
-                f"{1e3 * run_[impl]['timing']['fit_seconds_median']:.1f} ms"
-            )
-        c = run_["comparison"]
-        lines.append(
-            f"  {key:<12} same labels for {c['n_labels_equal']}/{c['n_seeds']} seeds,"
-            f" same accuracy for {c['n_accuracy_equal']}/{c['n_seeds']}; time "
-            f"nbkm/sklearn {c['time_ratio_nbkm_over_sklearn']:.2f} (of the medians)"
-        )
-    t = results["timings"]
-    fc = t["first_call_seconds"]
-    return lines + [
-        f"  first call in process: nbkm {fc['nbkm']:.3f} s, sklearn "
-        f"{fc['sklearn']:.3f} s ({t['n_threads']} threads)"
-    ]
-
-
 def _ties_text(ag: dict) -> str:
     n, nb = ag["n_runs"], ag["nbkm_vs_sklearn_lloyd"]
     el, jt = ag["sklearn_lloyd_vs_elkan"], ag["jittered_nbkm_vs_sklearn_lloyd"]

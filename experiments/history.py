@@ -626,37 +626,29 @@ def run(params: dict, out: Path, quiet: bool = False) -> tuple[dict, dict]:
     return results, {"history": figure}
 
 
-def summary(record: dict) -> list[str]:
-    """Return the lines printed after a run: commits plotted, newest ratios."""
+def section(record: dict, rel_dir: str) -> list[str]:
+    """Markdown of the history record: what is drawn, and the newest ratios."""
     r = record["results"]
     lines = [
-        f"history: {len(r['commits'])} commits plotted; "
-        f"{r['stale_results_left_out']} stale results left out (--force reruns)"
-    ]
-    if r["newest_commit"]:
-        lines.append(
-            f"nbkm/sklearn at {r['newest_commit'][:8]} ({r['n_threads']} "
-            "threads each; < 1: nbkm faster or smaller):"
-        )
-    lines += [
-        f"  {name:<48} geomean {v['geomean']:6.3f}   worst {v['max']:6.3f}"
-        for name, v in r["ratios_newest_commit"].items()
-    ]
-    if r["failed_commits"]:
-        lines.append(f"history: failed commits: {' '.join(r['failed_commits'])}")
-    return lines
-
-
-def section(record: dict, rel_dir: str) -> list[str]:
-    """Markdown of the history record: what is drawn, and from which results."""
-    r = record["results"]
-    return [
         "## Timing history",
         "",
         f"asv results of {len(r['commits'])} commits of main on machine "
         f"`{record['params']['machine']}` ({r['n_threads']} threads for both "
-        "implementations), read from `results/asv/`; one panel per key benchmark.",
+        f"implementations), read from `{record['params']['results']}/`; "
+        f"{r['stale_results_left_out']} results of older benchmark code left out. "
+        "One panel per key benchmark; below, nbkm/sklearn at the newest commit "
+        f"({(r['newest_commit'] or 'none')[:8]}; below 1: nbkm faster or smaller).",
+        "",
+        "| benchmark | geometric mean | worst |",
+        "|---|---|---|",
+        *(
+            f"| `{name}` | {v['geomean']:.3f} | {v['max']:.3f} |"
+            for name, v in r["ratios_newest_commit"].items()
+        ),
     ]
+    if r["failed_commits"]:
+        lines += ["", f"Failed commits: {' '.join(r['failed_commits'])}."]
+    return lines
 
 
 def add_arguments(p) -> None:
