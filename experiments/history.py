@@ -470,6 +470,11 @@ def plot_history(series: list[dict], commits: list[dict], path: Path) -> str:
 
     titles = [k["title"] for k in KEY_BENCHMARKS]
     frame = pd.DataFrame(series, columns=["title", "position", "value", "impl"])
+    if frame.empty:  # seaborn cannot facet nothing
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.text(0.5, 0.5, "no results of the key benchmarks", ha="center")
+        ax.set_axis_off()
+        return save_figure(fig, path)
     grid = sns.relplot(
         data=frame,
         x="position",

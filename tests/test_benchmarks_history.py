@@ -189,3 +189,9 @@ def test_busy_cpus_sees_another_busy_process():
         spin.wait()
     assert busy is not None
     assert busy >= 0.5  # one spinning process keeps about one CPU busy
+
+
+def test_plot_without_key_benchmarks(tmp_path):
+    """A results folder holding none of the key benchmarks still gives a figure."""
+    assert history.plot_history([], [], tmp_path / "h.png") == "h.png"
+    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
