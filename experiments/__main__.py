@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import signal
 import sys
+import threading
 
 import experiments
 from experiments._cli import REGISTRY, UsageError
@@ -32,6 +34,17 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+#: Set by Ctrl-C: libraries may turn the KeyboardInterrupt into another error
+#: (Numba does while it writes its cache), and it is still an interrupt.
+_INTERRUPTED = threading.Event()
+INTERRUPTED = "interrupted: nothing was written; the previous result set is intact"
+
+
+def _on_sigint(signum, frame):
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to an experiment; user errors give status 2, Ctrl-C 130.
 
@@ -49,6 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(usage())
         return 0 if argv else 2
+    _INTERRUPTED.clear()
+    previous = signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        return _dispatch(argv)
+    except BaseException:
+        if not _INTERRUPTED.is_set():
+            raise
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _dispatch(argv: list[str]) -> int:
     try:
         found = load_all()
         if argv[0] not in found:
@@ -66,10 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print(
-            "interrupted: nothing was written; the previous result set is intact",
-            file=sys.stderr,
-        )
+        print(INTERRUPTED, file=sys.stderr)
         return 130
 
 

@@ -99,6 +99,30 @@ def test_interrupt_while_saving_keeps_the_previous_set(tmp_path, capsys, monkeyp
     assert [p.name for p in tmp_path.iterdir()] == ["blobs"]  # no temporary left
 
 
+@pytest.mark.slow
+def test_ctrl_c_in_a_fresh_process_exits_130_and_keeps_the_set(tmp_path):
+    import signal
+
+    out = tmp_path / "compare"
+    out.mkdir()
+    (out / "compare.json").write_text("{}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments", "compare", "--quick", "--out", str(out)],
+        cwd=REPO_ROOT,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    first = proc.stderr.readline()  # the first progress line: the run is under way
+    proc.send_signal(signal.SIGINT)
+    err = proc.stderr.read()
+    assert proc.wait() == 130, first + err
+    assert err.strip().splitlines()[-1].startswith("interrupted:")
+    assert "Traceback" not in err
+    assert [p.name for p in out.iterdir()] == ["compare.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["compare"]
+
+
 def test_a_new_set_replaces_the_old_one_whole(tmp_path):
     out = tmp_path / "set"
     with _io.result_set(out) as tmp:
