@@ -86,19 +86,20 @@ def inertia(samples: Samples, sample_weight, centers, labels):
     Returns
     -------
     inertia : float
+        ``sum_i w_i ||x_i - c_{label_i}||^2``, summed in float64.
     """
     centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
     K.squared_norms(centers, centers_sq)
-    bounds = K.block_bounds(samples.shape[0])
+    distances = np.empty(samples.shape[0], dtype=samples.dtype)
+    K.distances_to_assigned(
+        samples.X, samples.x_mean, centers, centers_sq, labels, distances
+    )
+    # A dot product in float64: BLAS runs one thread inside nbkm's calls
+    # (nbkm._threads), so its summation order does not depend on the threads.
     return float(
-        K.inertia(
-            samples.X,
-            samples.x_mean,
-            sample_weight,
-            centers,
-            centers_sq,
-            labels,
-            bounds,
+        np.dot(
+            sample_weight.astype(np.float64, copy=False),
+            distances.astype(np.float64, copy=False),
         )
     )
 

@@ -203,7 +203,7 @@ def test_kernels_compile_once_per_dtype_and_writability(rng):
         KMeans(3, n_init=1, random_state=0).fit(variant).predict(variant)
     # float32/float64, each writable or read-only (the caller's array is used as is);
     # int and Fortran-ordered input must not add specialisations.
-    for kernel in (K.lloyd_step_dense, K.inertia):
+    for kernel in (K.lloyd_step_dense, K.distances_to_assigned):
         dense = [sig for sig in kernel.signatures if isinstance(sig[0], types.Array)]
         assert len(dense) <= 4, dense
 

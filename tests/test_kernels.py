@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from nbkm import _kernels as K
 from nbkm._elkan import elkan_single
-from nbkm._lloyd import assign_labels, lloyd_single
+from nbkm._lloyd import assign_labels, inertia, lloyd_single
 from nbkm._samples import Samples
 
 DTYPES = [np.float32, np.float64]
@@ -158,15 +158,7 @@ def test_inertia_matches_naive(rng, shape, dtype, layout):
     X, centers, weights = _data(rng, shape, dtype, layout)
     s = _samples(X, layout)
     labels = naive.assign(X, centers)
-    got = K.inertia(
-        s.X,
-        s.x_mean,
-        weights,
-        centers,
-        _sq(centers),
-        labels,
-        K.block_bounds(X.shape[0]),
-    )
+    got = inertia(s, weights, centers, labels)
     assert_allclose(got, naive.inertia(X, weights, centers, labels), rtol=RTOL[dtype])
 
 

@@ -19,11 +19,7 @@ from nbkm._kernels._centers import (
     squared_norms,
 )
 from nbkm._kernels._dense import candidate_potentials_dense, lloyd_step_dense
-from nbkm._kernels._distances import (
-    distances_to_assigned,
-    euclidean_to_centers,
-    inertia,
-)
+from nbkm._kernels._distances import distances_to_assigned, euclidean_to_centers
 from nbkm._kernels._elkan import elkan_init_bounds, elkan_shift_bounds, elkan_step
 from nbkm._kernels._plusplus import candidate_potentials
 from nbkm._kernels._sparse import nearest_centers_sparse
@@ -43,7 +39,6 @@ __all__ = [
     "fits_partial_sums",
     "group_by_label",
     "half_center_distances",
-    "inertia",
     "lloyd_step_dense",
     "move_samples_to_empty_clusters",
     "nearest_centers_sparse",

@@ -68,11 +68,17 @@ def reduce_partials(partial_sums, partial_weights, sums, weights):
     weights : ndarray, shape (n_clusters,)
         OUT. Total weight of each cluster.
     """
-    sums[:] = partial_sums[0]
-    weights[:] = partial_weights[0]
-    for b in range(1, partial_sums.shape[0]):
-        sums += partial_sums[b]
-        weights += partial_weights[b]
+    # Explicit loops: array expressions cost seconds of compile time here.
+    n_blocks, n_clusters, n_features = partial_sums.shape
+    for j in range(n_clusters):
+        weights[j] = partial_weights[0, j]
+        for f in range(n_features):
+            sums[j, f] = partial_sums[0, j, f]
+    for b in range(1, n_blocks):
+        for j in range(n_clusters):
+            weights[j] += partial_weights[b, j]
+            for f in range(n_features):
+                sums[j, f] += partial_sums[b, j, f]
 
 
 @njit(cache=True, nogil=True)
@@ -88,7 +94,8 @@ def group_by_label(labels, order, starts):
     starts : ndarray of int64, shape (n_clusters + 1,)
         OUT. The samples of label ``j`` are ``order[starts[j]:starts[j + 1]]``.
     """
-    starts[:] = 0
+    for j in range(starts.shape[0]):
+        starts[j] = 0
     for i in range(labels.shape[0]):
         starts[labels[i] + 1] += 1
     for j in range(1, starts.shape[0]):
@@ -125,7 +132,8 @@ def accumulate_by_cluster(X, x_mean, sample_weight, order, starts, sums, weights
         OUT. Total weight of each cluster.
     """
     for j in prange(sums.shape[0]):
-        sums[j] = 0
+        for f in range(sums.shape[1]):
+            sums[j, f] = 0
         total = weights.dtype.type(0)
         for idx in range(starts[j], starts[j + 1]):
             i = order[idx]
@@ -199,7 +207,10 @@ def average_centers(sums, weights, centers_new):
         OUT. The new centres.
     """
     n_clusters, n_features = sums.shape
-    heaviest = np.argmax(weights)
+    heaviest = 0  # the first of the heaviest, as np.argmax
+    for j in range(1, n_clusters):
+        if weights[j] > weights[heaviest]:
+            heaviest = j
     for j in range(n_clusters):
         if weights[j] > 0:
             alpha = weights.dtype.type(1) / weights[j]
@@ -207,7 +218,8 @@ def average_centers(sums, weights, centers_new):
                 centers_new[j, f] = sums[j, f] * alpha
     for j in range(n_clusters):
         if not weights[j] > 0:
-            centers_new[j] = centers_new[heaviest]
+            for f in range(n_features):
+                centers_new[j, f] = centers_new[heaviest, f]
 
 
 @njit(cache=True, nogil=True)

@@ -117,8 +117,11 @@ def lloyd_step_dense(
     for b in prange(n_blocks):
         xc = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
         if update_centers:
-            partial_sums[b] = 0
-            partial_weights[b] = 0
+            # Loops, not `partial_sums[b] = 0`: array expressions compile slowly.
+            for j in range(partial_sums.shape[1]):
+                partial_weights[b, j] = 0
+                for f in range(n_features):
+                    partial_sums[b, j, f] = 0
         for r0 in range(bounds[b], bounds[b + 1], CHUNK_ROWS):
             r1 = min(r0 + CHUNK_ROWS, bounds[b + 1])
             _nearest_centers_chunk(X, x_mean, r0, r1, centers_t, centers_sq, labels, xc)

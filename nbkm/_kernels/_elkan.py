@@ -45,7 +45,8 @@ def elkan_init_bounds(X, x_mean, centers, centers_sq, half_dist, labels, upper, 
     """
     n_clusters = centers.shape[0]
     for i in prange(n_rows(X)):
-        lower[i] = 0
+        for j in range(n_clusters):
+            lower[i, j] = 0
         best = 0
         best_dist = _distance(X, x_mean, i, centers, centers_sq, 0)
         lower[i, 0] = best_dist
@@ -114,8 +115,10 @@ def elkan_step(
     n_blocks = bounds.shape[0] - 1
     for b in prange(n_blocks):
         if update_centers:
-            partial_sums[b] = 0
-            partial_weights[b] = 0
+            for j in range(n_clusters):
+                partial_weights[b, j] = 0
+                for f in range(partial_sums.shape[2]):
+                    partial_sums[b, j, f] = 0
         for i in range(bounds[b], bounds[b + 1]):
             ub = upper[i]
             label = labels[i]

@@ -42,7 +42,8 @@ def nearest_centers_sparse(X, centers_t, centers_sq, bounds, labels):
     for b in prange(n_blocks):
         dots = np.empty(n_clusters, dtype=data.dtype)
         for i in range(bounds[b], bounds[b + 1]):
-            dots[:] = 0
+            for j in range(n_clusters):
+                dots[j] = 0
             for p in range(indptr[i], indptr[i + 1]):
                 x = data[p]
                 row = centers_t[indices[p]]
