@@ -10,7 +10,12 @@ threads interleave.
 
 Threading layer: nbkm changes no Numba configuration; Numba picks ``tbb`` if it
 can load it, else ``omp``, else ``workqueue`` (``NUMBA_THREADING_LAYER`` chooses
-one). ``tbb`` and ``omp`` may be entered from several Python threads at once;
+one). nbkm depends on the ``tbb`` wheel and makes its library loadable (see
+:func:`_make_tbb_loadable`), so ``tbb`` is the default: measured here, it is as
+fast as ``omp`` on large problems, 13-16% slower on small ones when nbkm runs
+alone, but 18% faster (and scikit-learn 20% faster) when both libraries run in one
+process, where two OpenMP runtimes slow each other; and it survives a fork.
+``tbb`` and ``omp`` may be entered from several Python threads at once;
 ``workqueue`` may not (it aborts the process), so while that layer is active, or
 before Numba has picked one, nbkm's parallel sections are serialised by a lock.
 The lock is held around nbkm's own kernels only, never while a user's callable
@@ -23,8 +28,11 @@ run in such a child with a ``RuntimeError`` that says what to do instead.
 """
 
 import contextlib
+import ctypes
 import functools
+import importlib.metadata
 import os
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -74,6 +82,37 @@ def effective_n_threads(n_threads: int | None) -> int:
     if n_threads is None:
         return limit
     return max(1, min(int(n_threads), limit))
+
+
+#: Values of NUMBA_THREADING_LAYER under which Numba may pick tbb.
+_LAYERS_WITH_TBB = ("default", "tbb", "safe", "threadsafe")
+
+
+def _make_tbb_loadable() -> None:
+    """Load the TBB library of the ``tbb`` wheel, so that Numba can use it.
+
+    pip puts ``libtbb.so.12`` in ``<prefix>/lib``, which the dynamic loader
+    searches for a system Python but not in a virtual environment, so Numba's
+    ``tbb`` layer would fail to load there and fall back to ``omp``. Loading the
+    library first (by its own path) lets Numba's layer find it by name. Nothing
+    happens when another layer is requested, the wheel is absent, or not on
+    Linux (elsewhere Numba finds the wheel's library itself).
+    """
+    requested = os.environ.get("NUMBA_THREADING_LAYER", "default")
+    if sys.platform != "linux" or requested not in _LAYERS_WITH_TBB:
+        return
+    try:
+        files = importlib.metadata.files("tbb") or []
+    except importlib.metadata.PackageNotFoundError:
+        return
+    for file in files:
+        if file.name == "libtbb.so.12":
+            with contextlib.suppress(OSError):
+                ctypes.CDLL(str(file.locate()), mode=ctypes.RTLD_GLOBAL)
+            return
+
+
+_make_tbb_loadable()
 
 
 def _active_layer() -> str | None:

@@ -31,10 +31,10 @@ def _run(script, timeout=TIMEOUT, **env):
     return _run_args(["-c", textwrap.dedent(script)], timeout, **env)
 
 
-def _run_args(args, timeout=TIMEOUT, **env):
+def _run_args(args, timeout=TIMEOUT, env=None, **changes):
     proc = subprocess.run(
         [sys.executable, *args],
-        env={**os.environ, **env},
+        env={**(os.environ if env is None else env), **changes},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -273,7 +273,20 @@ def test_cluster_emptied_by_a_relocation_takes_the_heaviest_clusters_mean():
 # 9. fork after a fit: working children or a clear error, never a hang
 
 
-def test_fork_pool_after_a_fit_never_hangs():
+def test_default_threading_layer_is_tbb():
+    script = """
+        import json
+        import numba, numpy as np
+        import nbkm
+        nbkm.KMeans(2, n_init=1).fit(np.random.default_rng(0).normal(size=(50, 2)))
+        print(json.dumps({"layer": numba.threading_layer()}))
+        """
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    assert _run_args(["-c", textwrap.dedent(script)], env=env)["layer"] == "tbb"
+
+
+@pytest.mark.parametrize("layer", ["tbb", "omp"])
+def test_fork_pool_after_a_fit_never_hangs(layer):
     script = """
         import json, multiprocessing as mp
         import numba, numpy as np
@@ -290,11 +303,12 @@ def test_fork_pool_after_a_fit_never_hangs():
         print(json.dumps({"layer": numba.threading_layer(), "parent": parent,
                           "children": children}))
         """
-    result = _run(script, timeout=180)
-    if result["layer"] == "omp":
+    result = _run(script, timeout=180, NUMBA_THREADING_LAYER=layer)
+    assert result["layer"] == layer
+    if layer == "omp":  # GNU OpenMP: a clear error in each child
         for outcome in result["children"]:
             assert "forked from a process" in outcome and "spawn" in outcome
-    else:
+    else:  # tbb, the default: children work
         assert result["children"][0] == result["parent"]
 
 
