@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import pkgutil
 import signal
@@ -64,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     _INTERRUPTED.clear()
     previous = signal.signal(signal.SIGINT, _on_sigint)
+    # nbkm's notices (the line that says kernels are being compiled, on first
+    # use) go to stderr with the progress lines.
+    notices = logging.StreamHandler(sys.stderr)
+    notices.setFormatter(logging.Formatter("%(message)s"))
+    nbkm_log = logging.getLogger("nbkm")
+    nbkm_log.addHandler(notices)
+    nbkm_log.setLevel(logging.INFO)
     try:
         return _dispatch(argv)
     except BaseException:
@@ -72,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         print(INTERRUPTED, file=sys.stderr)
         return 130
     finally:
+        nbkm_log.removeHandler(notices)
         signal.signal(signal.SIGINT, previous)
 
 

@@ -1,7 +1,8 @@
 """nbkm: Numba-parallel k-means behind a scikit-learn-compatible estimator."""
 
+from nbkm._compile import compile_kernels
 from nbkm._kmeans import KMeans, kmeans_plusplus
 
 __version__ = "0.1.0"
 
-__all__ = ["KMeans", "__version__", "kmeans_plusplus"]
+__all__ = ["KMeans", "__version__", "compile_kernels", "kmeans_plusplus"]

@@ -1,0 +1,172 @@
+"""Compilation of nbkm's kernels: a notice on first use, and ahead-of-time compiling.
+
+Numba compiles each kernel the first time it meets new argument types and keeps
+the machine code in its on-disk cache, so only the first use on a machine (or
+after an upgrade) pays for it. So that a user is not left waiting in silence, the
+first compilation for a dtype is reported once per process through the ``nbkm``
+logger (silent unless the application configures logging, as a library should
+be), and :func:`compile_kernels` compiles everything up front, for images and CI.
+
+Compilations are observed through Numba's event API (``numba:compile`` fires for
+real compilations only, never for cache loads), so a warm cache never logs.
+"""
+
+import logging
+import threading
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from numba.core import event, types
+
+logger = logging.getLogger("nbkm")
+logger.addHandler(logging.NullHandler())
+
+NOTICE = "compiling nbkm kernels for {dtype} (first use; cached for later runs)"
+
+
+def _is_nbkm_kernel(dispatcher) -> bool:
+    return getattr(dispatcher.py_func, "__module__", "").startswith("nbkm.")
+
+
+def _dtype_of(args) -> str | None:
+    """Name of the float dtype of a kernel's first float array argument."""
+    for arg in args:
+        for t in arg.types if isinstance(arg, types.BaseTuple) else (arg,):
+            if isinstance(t, types.Array) and isinstance(t.dtype, types.Float):
+                return str(t.dtype)
+    return None  # an integer-only helper: part of some dtype's compilation
+
+
+class _CompileWatch(event.Listener):
+    """Log the first compilation per dtype; time each top-level kernel compiled."""
+
+    def __init__(self):
+        self._local = threading.local()
+        self._announced = set()
+        self.seconds = {}
+
+    def _stack(self):
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        return self._local.stack
+
+    def on_start(self, ev):
+        dispatcher = ev.data["dispatcher"]
+        if not _is_nbkm_kernel(dispatcher):
+            return
+        stack = self._stack()
+        if not stack:
+            dtype = _dtype_of(ev.data["args"])
+            if dtype is not None and dtype not in self._announced:
+                self._announced.add(dtype)
+                logger.info(NOTICE.format(dtype=dtype))
+        stack.append((dispatcher.py_func.__name__, time.perf_counter()))
+
+    def on_end(self, ev):
+        if not _is_nbkm_kernel(ev.data["dispatcher"]):
+            return
+        stack = self._stack()
+        name, start = stack.pop()
+        if not stack:  # callees are part of their caller's compilation
+            elapsed = time.perf_counter() - start
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+            logger.debug("compiled %s in %.2f s", name, elapsed)
+
+
+WATCH = _CompileWatch()
+event.register("numba:compile", WATCH)
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+_LAYOUTS = ("dense", "csr")
+
+
+def _exercise(X) -> None:
+    """Run every public path once on tiny data ``X`` (dense or CSR)."""
+    from nbkm._kmeans import KMeans, kmeans_plusplus
+
+    for algorithm in ("lloyd", "elkan"):
+        for init in ("k-means++", "random"):
+            km = KMeans(3, init=init, n_init=1, algorithm=algorithm, random_state=0)
+            km.fit(X)
+    km.predict(X), km.transform(X), km.score(X)
+    kmeans_plusplus(X, 3, random_state=0)
+    # An empty cluster on purpose: relocation, and the grouped M-step that wide
+    # data uses.
+    rows = X[:1].toarray() if sp.issparse(X) else X[:1]
+    far = np.vstack([rows, rows + 1e3, rows - 1e3]).astype(X.dtype)
+    KMeans(3, init=far, n_init=1, max_iter=2).fit(X)
+    # The grouped M-step runs on CSR data, and on dense data only when per-block
+    # partial sums would be too large: compile its dense form on tiny input.
+    from nbkm import _kernels as K
+    from nbkm._samples import Samples
+
+    n = X.shape[0]
+    samples = Samples.of(X)
+    order, starts = np.zeros(n, np.int64), np.zeros(3, np.int64)
+    K.group_by_label(np.zeros(n, np.int32), order, starts)
+    K.accumulate_by_cluster(
+        samples.X,
+        samples.x_mean,
+        np.ones(n, X.dtype),
+        order,
+        starts,
+        np.zeros((2, X.shape[1]), X.dtype),
+        np.zeros(2, X.dtype),
+    )
+
+
+def compile_kernels(dtypes=("float64", "float32"), layouts=_LAYOUTS) -> dict:
+    """Compile (or load from Numba's cache) every kernel for the given inputs.
+
+    Later fits in this and other processes on the same machine then start
+    without compiling. Use it when building an image or in CI.
+
+    Parameters
+    ----------
+    dtypes : sequence of {"float64", "float32"}, default=("float64", "float32")
+        Float types of the data to prepare for (integer data is fitted as
+        float64).
+    layouts : sequence of {"dense", "csr"}, default=("dense", "csr")
+        Dense arrays, CSR matrices (any scipy.sparse input), or both.
+
+    Returns
+    -------
+    report : dict
+        ``{"seconds": total wall seconds, "kernels": {kernel name: seconds spent
+        compiling it}}``; kernels loaded from the cache take no compile time and
+        are not listed.
+
+    Raises
+    ------
+    ValueError
+        For an unknown dtype or layout.
+
+    Examples
+    --------
+    >>> import nbkm
+    >>> report = nbkm.compile_kernels(dtypes=["float64"], layouts=["dense"])
+    >>> sorted(report)
+    ['kernels', 'seconds']
+    """
+    unknown = [d for d in dtypes if d not in _DTYPES]
+    unknown += [layout for layout in layouts if layout not in _LAYOUTS]
+    if unknown:
+        raise ValueError(
+            f"Unknown dtype or layout {unknown}: dtypes are {sorted(_DTYPES)}, "
+            f"layouts are {list(_LAYOUTS)}."
+        )
+    before = dict(WATCH.seconds)
+    start = time.perf_counter()
+    data = np.random.default_rng(0).normal(size=(40, 3))
+    data[data < 0] = 0  # zeros, so the CSR matrix is sparse
+    for dtype in dtypes:
+        for layout in layouts:
+            X = data.astype(_DTYPES[dtype])
+            _exercise(sp.csr_matrix(X) if layout == "csr" else X)
+    kernels = {
+        name: seconds - before.get(name, 0.0)
+        for name, seconds in WATCH.seconds.items()
+        if seconds > before.get(name, 0.0)
+    }
+    return {"seconds": time.perf_counter() - start, "kernels": kernels}
