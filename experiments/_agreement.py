@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from experiments._cli import Progress
+from experiments._fit import kmeans
 
 #: The pairs compared run by run: name -> (first fit, second fit).
 PAIRS = {
@@ -106,16 +107,9 @@ def first_step_ties(X, centers) -> int:
 
 
 def _fit(impl: str, X, init, n_threads):
-    from sklearn.cluster import KMeans as SKKMeans
-
-    from nbkm import KMeans
-
-    k = init.shape[0]
-    if impl == "nbkm":
-        est = KMeans(n_clusters=k, init=init, n_init=1, n_threads=n_threads)
-    else:
-        est = SKKMeans(n_clusters=k, init=init, n_init=1, algorithm=impl[8:])
-    est.fit(X)
+    lib, _, algorithm = impl.partition("_")
+    est = kmeans(lib, n_threads, n_clusters=len(init), init=init, n_init=1)
+    est.set_params(algorithm=algorithm or "lloyd").fit(X)
     return est.labels_, est.n_iter_, est.inertia_
 
 

@@ -64,33 +64,18 @@ def _peak_bytes() -> int:
 
 def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads):
     from benchmarks.workloads import draw_gaussian, fixed_workload
+    from experiments._fit import timed_fit
 
     lib, algorithm = IMPLS[impl]
     X = draw_gaussian(n, d, dtype)
     params = fixed_workload(X, k, max_iter, algorithm)
-    init = params["init"]
-    if lib == "nbkm":
-        from nbkm import KMeans
-
-        est = KMeans(n_threads=threads, **params)
-        fit = est.fit
-    else:
-        from sklearn.cluster import KMeans
-        from threadpoolctl import threadpool_limits
-
-        est = KMeans(**params)
-
-        def fit(X):
-            with threadpool_limits(limits=threads, user_api="openmp"):
-                est.fit(X)
-
     # One tiny fit first loads the compiled code and starts the thread pools, so
     # that the peak measured is the fit's own.
-    m = min(3, k)
-    KMeans(m, init=init[:m], n_init=1, max_iter=1, algorithm=algorithm).fit(X[:64])
+    tiny = dict(params, n_clusters=min(3, k), init=params["init"][: min(3, k)])
+    timed_fit(lib, X[:64], threads, **dict(tiny, max_iter=1))
     peak_reset = _reset_peak()
     before = _rss_bytes()
-    fit(X)
+    est = timed_fit(lib, X, threads, **params)[0]
     return {
         "impl": impl,
         "peak_reset": peak_reset,

@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import argparse
 import time
+import timeit
+from functools import partial
 
 import numpy as np
 from scipy.stats import gmean
 
 from benchmarks import workloads
 from experiments import _cli
+from experiments._fit import timed_fit
 from experiments._memory import IMPLS as MEMORY_IMPLS
 from experiments._memory import fit_peak_memory
 
@@ -52,6 +55,7 @@ RATIOS = {
     "faiss": ("faiss", "sklearn-lloyd"),
 }
 RATIO_NAMES = (*RATIOS, "kmeans++")
+IMPLS = ("nbkm", "sklearn")
 
 
 def faiss_status() -> dict:
@@ -69,26 +73,11 @@ def faiss_status() -> dict:
 
 def _fit(impl: str, X, max_iter: int, n_threads, k: int):
     """Time one fixed-workload fit: ``(seconds, n_iter, inertia)``."""
-    from threadpoolctl import threadpool_limits
-
     if impl == "faiss":
         return _fit_faiss(X, k, max_iter, n_threads)
     lib, algorithm = impl.split("-")
     params = workloads.fixed_workload(X, k, max_iter, algorithm)
-    if lib == "nbkm":
-        from nbkm import KMeans
-
-        est = KMeans(n_threads=n_threads, **params)
-    else:
-        from sklearn.cluster import KMeans
-
-        est = KMeans(**params)
-    with threadpool_limits(
-        limits=n_threads if lib == "sklearn" else None, user_api="openmp"
-    ):
-        t0 = time.perf_counter()
-        est.fit(X)
-        seconds = time.perf_counter() - t0
+    est, seconds = timed_fit(lib, X, n_threads, **params)
     return seconds, int(est.n_iter_), float(est.inertia_)
 
 
@@ -119,13 +108,23 @@ def _fit_faiss(X, k: int, max_iter: int, n_threads):
 
 def gemm_gflops(a, b, repeats: int = 5) -> float:
     """Median GFLOP/s of ``a @ b`` with numpy (after one warm-up product)."""
-    a @ b
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - t0)
-    return 2.0 * a.shape[0] * a.shape[1] * b.shape[1] / float(np.median(times)) / 1e9
+    seconds = timeit.repeat(lambda: a @ b, number=1, repeat=repeats + 1)[1:]
+    return 2.0 * a.shape[0] * a.shape[1] * b.shape[1] / float(np.median(seconds)) / 1e9
+
+
+def interleaved(calls: dict, repeats: int) -> dict:
+    """Call each of ``calls`` ``repeats`` times, the order rotating every repeat.
+
+    Returns
+    -------
+    returned : dict
+        Name to the list of what its call returned, repeat by repeat.
+    """
+    names, out = list(calls), {name: [] for name in calls}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            out[name].append(calls[name]())
+    return out
 
 
 def time_implementations(impls, X, k: int, params: dict, flops: float):
@@ -152,16 +151,13 @@ def time_implementations(impls, X, k: int, params: dict, flops: float):
     ratios : dict
         Ratios of the medians, for the pairs of :data:`RATIOS`.
     """
-    fit_args = (params["max_iter"], params["n_threads"], k)
-    for impl in impls:  # warm-up: JIT, page faults, thread pools; not timed
-        _fit(impl, X, *fit_args)
-    runs = {impl: [] for impl in impls}
-    for r in range(params["repeats"]):
-        for impl in impls[r % len(impls) :] + impls[: r % len(impls)]:
-            runs[impl].append(_fit(impl, X, *fit_args))
+    fit_args = (X, params["max_iter"], params["n_threads"], k)
+    fits = {impl: partial(_fit, impl, *fit_args) for impl in impls}
+    for fit in fits.values():  # warm-up: JIT, page faults, thread pools; not timed
+        fit()
     results = {}
-    for impl, fits in runs.items():
-        seconds, n_iter, inertia = (list(column) for column in zip(*fits, strict=True))
+    for impl, runs in interleaved(fits, params["repeats"]).items():
+        seconds, n_iter, inertia = (list(column) for column in zip(*runs, strict=True))
         spi = float(np.median(np.divide(seconds, n_iter)))
         results[impl] = {
             "seconds": seconds,
@@ -193,27 +189,23 @@ def time_init(X, k: int, params: dict) -> dict:
     import nbkm
 
     threads = params["n_threads"]
-
-    def run_sklearn():
-        with threadpool_limits(limits=threads):
-            return sk_plusplus(X, k, random_state=0)[1]
-
-    runs = {
-        "nbkm": lambda: nbkm.kmeans_plusplus(X, k, random_state=0, n_threads=threads)[
-            1
-        ],
-        "sklearn": run_sklearn,
+    plusplus = {
+        "nbkm": partial(nbkm.kmeans_plusplus, n_threads=threads),
+        "sklearn": sk_plusplus,
     }
-    seconds, indices = {name: [] for name in runs}, {}
-    for r in range(params["init_repeats"]):
-        for name in list(runs)[r % 2 :] + list(runs)[: r % 2]:
-            t0 = time.perf_counter()
-            indices[name] = runs[name]()
-            seconds[name].append(time.perf_counter() - t0)
-    out = {
-        name: {"seconds": s, "median_seconds": float(np.median(s))}
-        for name, s in seconds.items()
-    }
+
+    def timed(name):
+        t0 = time.perf_counter()
+        with threadpool_limits(limits=threads if name == "sklearn" else None):
+            indices = plusplus[name](X, k, random_state=0)[1]
+        return time.perf_counter() - t0, indices
+
+    calls = {name: partial(timed, name) for name in plusplus}
+    out, indices = {}, {}
+    for name, runs in interleaved(calls, params["init_repeats"]).items():
+        seconds = [s for s, _ in runs]
+        out[name] = {"seconds": seconds, "median_seconds": float(np.median(seconds))}
+        indices[name] = runs[-1][1]
     out["ratio"] = out["nbkm"]["median_seconds"] / out["sklearn"]["median_seconds"]
     out["indices_equal"] = bool(np.array_equal(indices["nbkm"], indices["sklearn"]))
     return out
@@ -457,21 +449,11 @@ def _table_rows(results: dict) -> list[list[str]]:
             fmt(i.get(impl, {}).get("seconds_per_iter"), ".1f", 1e3)
             for impl in ("nbkm-lloyd", "sklearn-lloyd", "nbkm-elkan", "sklearn-elkan")
         ]
+        init_s = [fmt(init.get(lib, {}).get("median_seconds"), ".3g") for lib in IMPLS]
+        cells = [*ms[:2], fmt(r.get("lloyd")), *ms[2:], fmt(r.get("elkan")), *init_s]
+        cells += [fmt(r.get("kmeans++")), fmt(i["nbkm-lloyd"]["gflops"], ".1f")]
         rows.append(
-            [
-                row["label"],
-                ms[0],
-                ms[1],
-                fmt(r.get("lloyd")),
-                ms[2],
-                ms[3],
-                fmt(r.get("elkan")),
-                fmt(init.get("nbkm", {}).get("median_seconds"), ".3g"),
-                fmt(init.get("sklearn", {}).get("median_seconds"), ".3g"),
-                fmt(r.get("kmeans++")),
-                fmt(i["nbkm-lloyd"]["gflops"], ".1f"),
-                fmt(i["nbkm-lloyd"].get("gemm_fraction"), ".0%"),
-            ]
+            [row["label"], *cells, fmt(i["nbkm-lloyd"].get("gemm_fraction"), ".0%")]
         )
     return rows
 
@@ -503,20 +485,11 @@ def _footer(results: dict) -> list[str]:
     return lines
 
 
-COLUMNS = [
-    "shape",
-    "nbkm lloyd ms/it",
-    "sklearn lloyd ms/it",
-    "ratio",
-    "nbkm elkan ms/it",
-    "sklearn elkan ms/it",
-    "ratio",
-    "k-means++ nbkm s",
-    "sklearn s",
-    "ratio",
-    "nbkm GFLOP/s",
-    "of GEMM",
-]
+COLUMNS = (
+    "shape | nbkm lloyd ms/it | sklearn lloyd ms/it | ratio | nbkm elkan ms/it | "
+    "sklearn elkan ms/it | ratio | k-means++ nbkm s | sklearn s | ratio | "
+    "nbkm GFLOP/s | of GEMM"
+).split(" | ")
 
 
 def section(record: dict, rel_dir: str) -> list[str]:
@@ -554,7 +527,7 @@ def add_arguments(p) -> None:
     add("--dtype", nargs="+", choices=["float32", "float64"])
     add("--max-iter", type=_cli.int_in(1, 1000), help="fixed iterations per fit")
     add("--repeats", type=_cli.int_in(1, 1000), help="timed fits per shape")
-    add("--threads", type=_cli.threads, help="threads (default: all)")
+    add("--threads", type=_cli.threads, dest="n_threads", help="threads (default: all)")
     add("--sparse", nargs=4, metavar=("N", "D", "DENSITY", "K"), help="sparse case")
     add("--no-sparse", action="store_true", help="skip the sparse case")
     add("--init-repeats", type=_cli.int_in(0, 1000), help="k-means++ calls (0: none)")
@@ -570,21 +543,15 @@ def add_arguments(p) -> None:
     )
 
 
+#: The options that, when given, replace the value of :data:`DEFAULTS`.
+OPTIONS = ("n", "d", "k", "dtype", "max_iter", "repeats", "n_threads")
+OPTIONS += ("init_repeats", "elkan_max_bounds", "init_max_nk")
+
+
 def params_from(args) -> dict:
     """Return the run's parameters from the parsed options (k <= n checked)."""
     params = dict(DEFAULTS, **(workloads.GRID if args.quick else {}))
-    options = {
-        "n": args.n,
-        "d": args.d,
-        "k": args.k,
-        "dtype": args.dtype,
-        "max_iter": args.max_iter,
-        "repeats": args.repeats,
-        "n_threads": args.threads,
-        "init_repeats": args.init_repeats,
-        "elkan_max_bounds": args.elkan_max_bounds,
-        "init_max_nk": args.init_max_nk,
-    }
+    options = {key: getattr(args, key) for key in OPTIONS}
     params.update({key: value for key, value in options.items() if value is not None})
     if not workloads.shapes(params):
         raise _cli.UsageError("compare: no shape with k <= n in the grid")

@@ -39,6 +39,7 @@ import numpy as np
 
 from experiments import _cli
 from experiments import _metrics as M
+from experiments._fit import timed_fit
 
 IMPLS = ("nbkm", "sklearn")
 N_DIGITS = 1797
@@ -98,27 +99,15 @@ def load_data(params: dict, quiet: bool = True) -> dict:
 
 
 def _timed_fit(impl: str, params: dict, n_init, seed: int, X):
-    from threadpoolctl import threadpool_limits
-
-    kwargs = {
-        "n_clusters": params["n_clusters"],
-        "n_init": n_init,
-        "random_state": seed,
-        "algorithm": params["algorithm"],
-    }
-    if impl == "nbkm":
-        from nbkm import KMeans
-
-        est = KMeans(n_threads=params["n_threads"], **kwargs)
-    else:
-        from sklearn.cluster import KMeans
-
-        est = KMeans(**kwargs)
-    limit = params["n_threads"] if impl == "sklearn" else None
-    with threadpool_limits(limits=limit, user_api="openmp"):
-        t0 = time.perf_counter()
-        est.fit(X)
-        return est, time.perf_counter() - t0
+    return timed_fit(
+        impl,
+        X,
+        params["n_threads"],
+        n_clusters=params["n_clusters"],
+        n_init=n_init,
+        random_state=seed,
+        algorithm=params["algorithm"],
+    )
 
 
 def _seed_row(fits: list, target, k: int, seed: int) -> dict:
