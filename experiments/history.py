@@ -24,7 +24,9 @@ the committed reference: ``python -m experiments reference --asv runs/asv``.
 
 from __future__ import annotations
 
+import ast
 import io
+import itertools
 import json
 import os
 import platform
@@ -46,6 +48,7 @@ ASV_REFERENCE = _io.RESULTS_DIR / "asv"
 #: CPUs busy with other work, measured just before a run, above which it warns.
 BUSY_CPUS = 0.25
 IMPLS = ("nbkm", "sklearn")
+FIRST_PARENT = ("log", "--first-parent", "--reverse")
 
 
 def _key(title, name, unit="ms per iteration", scale=1e3 / MAX_ITER, **select):
@@ -118,36 +121,20 @@ def list_commits(branch: str = "main", repo: Path = _io.REPO_ROOT) -> list[dict]
         Oldest first; ``commit`` (full hash), ``short`` (8 characters), ``date``
         and ``subject``.
     """
-    log = _io.git(
-        "log",
-        "--first-parent",
-        "--reverse",
-        "--format=%H%x09%cI%x09%s",
-        branch,
-        repo=repo,
-    )
+    log = _io.git(*FIRST_PARENT, "--format=%H%x09%cI%x09%s", branch, repo=repo)
     if log is None:
         raise _cli.UsageError(f"history: git cannot list branch {branch!r}")
-    commits = [
-        dict(zip(("commit", "date", "subject"), line.split("\t", 2), strict=True))
-        for line in log.splitlines()
-    ]
-    for c in commits:
-        c["short"] = c["commit"][:8]
-    landed = _io.git(
-        "log",
-        "--first-parent",
-        "--reverse",
-        "--diff-filter=A",
-        "--format=%H",
-        branch,
-        "--",
-        "nbkm/__init__.py",
-        repo=repo,
-    )
+    commits = []
+    for line in log.splitlines():
+        commit, date, subject = line.split("\t", 2)
+        commits.append(
+            {"commit": commit, "short": commit[:8], "date": date, "subject": subject}
+        )
+    added = ("--diff-filter=A", "--format=%H", branch, "--", "nbkm/__init__.py")
+    landed = (_io.git(*FIRST_PARENT, *added, repo=repo) or "").split()[:1]
     hashes = [c["commit"] for c in commits]
-    if landed and landed.split()[0] in hashes:
-        commits = commits[hashes.index(landed.split()[0]) :]
+    if landed and landed[0] in hashes:
+        commits = commits[hashes.index(landed[0]) :]
     return commits
 
 
@@ -244,35 +231,18 @@ def run_commit(commit: str, machine: str, results: Path, bench=None, quiet=False
             if k not in ("NBKM_BENCH_SMOKE", "NUMBA_CACHE_DIR", "PYTHONPATH")
         }
         env["ASV_PYTHONPATH"] = str(export_package(commit, tmp / "src"))
-        asv = [
-            sys.executable,
-            "-m",
-            "asv",
-            "--config",
-            str(_asv_config(tmp, tmp / "results")),
-        ]
+        conf = _asv_config(tmp, tmp / "results")
+        asv = [sys.executable, "-m", "asv", "--config", str(conf)]
         log = tmp / "asv.log"
         with open(log, "w", encoding="utf-8") as fh:
-            sink = {"stdout": fh, "stderr": subprocess.STDOUT}
-            subprocess.run(
-                [*asv, "machine", "--yes", "--machine", machine],
-                env=env,
-                cwd=tmp,
-                check=True,
-                **sink,
-            )
-            cmd = [
-                *asv,
-                "run",
-                "--python=same",
-                "--set-commit-hash",
-                commit,
-                "--machine",
-                machine,
-                "--show-stderr",
-            ]
+            sink = {"stdout": fh, "stderr": subprocess.STDOUT, "env": env, "cwd": tmp}
+            machine_cmd = [*asv, "machine", "--yes", "--machine", machine]
+            subprocess.run(machine_cmd, check=True, **sink)
+            cmd = [*asv, "run", "--python=same", "--show-stderr", "--machine", machine]
+            cmd += ["--set-commit-hash", commit]
             cmd += [arg for regex in bench or [] for arg in ("--bench", regex)]
-            rc = subprocess.run(cmd, env=env, cwd=tmp, **({} if not quiet else sink))
+            shown = {"env": env, "cwd": tmp} if not quiet else sink
+            rc = subprocess.run(cmd, **shown)
         if rc.returncode not in (0, 2):  # 2: some benchmarks failed (null results)
             tail = log.read_text()[-3000:]
             raise RuntimeError(f"asv run failed ({rc.returncode}) for {commit}\n{tail}")
@@ -316,56 +286,39 @@ def load_points(results: Path, machine: str) -> tuple[list[dict], dict]:
         ``stale``: results left out because their benchmark ``version`` is not
         the current one; ``machine``: asv's machine description.
     """
-    import itertools
-
     from asv import results as asv_results
     from asv import util
 
-    bench_file, machine_file = (
-        results / "benchmarks.json",
-        results / machine / "machine.json",
-    )
+    info = {"stale": 0, "machine": None}
+    if not (results / machine / "machine.json").exists():
+        return [], info
+    info["machine"] = _io.read_json(results / machine / "machine.json")
+    bench_file = results / "benchmarks.json"
     benchmarks = (
         util.load_json(bench_file, api_version=2) if bench_file.exists() else {}
     )
     benchmarks.pop("version", None)
-    info = {
-        "stale": 0,
-        "machine": _io.read_json(machine_file) if machine_file.exists() else None,
-    }
     latest = {}
-    if not machine_file.exists():
-        return [], info
     for res in asv_results.iter_results_for_machine(str(results), machine):
         current = res.get_result_keys(benchmarks)
         info["stale"] += len(set(res.get_all_result_keys()) & set(benchmarks) - current)
         for name in current:
             grid = res.get_result_params(name)
             values = res.get_result_value(name, grid)
-            names = benchmarks[name]["param_names"]
-            combos = itertools.product(*[[_value(v) for v in axis] for axis in grid])
+            combos = itertools.product(*[map(_value, axis) for axis in grid])
             for combo, value in zip(combos, values if grid else [values], strict=True):
-                params = dict(zip(names, combo, strict=True))
+                params = dict(zip(benchmarks[name]["param_names"], combo, strict=True))
                 key = (res.commit_hash, name, json.dumps(params, sort_keys=True))
                 started = res.started_at.get(name) or 0
                 if key not in latest or started >= latest[key][0]:
                     value = None if value is None else float(value)
-                    latest[key] = (
-                        started,
-                        {
-                            "commit": res.commit_hash,
-                            "benchmark": name,
-                            "params": params,
-                            "value": value,
-                        },
-                    )
+                    row = {"commit": res.commit_hash, "benchmark": name}
+                    latest[key] = (started, dict(row, params=params, value=value))
     return [row for _, row in latest.values()], info
 
 
 def _value(text: str):
     """Turn asv's repr of a parameter value back into the value."""
-    import ast
-
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
