@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     nbkm_log.setLevel(logging.INFO)
     try:
         return _dispatch(argv)
-    except BaseException:
-        if not _INTERRUPTED.is_set():
+    except BaseException as exc:
+        if not (_INTERRUPTED.is_set() or isinstance(exc, KeyboardInterrupt)):
             raise
         print(INTERRUPTED, file=sys.stderr)
         return 130
@@ -101,9 +101,6 @@ def _dispatch(argv: list[str]) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

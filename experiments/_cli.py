@@ -217,36 +217,28 @@ def float_in(low: float, high: float) -> Callable:
     )
 
 
-def available_threads() -> int:
-    """Threads Numba can run here (``NUMBA_NUM_THREADS``)."""
-    import numba
+def _with_message(parse: Callable, message: str) -> Callable:
+    def parse_or_explain(text: str):
+        try:
+            return parse(text)
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(message.format(exc, text)) from None
 
-    return int(numba.config.NUMBA_NUM_THREADS)
+    return parse_or_explain
 
 
 def threads(text: str) -> int:
     """Argparse type of ``--threads``: 1 up to what Numba has here."""
-    try:
-        return int_in(1, available_threads())(text)
-    except argparse.ArgumentTypeError as exc:
-        raise argparse.ArgumentTypeError(
-            f"{exc} (the threads Numba has here)"
-        ) from None
+    import numba
+
+    parse = int_in(1, numba.config.NUMBA_NUM_THREADS)
+    return _with_message(parse, "{} (the threads Numba has here)")(text)
 
 
 def n_init(text: str) -> int | str:
     """Argparse type of ``--n-init``: a positive integer or ``auto``."""
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"n_init must be a positive integer or 'auto', got {text!r}"
-        )
-    return value
+    message = "n_init must be a positive integer or 'auto', got {1!r}"
+    return text if text == "auto" else _with_message(int_in(1), message)(text)
 
 
 def out_dir(text: str) -> Path:
@@ -285,17 +277,14 @@ def say(*args) -> None:
 class Progress:
     """Count steps of a long task and print ``name i/n: message (elapsed)``.
 
-    A line at most every ``every`` seconds and at the end, on stderr;
+    A line at most every :attr:`every` seconds and at the end, on stderr;
     ``quiet=True`` prints nothing.
     """
 
-    def __init__(self, name: str, total: int, quiet: bool = False, every=2.0):
-        self.name, self.total, self.quiet, self.every = (
-            name,
-            max(total, 1),
-            quiet,
-            every,
-        )
+    every = 2.0
+
+    def __init__(self, name: str, total: int, quiet: bool = False):
+        self.name, self.total, self.quiet = name, max(total, 1), quiet
         self.done = 0
         self.start = self._last = time.perf_counter()
 

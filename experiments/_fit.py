@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+#: The two implementations compared everywhere.
+IMPLS = ("nbkm", "sklearn")
+
 
 def kmeans(lib: str, n_threads: int | None = None, **params):
     """Return an unfitted ``KMeans(**params)`` of ``lib`` (``"nbkm"`` or ``"sklearn"``).

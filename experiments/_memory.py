@@ -22,15 +22,11 @@ import sys
 
 import numpy as np
 
+from experiments._fit import IMPLS as LIBS
 from experiments._io import REPO_ROOT
 
-#: Implementations the child knows: (library, algorithm).
-IMPLS = {
-    "nbkm-lloyd": ("nbkm", "lloyd"),
-    "sklearn-lloyd": ("sklearn", "lloyd"),
-    "nbkm-elkan": ("nbkm", "elkan"),
-    "sklearn-elkan": ("sklearn", "elkan"),
-}
+#: Implementations the child knows: ``<library>-<algorithm>``.
+IMPLS = tuple(f"{lib}-{algorithm}" for algorithm in ("lloyd", "elkan") for lib in LIBS)
 
 
 def _rss_bytes() -> int:
@@ -66,7 +62,7 @@ def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads
     from benchmarks.workloads import draw_gaussian, fixed_workload
     from experiments._fit import timed_fit
 
-    lib, algorithm = IMPLS[impl]
+    lib, algorithm = impl.split("-")
     X = draw_gaussian(n, d, dtype)
     params = fixed_workload(X, k, max_iter, algorithm)
     # One tiny fit first loads the compiled code and starts the thread pools, so

@@ -22,9 +22,11 @@ mismatch, 2 when there is no reference to check.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from experiments import _cli, _io
+from experiments._fit import IMPLS
 
 VERSION_KEYS = ("python", "numpy", "scipy", "sklearn", "numba", "nbkm")
 EXACT_KEYS = ("labels", "n_iter", "accuracy", "hungarian_accuracy", "ari", "nmi")
@@ -51,50 +53,42 @@ def compare_exact(reference: dict, fresh: dict) -> list[str]:
     if set(old_runs) != set(new_runs):
         return [f"settings differ: {sorted(old_runs)} vs {sorted(new_runs)}"]
     problems = []
-    for key in old_runs:
-        for impl in ("nbkm", "sklearn"):
-            pairs = zip(
-                old_runs[key][impl]["per_seed"],
-                new_runs[key][impl]["per_seed"],
-                strict=False,
-            )
-            for old, new in pairs:
-                where = f"{key} {impl} seed {old['seed']}"
-                problems += [
-                    f"{where}: {f} differ"
-                    if f == "labels"
-                    else f"{where}: {f} {old[f]!r} != {new[f]!r}"
-                    for f in ("seed", *EXACT_KEYS)
-                    if old[f] != new[f]
-                ]
-                rel = abs(old["inertia"] - new["inertia"]) / abs(old["inertia"])
-                if rel > 1e-6:
-                    problems.append(f"{where}: inertia relative difference {rel:.2e}")
-    old_ag, new_ag = reference["agreement"], fresh["agreement"]
+    for key, impl in itertools.product(old_runs, IMPLS):
+        seeds = (runs[key][impl]["per_seed"] for runs in (old_runs, new_runs))
+        for old, new in zip(*seeds, strict=False):
+            where = f"{key} {impl} seed {old['seed']}"
+            for f in ("seed", *EXACT_KEYS):
+                if old[f] != new[f]:
+                    shown = "differ" if f == "labels" else f"{old[f]!r} != {new[f]!r}"
+                    problems.append(f"{where}: {f} {shown}")
+            rel = abs(old["inertia"] - new["inertia"]) / abs(old["inertia"])
+            if rel > 1e-6:
+                problems.append(f"{where}: inertia relative difference {rel:.2e}")
+    old_ag, new_ag = (_agreement_counts(r["agreement"]) for r in (reference, fresh))
     if (old_ag is None) != (new_ag is None):
         return problems + ["agreement study present in only one record"]
-    if old_ag is not None:
-        from experiments._agreement import PAIRS
-
-        fields = [(p, f) for p in PAIRS for f in ("labels_equal", "n_iter_equal")]
-        for path in [*fields, *((f,) for f in AGREEMENT_COUNTS)]:
-            old, new = _dig(old_ag, path), _dig(new_ag, path)
-            if old != new:
-                problems.append(f"agreement {' '.join(path)}: {old} != {new}")
-    return problems
+    return problems + [
+        f"agreement {name}: {old_ag[name]} != {new_ag[name]}"
+        for name in old_ag or {}
+        if old_ag[name] != new_ag[name]
+    ]
 
 
-def _dig(obj: dict, path: tuple):
-    for key in path:
-        obj = obj[key]
-    return obj
+def _agreement_counts(agreement: dict | None) -> dict | None:
+    from experiments._agreement import PAIRS
+
+    if agreement is None:
+        return None
+    fields = ("labels_equal", "n_iter_equal")
+    counts = {f"{p} {f}": agreement[p][f] for p in PAIRS for f in fields}
+    return counts | {name: agreement[name] for name in AGREEMENT_COUNTS}
 
 
 def compare_tolerant(reference: dict, fresh: dict, atol: float) -> list[str]:
     """List the mean accuracies that moved by more than ``atol``."""
     problems = []
     for key, run in reference["runs"].items():
-        for impl in ("nbkm", "sklearn"):
+        for impl in IMPLS:
             old = run[impl]["metrics"]["accuracy"]["mean"]
             new = fresh["runs"].get(key, {}).get(impl, {})
             new = new.get("metrics", {}).get("accuracy", {}).get("mean")

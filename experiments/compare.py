@@ -32,8 +32,8 @@ from scipy.stats import gmean
 
 from benchmarks import workloads
 from experiments import _cli
-from experiments._fit import timed_fit
-from experiments._memory import IMPLS as MEMORY_IMPLS
+from experiments._fit import IMPLS, timed_fit
+from experiments._memory import IMPLS as DENSE_IMPLS
 from experiments._memory import fit_peak_memory
 
 DEFAULTS = {
@@ -55,7 +55,6 @@ RATIOS = {
     "faiss": ("faiss", "sklearn-lloyd"),
 }
 RATIO_NAMES = (*RATIOS, "kmeans++")
-IMPLS = ("nbkm", "sklearn")
 
 
 def faiss_status() -> dict:
@@ -267,9 +266,8 @@ def run_shape(X, k: int, params: dict, faiss_ok: bool, gemm_peak: float) -> dict
 def run_sparse(spec: dict, params: dict) -> dict:
     """Time nbkm and sklearn (lloyd and elkan) on the sparse case of ``spec``."""
     X = workloads.sparse_tfidf_like(spec["n"], spec["d"], spec["density"])
-    impls = ["nbkm-lloyd", "sklearn-lloyd", "nbkm-elkan", "sklearn-elkan"]
     results, ratios = time_implementations(
-        impls, X, spec["k"], params, 2.0 * X.nnz * spec["k"]
+        list(DENSE_IMPLS), X, spec["k"], params, 2.0 * X.nnz * spec["k"]
     )
     return {
         **spec,
@@ -447,7 +445,7 @@ def _table_rows(results: dict) -> list[list[str]]:
         i, r, init = row["impls"], row["ratios"], row.get("init") or {}
         ms = [
             fmt(i.get(impl, {}).get("seconds_per_iter"), ".1f", 1e3)
-            for impl in ("nbkm-lloyd", "sklearn-lloyd", "nbkm-elkan", "sklearn-elkan")
+            for impl in DENSE_IMPLS
         ]
         init_s = [fmt(init.get(lib, {}).get("median_seconds"), ".3g") for lib in IMPLS]
         cells = [*ms[:2], fmt(r.get("lloyd")), *ms[2:], fmt(r.get("elkan")), *init_s]
@@ -537,8 +535,8 @@ def add_arguments(p) -> None:
     add(
         "--peakmem-impls",
         nargs="+",
-        choices=list(MEMORY_IMPLS),
-        default=list(MEMORY_IMPLS),
+        choices=list(DENSE_IMPLS),
+        default=list(DENSE_IMPLS),
         help="measured by --peakmem (default: all)",
     )
 

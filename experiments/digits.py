@@ -39,9 +39,8 @@ import numpy as np
 
 from experiments import _cli
 from experiments import _metrics as M
-from experiments._fit import timed_fit
+from experiments._fit import IMPLS, timed_fit
 
-IMPLS = ("nbkm", "sklearn")
 N_DIGITS = 1797
 SCORES = ("accuracy", "hungarian_accuracy", "ari", "nmi", "inertia")
 
@@ -295,7 +294,7 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
 
 def plot(results: dict, data: dict, centers: dict, out, prefix: str) -> dict:
     """Draw the digits figures into ``out``; return name -> file name."""
-    from experiments._plots import confusion_heatmap, plt, save_figure
+    from experiments._plots import plt, save_figure, sns
 
     first_key, first = next(iter(results["runs"].items()))
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.2))
@@ -305,7 +304,11 @@ def plot(results: dict, data: dict, centers: dict, out, prefix: str) -> dict:
             f"{impl}, {first_key}, seed {block['confusion_seed']}: accuracy "
             f"{block['per_seed'][0]['accuracy']:.4f}"
         )
-        confusion_heatmap(ax, block["confusion_matrix"], data["target_names"], title)
+        names = data["target_names"]  # drawn as the tutorial does: mat.T, annotated
+        matrix = np.asarray(block["confusion_matrix"]).T
+        kwargs = {"xticklabels": names, "yticklabels": names, "ax": ax}
+        sns.heatmap(matrix, square=True, annot=True, fmt="d", cbar=False, **kwargs)
+        ax.set(xlabel="true label", ylabel="predicted label", title=title)
     figures = {"confusion": save_figure(fig, out / f"{prefix}_confusion.png")}
     for impl in IMPLS:
         name = f"centers_{impl}"
@@ -330,7 +333,7 @@ def plot(results: dict, data: dict, centers: dict, out, prefix: str) -> dict:
 
 def plot_centers(key: str, block: dict, data: dict, centers, path, impl: str) -> str:
     """Draw one implementation's clusters as 8 x 8 images, ordered by digit."""
-    from experiments._plots import image_grid
+    from experiments._plots import plt, save_figure
 
     row = block["per_seed"][0]
     labels, mapping = np.asarray(row["labels"]), np.asarray(row["mode_mapping"])
@@ -347,11 +350,20 @@ def plot_centers(key: str, block: dict, data: dict, centers, path, impl: str) ->
         )
         what = "mean image of each cluster"
     order = np.argsort(np.where(mapping < 0, len(mapping), mapping), kind="stable")
-    titles = [
-        f"cluster {c} -> {mapping[c] if mapping[c] >= 0 else 'none'}" for c in order
-    ]
-    title = f"{impl}: {what} ({key}, seed {row['seed']})"
-    return image_grid(images[order], titles, path, suptitle=title)
+    ncols = max(1, (len(order) + 1) // 2)
+    fig, axes = plt.subplots(2, ncols, figsize=(1.6 * ncols, 3.6), squeeze=False)
+    for ax in axes.flat:
+        ax.set(xticks=[], yticks=[])
+        ax.grid(False)
+    for ax, c in zip(axes.flat, order, strict=False):
+        image = images[c].reshape(8, 8)
+        ax.imshow(image, interpolation="nearest", cmap=plt.cm.binary)
+        ax.set_title(
+            f"cluster {c} -> {mapping[c] if mapping[c] >= 0 else 'none'}", fontsize=9
+        )
+    fig.suptitle(f"{impl}: {what} ({key}, seed {row['seed']})", fontsize=11)
+    fig.tight_layout()
+    return save_figure(fig, path)
 
 
 def plot_accuracy(results: dict, path) -> str:

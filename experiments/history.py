@@ -40,6 +40,7 @@ from pathlib import Path
 
 from benchmarks.workloads import MAX_ITER, N_THREADS
 from experiments import _cli, _io
+from experiments._fit import IMPLS
 
 #: Default folder of the stored asv results (asv's own layout below it).
 ASV_RUNS = _io.RUNS_DIR / "asv"
@@ -47,17 +48,21 @@ ASV_RUNS = _io.RUNS_DIR / "asv"
 ASV_REFERENCE = _io.RESULTS_DIR / "asv"
 #: CPUs busy with other work, measured just before a run, above which it warns.
 BUSY_CPUS = 0.25
-IMPLS = ("nbkm", "sklearn")
 FIRST_PARENT = ("log", "--first-parent", "--reverse")
 
 
-def _key(title, name, unit="ms per iteration", scale=1e3 / MAX_ITER, **select):
+#: Units of the key benchmarks: (name, scale applied to asv's value).
+MS_PER_ITERATION = ("ms per iteration", 1e3 / MAX_ITER)
+MS, SECONDS, MIB = ("ms", 1e3), ("s", 1.0), ("MiB (whole process)", 2.0**-20)
+
+
+def _key(title, name, unit=MS_PER_ITERATION, **select):
     return {
         "title": title,
         "name": name,
         "select": select,
-        "scale": scale,
-        "unit": unit,
+        "scale": unit[1],
+        "unit": unit[0],
     }
 
 
@@ -71,40 +76,31 @@ KEY_BENCHMARKS = [
         "iteration.LloydIterationLarge.time_fit",
         dtype="float64",
     ),
-    _key("Digits fit, n_init=10", "fit.DigitsFit.time_fit", "ms", 1e3),
+    _key("Digits fit, n_init=10", "fit.DigitsFit.time_fit", MS),
     _key(
         "k-means++: 1e5 x 16, k=100, float64",
         "predict.KMeansPlusPlus.time_kmeans_plusplus",
-        "ms",
-        1e3,
+        MS,
         k=100,
         dtype="float64",
     ),
     _key(
         "predict: 1e5 x 64, k=100, float64",
         "predict.Predict.time_predict",
-        "ms",
-        1e3,
+        MS,
         k=100,
         dtype="float64",
     ),
-    _key(
-        "Peak memory: fit 1e6 x 16, k=100",
-        "fit.PeakMemoryFit.peakmem_fit",
-        "MiB (whole process)",
-        2.0**-20,
-    ),
+    _key("Peak memory: fit 1e6 x 16, k=100", "fit.PeakMemoryFit.peakmem_fit", MIB),
     _key(
         "Cold start: empty Numba cache",
         "compilation.Compile.track_compile_cold",
-        "s",
-        1.0,
+        SECONDS,
     ),
     _key(
         "First fit, fresh process, warm cache",
         "compilation.Compile.track_first_fit_warm",
-        "s",
-        1.0,
+        SECONDS,
     ),
 ]
 
