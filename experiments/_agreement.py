@@ -106,13 +106,6 @@ def first_step_ties(X, centers) -> int:
     return int(np.sum((d2 == nearest).sum(axis=1) > 1))
 
 
-def _fit(impl: str, X, init, n_threads):
-    lib, _, algorithm = impl.partition("_")
-    est = kmeans(lib, n_threads, n_clusters=len(init), init=init, n_init=1)
-    est.set_params(algorithm=algorithm or "lloyd").fit(X)
-    return est.labels_, est.n_iter_, est.inertia_
-
-
 def study(
     X,
     n_clusters: int,
@@ -191,20 +184,17 @@ def study(
 
 
 def _one_run(X, init, jittered, n_threads) -> dict:
-    """Fit every pair of :data:`PAIRS` from one initialisation; compare them."""
-    fits = {
-        impl: _fit(impl, X, init, n_threads)
-        for impl in ("nbkm", "sklearn_lloyd", "sklearn_elkan")
-    }
-    fits |= {
-        f"jittered_{impl}": _fit(impl, X, jittered, n_threads)
-        for impl in ("nbkm", "sklearn_lloyd")
-    }
+    """Fit every implementation of :data:`PAIRS` from one initialisation; compare."""
+    fits = {}
+    for name in dict.fromkeys(sum(PAIRS.values(), ())):  # "jittered_sklearn_lloyd"
+        lib, _, algorithm = name.removeprefix("jittered_").partition("_")
+        start = jittered if name.startswith("jittered_") else init
+        est = kmeans(lib, n_threads, n_clusters=len(init), init=start, n_init=1)
+        fits[name] = est.set_params(algorithm=algorithm or "lloyd").fit(X)
     run = {"first_step_ties": first_step_ties(X, init)}
     for name, (a, b) in PAIRS.items():
-        (labels_a, n_iter_a, _), (labels_b, n_iter_b, _) = fits[a], fits[b]
         run[name] = {
-            "n_labels_differ": int(np.sum(labels_a != labels_b)),
-            "n_iter_equal": int(n_iter_a) == int(n_iter_b),
+            "n_labels_differ": int(np.sum(fits[a].labels_ != fits[b].labels_)),
+            "n_iter_equal": int(fits[a].n_iter_) == int(fits[b].n_iter_),
         }
     return run

@@ -165,12 +165,16 @@ def time_implementations(impls, X, k: int, params: dict, flops: float):
             "seconds_per_iter": spi,
             "gflops": flops / spi / 1e9,
         }
-    ratios = {
-        name: results[a]["seconds_per_iter"] / results[b]["seconds_per_iter"]
+    return results, ratios_of({k: v["seconds_per_iter"] for k, v in results.items()})
+
+
+def ratios_of(values: dict) -> dict:
+    """Return the ratios of :data:`RATIOS` found in ``values`` (impl -> number)."""
+    return {
+        name: values[a] / values[b]
         for name, (a, b) in RATIOS.items()
-        if a in results and b in results
+        if a in values and values.get(b)
     }
-    return results, ratios
 
 
 def time_init(X, k: int, params: dict) -> dict:
@@ -287,11 +291,6 @@ def run_peak_memory(spec: dict, n_threads) -> dict:
         )
         for impl in spec["impls"]
     }
-    ratios = {}
-    for algorithm in ("lloyd", "elkan"):
-        a, b = impls.get(f"nbkm-{algorithm}"), impls.get(f"sklearn-{algorithm}")
-        if a and b and b["fit_peak_bytes"] > 0:
-            ratios[algorithm] = a["fit_peak_bytes"] / b["fit_peak_bytes"]
     return {
         **spec,
         "dtype": "float64",
@@ -299,7 +298,7 @@ def run_peak_memory(spec: dict, n_threads) -> dict:
         "impls": impls,
         "label": label(spec["n"], spec["d"], spec["k"], "float64"),
         "n_by_k_bytes": spec["n"] * spec["k"] * 8,
-        "ratios": ratios,
+        "ratios": ratios_of({k: v["fit_peak_bytes"] for k, v in impls.items()}),
     }
 
 
@@ -377,12 +376,9 @@ def _ratios_text(row: dict) -> str:
     return " ".join(f"{name} {v:.2f}" for name, v in row["ratios"].items())
 
 
-NAMES = {
-    "lloyd": "nbkm lloyd / sklearn lloyd",
-    "elkan": "nbkm elkan / sklearn elkan",
-    "faiss": "faiss / sklearn lloyd",
-    "kmeans++": "nbkm k-means++ / sklearn k-means++",
-}
+#: Legend of each ratio: "nbkm lloyd / sklearn lloyd", ...
+NAMES = {name: f"{a} / {b}".replace("-", " ") for name, (a, b) in RATIOS.items()}
+NAMES["kmeans++"] = "nbkm k-means++ / sklearn k-means++"
 
 
 def plot(results: dict, path) -> str:

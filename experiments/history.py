@@ -514,11 +514,10 @@ def _run_all(args, todo: list[dict]) -> tuple[dict, list[str]]:
         start = time.perf_counter()
         try:
             run_commit(c["commit"], args.machine, args.results, args.bench, args.quiet)
-            run["ok"] = True
         except (RuntimeError, subprocess.CalledProcessError) as exc:
             print(f"history: {c['short']}: {exc}", file=sys.stderr)
             failed.append(c["short"])
-            run["ok"] = False
+        run["ok"] = c["short"] not in failed
         run["seconds"] = round(time.perf_counter() - start, 1)
         run["loadavg_after"] = _io.load_probe()["loadavg"]
         log[c["commit"]] = run
