@@ -4,7 +4,7 @@ import numpy as np
 
 from nbkm import _kernels as K
 from nbkm._em import Sweep, finish_centers, run_em
-from nbkm._lloyd import inertia
+from nbkm._lloyd import inertia, predict_assigner
 from nbkm._samples import Samples
 
 
@@ -38,7 +38,7 @@ def elkan_single(
         lower,
     )
 
-    def step(centers, centers_new, update_centers):
+    def step(centers, centers_new):
         K.squared_norms(centers, centers_sq)
         K.elkan_step(
             samples.X,
@@ -54,10 +54,8 @@ def elkan_single(
             sweep.bounds,
             sweep.partial_sums,
             sweep.partial_weights,
-            update_centers and sweep.fused,
+            sweep.fused,
         )
-        if not update_centers:
-            return False
         relocated = finish_centers(samples, sample_weight, centers, centers_new, sweep)
         K.elkan_shift_bounds(sweep.shift, sweep.labels, upper, lower)
         K.half_center_distances(centers_new, half_dist, next_center)
@@ -66,4 +64,7 @@ def elkan_single(
     def run_inertia(centers, labels):
         return inertia(samples, sample_weight, centers, labels)
 
-    return run_em(step, sweep, centers_init, max_iter, tol, run_inertia, verbose)
+    assign_final = predict_assigner(samples, sweep.labels)
+    return run_em(
+        step, sweep, centers_init, max_iter, tol, run_inertia, assign_final, verbose
+    )

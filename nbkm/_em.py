@@ -13,13 +13,15 @@ Empty clusters. sklearn moves a far sample into an empty cluster but leaves that
 sample's label pointing at its old cluster, so after the last sweep the labels
 can disagree with the centres. nbkm keeps sklearn's labels during the iterations
 (so ``n_iter_`` and the labels match sklearn's), and also runs the labels-only
-sweep after a strict stop whose last sweep relocated a sample. The estimator
-then takes ``labels_`` from one more pass of ``predict``'s own kernel against the
-final centres (see ``KMeans._final_labels``), so ``labels_ == predict(X)`` always.
+sweep after a strict stop whose last sweep relocated a sample. That pass is
+``predict``'s own computation (uncentred samples, final centres); after any other
+strict stop the estimator runs it for the best run (``KMeans._final_labels``), so
+``labels_ == predict(X)`` always.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -179,24 +181,36 @@ def _relocate_empty_clusters(samples, sample_weight, centers_old, sweep):
     return True
 
 
+class Run(NamedTuple):
+    """The result of one run from one set of initial centres."""
+
+    labels: np.ndarray
+    inertia: float
+    centers: np.ndarray
+    n_iter: int
+    #: Whether ``labels`` came from ``assign_final`` against ``centers`` (so they
+    #: equal ``predict``'s), rather than from the last iteration.
+    labels_final: bool
+
+
 def run_em(
-    step: Callable[[np.ndarray, np.ndarray, bool], bool],
+    step: Callable[[np.ndarray, np.ndarray], bool],
     sweep: Sweep,
     centers_init: np.ndarray,
     max_iter: int,
     tol: float,
     inertia: Callable[[np.ndarray, np.ndarray], float],
+    assign_final: Callable[[np.ndarray], None],
     verbose: int = 0,
-):
+) -> Run:
     """Iterate ``step`` until convergence, as sklearn's single runs do.
 
     Parameters
     ----------
-    step : callable ``(centers, centers_new, update_centers) -> relocated``
-        One sweep from ``centers``: writes ``sweep.labels`` and, when
-        ``update_centers``, the new centres into ``centers_new`` and the shifts
-        into ``sweep.shift``. Returns whether a sample was moved into an empty
-        cluster.
+    step : callable ``(centers, centers_new) -> relocated``
+        One sweep from ``centers``: writes ``sweep.labels``, the new centres into
+        ``centers_new`` and the shifts into ``sweep.shift``. Returns whether a
+        sample was moved into an empty cluster.
     sweep : Sweep
         The run's buffers.
     centers_init : ndarray, shape (n_clusters, n_features)
@@ -207,15 +221,15 @@ def run_em(
         Absolute tolerance on the sum of squared centre shifts.
     inertia : callable ``(centers, labels) -> float``
         Inertia of an assignment.
+    assign_final : callable ``(centers) -> None``
+        The labels-only pass after a non-strict stop (or a relocation in the
+        last iteration): writes ``sweep.labels`` as ``predict`` computes them.
     verbose : int
         Print the inertia of every iteration and why the run stopped.
 
     Returns
     -------
-    labels : ndarray of int32, shape (n_samples,)
-    inertia : float
-    centers : ndarray, shape (n_clusters, n_features)
-    n_iter : int
+    run : Run
     """
     centers = centers_init.copy()
     centers_new = np.zeros_like(centers)
@@ -223,7 +237,7 @@ def run_em(
     strict_convergence = False
     relocated = False
     for i in range(max_iter):
-        relocated = step(centers, centers_new, True)
+        relocated = step(centers, centers_new)
         if verbose:
             print(f"Iteration {i}, inertia {inertia(centers, sweep.labels)}.")
         centers, centers_new = centers_new, centers
@@ -241,6 +255,8 @@ def run_em(
                 )
             break
         labels_old[:] = sweep.labels
-    if not strict_convergence or relocated:
-        step(centers, centers, False)
-    return sweep.labels, inertia(centers, sweep.labels), centers, i + 1
+    labels_final = not strict_convergence or relocated
+    if labels_final:
+        assign_final(centers)
+    inertia_run = inertia(centers, sweep.labels)
+    return Run(sweep.labels, inertia_run, centers, i + 1, labels_final)

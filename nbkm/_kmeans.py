@@ -480,15 +480,16 @@ class KMeans(
             # A run replaces the best only with a lower inertia and a different
             # partition, as in sklearn.
             if best is None or (
-                run[1] < best[1]
-                and not _is_same_clustering(run[0], best[0], self.n_clusters)
+                run.inertia < best.inertia
+                and not _is_same_clustering(run.labels, best.labels, self.n_clusters)
             ):
                 best = run
-        labels, best_inertia, centers, n_iter = best
-        centers += samples.x_mean
-        labels, best_inertia = self._final_labels(
-            X, samples, sample_weight, centers, labels, best_inertia
-        )
+        centers = best.centers + samples.x_mean
+        labels, best_inertia = best.labels, best.inertia
+        if not best.labels_final:
+            labels, best_inertia = self._final_labels(
+                X, samples, sample_weight, centers, labels, best_inertia
+            )
 
         distinct_clusters = np.unique(labels).size
         if distinct_clusters < self.n_clusters:
@@ -503,18 +504,18 @@ class KMeans(
         self._n_features_out = self.cluster_centers_.shape[0]
         self.labels_ = labels
         self.inertia_ = best_inertia * inertia_scale
-        self.n_iter_ = n_iter
+        self.n_iter_ = best.n_iter
         return self
 
     def _final_labels(self, X, samples, sample_weight, centers, labels, inertia_run):
         """Labels against the final centres by ``predict``'s own computation.
 
-        The run's last labels come from the centred frame (and, after a strict
-        stop, from the centres before the last update), so when two final centres
-        nearly coincide they can differ from ``predict(X)`` by a rounding tie.
-        One more labels pass, the kernel and inputs of ``predict``, makes
+        After a strict stop, a run's labels come from its last iteration: the
+        centred frame and the centres before the last update, so when two final
+        centres nearly coincide they can differ from ``predict(X)`` by a rounding
+        tie. One more labels pass, the kernel and inputs of ``predict``, makes
         ``labels_ == predict(X)`` always; the inertia is recomputed only if a
-        label changed.
+        label changed. (Other stops end with that pass already.)
         """
         query = samples if samples.is_sparse else Samples.of(X)
         with numba_threads(self._n_threads):

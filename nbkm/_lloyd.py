@@ -69,6 +69,27 @@ def assign_labels(samples: Samples, centers):
     return labels
 
 
+def predict_assigner(samples: Samples, labels):
+    """Return ``assign(centers)``: writes ``labels`` as ``predict`` computes them.
+
+    ``predict`` sees the caller's samples, not centred, and the centres with the
+    mean added back; the same kernel on the same values gives the same labels.
+
+    Parameters
+    ----------
+    samples : Samples
+        The samples of a run (centred on the fly when dense).
+    labels : ndarray of int32, shape (n_samples,)
+        OUT, on each call. Buffer for the labels.
+    """
+    plain = samples if samples.is_sparse else Samples.dense(samples.source)
+
+    def assign(centers):
+        labels[:] = assign_labels(plain, centers + samples.x_mean)
+
+    return assign
+
+
 def inertia(samples: Samples, sample_weight, centers, labels):
     """Weighted sum of squared distances of the samples to their assigned centre.
 
@@ -126,17 +147,16 @@ def lloyd_single(
 
     Returns
     -------
-    labels : ndarray of int32, shape (n_samples,)
-    inertia : float
-    centers : ndarray, shape (n_clusters, n_features)
-    n_iter : int
+    run : nbkm._em.Run
+        Labels, inertia, centres (in the samples' frame), iterations, and
+        whether the labels are ``predict``'s for the final centres.
     """
     n_clusters = centers_init.shape[0]
     sweep = Sweep.allocate(samples, n_clusters)
     views = _CenterViews(n_clusters, samples.shape[1], samples.dtype)
     partials = (sweep.partial_sums, sweep.partial_weights) if sweep.fused else None
 
-    def step(centers, centers_new, update_centers):
+    def step(centers, centers_new):
         views.update(centers)
         _sweep(
             samples,
@@ -145,13 +165,14 @@ def lloyd_single(
             views,
             sweep.labels,
             sweep.bounds,
-            partials if update_centers else None,
+            partials,
         )
-        if not update_centers:
-            return False
         return finish_centers(samples, sample_weight, centers, centers_new, sweep)
 
     def run_inertia(centers, labels):
         return inertia(samples, sample_weight, centers, labels)
 
-    return run_em(step, sweep, centers_init, max_iter, tol, run_inertia, verbose)
+    assign_final = predict_assigner(samples, sweep.labels)
+    return run_em(
+        step, sweep, centers_init, max_iter, tol, run_inertia, assign_final, verbose
+    )
