@@ -1,6 +1,6 @@
 """Peak memory of one fit, measured in a fresh process.
 
-The parent runs ``python -m experiments._memory IMPL N D K DTYPE MAX_ITER THREADS``
+The parent runs ``python -m experiments._memory '<JSON of _child's arguments>'``
 once per implementation. The child builds the fixed workload of
 ``benchmarks/workloads.py``, runs one tiny fit (loads compiled code, starts
 thread pools), resets the kernel's peak record (``/proc/self/clear_refs``), reads
@@ -125,8 +125,9 @@ def fit_peak_memory(
     """
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {sorted(IMPLS)}, got {impl!r}")
-    args = [impl, n, d, k, dtype, max_iter, 0 if n_threads is None else n_threads]
-    cmd = [sys.executable, "-m", "experiments._memory", *map(str, args)]
+    args = {"impl": impl, "n": n, "d": d, "k": k, "dtype": dtype}
+    args |= {"max_iter": max_iter, "threads": n_threads}
+    cmd = [sys.executable, "-m", "experiments._memory", json.dumps(args)]
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
@@ -136,16 +137,11 @@ def fit_peak_memory(
     if proc.returncode != 0:
         raise RuntimeError(f"{impl}: peak-memory child failed:\n{proc.stderr[-2000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["fit_peak_bytes"] = max(
-        0, result["peak_bytes"] - result["rss_before_fit_bytes"]
-    )
+    added = result["peak_bytes"] - result["rss_before_fit_bytes"]
+    result["fit_peak_bytes"] = max(0, added)
     result["n_by_k_bytes"] = int(n) * int(k) * np.dtype(dtype).itemsize
     return result
 
 
 if __name__ == "__main__":
-    impl, n, d, k, dtype, max_iter, threads = sys.argv[1:]
-    out = _child(
-        impl, int(n), int(d), int(k), dtype, int(max_iter), int(threads) or None
-    )
-    print(json.dumps(out))
+    print(json.dumps(_child(**json.loads(sys.argv[1]))))
