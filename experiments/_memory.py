@@ -67,8 +67,9 @@ def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads
     params = fixed_workload(X, k, max_iter, algorithm)
     # One tiny fit first loads the compiled code and starts the thread pools, so
     # that the peak measured is the fit's own.
-    tiny = dict(params, n_clusters=min(3, k), init=params["init"][: min(3, k)])
-    timed_fit(lib, X[:64], threads, **dict(tiny, max_iter=1))
+    m = min(3, k)
+    tiny = dict(params, n_clusters=m, init=params["init"][:m], max_iter=1)
+    timed_fit(lib, X[:64], threads, **tiny)
     peak_reset = _reset_peak()
     before = _rss_bytes()
     est = timed_fit(lib, X, threads, **params)[0]
