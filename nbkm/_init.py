@@ -10,6 +10,12 @@ import numpy as np
 from nbkm import _kernels as K
 from nbkm._samples import Samples
 
+#: Dense problems of at most this many values (n_samples * n_features) compute the
+#: k-means++ candidate distances with NumPy (one BLAS product a step, as sklearn
+#: does) instead of the parallel kernel: as fast at that size, and a first fit of
+#: a small problem does not wait seconds for the kernel to compile.
+SMALL_PLUSPLUS = 1 << 18
+
 
 def kmeans_plusplus_indices(
     samples: Samples, n_clusters, sample_weight, random_state, n_local_trials=None
@@ -59,6 +65,19 @@ def kmeans_plusplus_indices(
                 dist,
                 pot,
             )
+
+    elif n_samples * samples.shape[1] <= SMALL_PLUSPLUS:
+        centred = samples.source - samples.x_mean
+        x_sq = np.einsum("ij,ij->i", centred, centred, dtype=np.float64)
+
+        def potentials(candidate_ids, closest, dist, pot):
+            rows = centred[candidate_ids]
+            rows_sq = (rows.astype(np.float64) ** 2).sum(axis=1)
+            # The kernel's formula: ||x||^2 + ||c||^2 - 2 x.c, floored at 0.
+            sq = x_sq + rows_sq[:, None] - 2.0 * (rows @ centred.T).astype(np.float64)
+            np.maximum(sq, 0.0, out=sq)
+            np.minimum(sq, closest, out=dist)
+            np.dot(dist, weight, out=pot)
 
     else:
         # Squared norms of the centred samples: distances to a zero centre.

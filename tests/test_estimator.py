@@ -10,6 +10,7 @@ from sklearn.cluster import KMeans as SKKMeans
 from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus
 from sklearn.datasets import load_digits
 
+import nbkm._init
 from nbkm import KMeans, kmeans_plusplus
 from nbkm import _kernels as K
 from nbkm._threads import numba_threads
@@ -86,9 +87,14 @@ def test_same_seed_gives_sklearns_result(init, seed, dtype):
     _assert_same_fit(ours, ref, dtype)
 
 
+@pytest.mark.parametrize("path", ["numpy", "kernel"])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("seed", range(5))
-def test_kmeans_plusplus_picks_sklearns_samples(seed, weighted):
+def test_kmeans_plusplus_picks_sklearns_samples(seed, weighted, path, monkeypatch):
+    # Small dense problems take the NumPy path, larger ones the parallel kernel:
+    # both pick sklearn's samples.
+    if path == "kernel":
+        monkeypatch.setattr(nbkm._init, "SMALL_PLUSPLUS", 0)
     X = _digits() - _digits().mean(axis=0)
     sw = np.random.default_rng(seed).uniform(0.1, 3, X.shape[0]) if weighted else None
     centers, idx = kmeans_plusplus(X, 12, sample_weight=sw, random_state=seed)
