@@ -96,13 +96,28 @@ def _exercise(X) -> None:
     rows = X[:1].toarray() if sp.issparse(X) else X[:1]
     far = np.vstack([rows, rows + 1e3, rows - 1e3]).astype(X.dtype)
     KMeans(3, init=far, n_init=1, max_iter=2).fit(X)
-    # The grouped M-step runs on CSR data, and on dense data only when per-block
-    # partial sums would be too large: compile its dense form on tiny input.
+    # Paths that tiny data does not take: the grouped M-step (CSR data, or dense
+    # data whose per-block partial sums would be too large) and the k-means++
+    # kernel of large dense data. Their kernels are called directly.
     from nbkm import _kernels as K
     from nbkm._samples import Samples
 
     n = X.shape[0]
     samples = Samples.of(X)
+    if not samples.is_sparse:  # k-means++ on large dense data (small: NumPy)
+        t = np.ones((X.shape[1], 2), X.dtype)
+        K.candidate_potentials_dense(
+            X,
+            samples.x_mean,
+            np.ones(n),
+            t,
+            np.ones(2),
+            np.ones(n),
+            np.ones(n, X.dtype),
+            K.block_bounds(n),
+            np.empty((2, n)),
+            np.empty(2),
+        )
     order, starts = np.zeros(n, np.int64), np.zeros(3, np.int64)
     K.group_by_label(np.zeros(n, np.int32), order, starts)
     K.accumulate_by_cluster(
