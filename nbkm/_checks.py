@@ -57,24 +57,24 @@ def _max_abs(a) -> float:
     return float(max(values.max(), -values.min()))
 
 
-def check_squares_fit(X, dtype, centers=None) -> None:
+def check_squares_fit(X, dtype) -> None:
     """Raise ``ValueError`` if squared distances between the values could overflow.
 
     A squared distance that overflows turns into ``inf`` or, through
     ``inf - inf``, into NaN, and an argmin over NaN silently picks centre 0: the
     labels, centres and inertia would all be wrong. With ``M`` the largest
-    magnitude in X (and ``centers``) and ``d`` the number of features, every
-    squared distance nbkm computes (centred samples included) is below
-    ``16 d M**2``; that must be finite in ``dtype``.
+    magnitude in the samples and the centres and ``d`` the number of features,
+    every squared distance nbkm computes (centred samples included) is below
+    ``16 d M**2``; that must be finite in ``dtype``. The bound holds for the pair
+    when it holds for each, so samples and centres are checked one at a time
+    (the samples once per call, each set of centres as it appears).
 
     Parameters
     ----------
-    X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
-        Finite samples.
+    X : ndarray or scipy.sparse matrix of shape (n_rows, n_features)
+        Finite samples or centres.
     dtype : numpy dtype
         The float type of the computation.
-    centers : ndarray of shape (n_clusters, n_features), optional
-        Centres the samples will be compared with.
 
     Raises
     ------
@@ -82,8 +82,6 @@ def check_squares_fit(X, dtype, centers=None) -> None:
         If ``16 d M**2`` exceeds the largest finite value of ``dtype``.
     """
     magnitude = _max_abs(X)
-    if centers is not None:
-        magnitude = max(magnitude, _max_abs(centers))
     limit = float(np.sqrt(np.finfo(dtype).max / (16.0 * max(X.shape[1], 1))))
     if magnitude > limit:
         raise ValueError(

@@ -54,7 +54,7 @@ def _is_same_clustering(labels1, labels2, n_clusters):
     return np.unique(pairs // n_clusters).size == pairs.size
 
 
-def _checked_samples(X, centers=None):
+def _checked_samples(X):
     """Return validated samples after the checks the kernels rely on.
 
     ``X`` comes from ``check_array``/``validate_data`` (finite, float, C-ordered
@@ -63,7 +63,7 @@ def _checked_samples(X, centers=None):
     """
     if sp.issparse(X):
         check_csr_structure(X)
-    check_squares_fit(X, X.dtype, centers)
+    check_squares_fit(X, X.dtype)
     return X
 
 
@@ -374,7 +374,7 @@ class KMeans(
                 centers = centers.toarray()
             centers = check_array(centers, dtype=samples.dtype, copy=True, order="C")
             self._validate_center_shape(X, centers)
-            check_squares_fit(X, samples.dtype, centers)
+            check_squares_fit(centers, samples.dtype)
             return centers
         return init.copy()
 
@@ -411,7 +411,8 @@ class KMeans(
             order="C",
             accept_large_sparse=False,
         )
-        return Samples.of(_checked_samples(X, centers)), centers
+        check_squares_fit(centers, centers.dtype)
+        return Samples.of(_checked_samples(X)), centers
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -451,7 +452,7 @@ class KMeans(
         if _is_arraylike_not_scalar(init):
             init = check_array(init, dtype=X.dtype, copy=True, order="C")
             self._validate_center_shape(X, init)
-            check_squares_fit(X, X.dtype, init)
+            check_squares_fit(init, X.dtype)
 
         # sklearn subtracts the mean of dense data for more accurate distances; the
         # kernels do it on the fly, so X stays untouched. Sparse data is not centred

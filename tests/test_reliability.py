@@ -111,6 +111,18 @@ def test_queries_whose_squares_overflow_are_refused(blobs, method):
         getattr(km, method)(np.full((2, 4), 1e160))
 
 
+def test_centres_whose_squares_overflow_are_refused(blobs):
+    huge = np.full((2, 4), 1e160)
+    with pytest.raises(ValueError, match="too large"):
+        KMeans(2, init=huge, n_init=1).fit(blobs)
+    with pytest.raises(ValueError, match="too large"):
+        KMeans(2, init=lambda X, k, random_state: huge, n_init=1).fit(blobs)
+    km = KMeans(2, random_state=0, n_init=1).fit(blobs)
+    km.cluster_centers_ = huge
+    with pytest.raises(ValueError, match="too large"):
+        km.predict(blobs)
+
+
 def test_largest_safe_magnitude_still_fits(blobs):
     # Just under the limit everything stays finite.
     X = blobs / np.abs(blobs).max() * 1e150
