@@ -517,7 +517,7 @@ def add_arguments(p) -> None:
     add("--dtype", nargs="+", choices=["float32", "float64"])
     add("--max-iter", type=_cli.int_in(1, 1000), help="fixed iterations per fit")
     add("--repeats", type=_cli.int_in(1, 1000), help="timed fits per shape")
-    add("--threads", type=_cli.threads, dest="n_threads", help="threads (default: all)")
+    add("--threads", type=_cli.threads, help="threads (default: all)")
     add("--sparse", nargs=4, metavar=("N", "D", "DENSITY", "K"), help="sparse case")
     add("--no-sparse", action="store_true", help="skip the sparse case")
     add("--init-repeats", type=_cli.int_in(0, 1000), help="k-means++ calls (0: none)")
@@ -533,15 +533,15 @@ def add_arguments(p) -> None:
     )
 
 
-#: The options that, when given, replace the value of :data:`DEFAULTS`.
-OPTIONS = ("n", "d", "k", "dtype", "max_iter", "repeats", "n_threads")
-OPTIONS += ("init_repeats", "elkan_max_bounds", "init_max_nk")
+#: Options that, when given, replace their value in :data:`DEFAULTS` (--threads too).
+OPTIONS = ("n", "d", "k", "dtype", "max_iter", "repeats", "init_repeats")
+OPTIONS += ("elkan_max_bounds", "init_max_nk")
 
 
 def params_from(args) -> dict:
     """Return the run's parameters from the parsed options (k <= n checked)."""
     params = dict(DEFAULTS, **(workloads.GRID if args.quick else {}))
-    options = {key: getattr(args, key) for key in OPTIONS}
+    options = {key: getattr(args, key) for key in OPTIONS} | {"n_threads": args.threads}
     params.update({key: value for key, value in options.items() if value is not None})
     if not workloads.shapes(params):
         raise _cli.UsageError("compare: no shape with k <= n in the grid")
