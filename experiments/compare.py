@@ -548,9 +548,7 @@ def params_from(args) -> dict:
     if args.sparse:
         types = [_cli.int_in(1, 10**8)] * 2 + [_cli.float_in(0, 1), _cli.int_in(1)]
         try:
-            n, d, density, k = (
-                parse(v) for parse, v in zip(types, args.sparse, strict=True)
-            )
+            n, d, density, k = [t(v) for t, v in zip(types, args.sparse, strict=True)]
         except argparse.ArgumentTypeError as exc:
             raise _cli.UsageError(f"compare: --sparse N D DENSITY K: {exc}") from None
         params["sparse"] = {"n": n, "d": d, "density": density, "k": min(k, n)}
