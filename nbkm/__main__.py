@@ -4,7 +4,7 @@ import argparse
 import logging
 import sys
 
-from nbkm._compile import compile_kernels
+from nbkm._compile import DTYPES, LAYOUTS, compile_kernels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,20 +33,17 @@ def main(argv: list[str] | None = None) -> int:
         "kernel, so that later fits start without compiling. Prints the seconds "
         "each kernel took to compile; a warm cache compiles nothing.",
     )
-    compile_.add_argument(
-        "--dtype",
-        nargs="+",
-        choices=["float64", "float32"],
-        default=["float64", "float32"],
-        help="float types to compile for (default: both)",
-    )
-    compile_.add_argument(
-        "--layout",
-        nargs="+",
-        choices=["dense", "csr"],
-        default=["dense", "csr"],
-        help="dense arrays, CSR matrices or both (default: both)",
-    )
+    for option, choices, what in (
+        ("--dtype", DTYPES, "float types"),
+        ("--layout", LAYOUTS, "dense arrays, CSR matrices"),
+    ):
+        compile_.add_argument(
+            option,
+            nargs="+",
+            choices=choices,
+            default=list(choices),
+            help=f"{what} to compile for (default: all of them)",
+        )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     report = compile_kernels(dtypes=args.dtype, layouts=args.layout)

@@ -77,8 +77,9 @@ class _CompileWatch(event.Listener):
 WATCH = _CompileWatch()
 event.register("numba:compile", WATCH)
 
-_DTYPES = {"float32": np.float32, "float64": np.float64}
-_LAYOUTS = ("dense", "csr")
+#: What ``compile_kernels`` (and ``python -m nbkm compile``) can prepare for.
+DTYPES = ("float64", "float32")
+LAYOUTS = ("dense", "csr")
 
 
 def _exercise(X) -> None:
@@ -131,7 +132,7 @@ def _exercise(X) -> None:
     )
 
 
-def compile_kernels(dtypes=("float64", "float32"), layouts=_LAYOUTS) -> dict:
+def compile_kernels(dtypes=DTYPES, layouts=LAYOUTS) -> dict:
     """Compile (or load from Numba's cache) every kernel for the given inputs.
 
     Later fits in this and other processes on the same machine then start
@@ -164,12 +165,12 @@ def compile_kernels(dtypes=("float64", "float32"), layouts=_LAYOUTS) -> dict:
     >>> sorted(report)
     ['kernels', 'seconds']
     """
-    unknown = [d for d in dtypes if d not in _DTYPES]
-    unknown += [layout for layout in layouts if layout not in _LAYOUTS]
+    unknown = [d for d in dtypes if d not in DTYPES]
+    unknown += [layout for layout in layouts if layout not in LAYOUTS]
     if unknown:
         raise ValueError(
-            f"Unknown dtype or layout {unknown}: dtypes are {sorted(_DTYPES)}, "
-            f"layouts are {list(_LAYOUTS)}."
+            f"Unknown dtype or layout {unknown}: dtypes are {list(DTYPES)}, "
+            f"layouts are {list(LAYOUTS)}."
         )
     before = dict(WATCH.seconds)
     start = time.perf_counter()
@@ -177,7 +178,7 @@ def compile_kernels(dtypes=("float64", "float32"), layouts=_LAYOUTS) -> dict:
     data[data < 0] = 0  # zeros, so the CSR matrix is sparse
     for dtype in dtypes:
         for layout in layouts:
-            X = data.astype(_DTYPES[dtype])
+            X = data.astype(dtype)
             _exercise(sp.csr_matrix(X) if layout == "csr" else X)
     kernels = {
         name: seconds - before.get(name, 0.0)
