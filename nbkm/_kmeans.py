@@ -456,8 +456,9 @@ class KMeans(
 
         # sklearn subtracts the mean of dense data for more accurate distances; the
         # kernels do it on the fly, so X stays untouched. Sparse data is not centred
-        # (x_mean is zero).
-        samples = Samples.of(X, centre=True)
+        # (x_mean is zero). The mean is a parallel kernel: inside nbkm's settings.
+        with numba_threads(self._n_threads):
+            samples = Samples.of(X, centre=True)
         if _is_arraylike_not_scalar(init):
             init -= samples.x_mean
 

@@ -115,14 +115,7 @@ def inertia(samples: Samples, sample_weight, centers, labels):
     K.distances_to_assigned(
         samples.X, samples.x_mean, centers, centers_sq, labels, distances
     )
-    # A dot product in float64: BLAS runs one thread inside nbkm's calls
-    # (nbkm._threads), so its summation order does not depend on the threads.
-    return float(
-        np.dot(
-            sample_weight.astype(np.float64, copy=False),
-            distances.astype(np.float64, copy=False),
-        )
-    )
+    return K.weighted_total(sample_weight, distances)
 
 
 def lloyd_single(

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from nbkm._kernels import column_means
+
 
 @dataclass(frozen=True)
 class Samples:
@@ -53,7 +55,7 @@ class Samples:
         """Wrap validated samples, dense (centred when ``centre``) or CSR."""
         if sp.issparse(X):
             return cls.csr(X)
-        return cls.dense(X, X.mean(axis=0) if centre else None)
+        return cls.dense(X, column_means(X) if centre else None)
 
     @property
     def is_sparse(self) -> bool:

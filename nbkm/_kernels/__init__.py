@@ -6,7 +6,16 @@ labels, and samples either as a dense 2-D array or as a CSR triple
 ``(data, indices, indptr)`` (see ``_rows.py``).
 """
 
-from nbkm._kernels._blocks import block_bounds, fits_partial_sums
+from nbkm._kernels._blocks import (
+    block_bounds,
+    column_means,
+    column_sums_by_block,
+    fits_partial_sums,
+    fold_blocks,
+    rows_per_block,
+    weighted_sums_by_block,
+    weighted_total,
+)
 from nbkm._kernels._centers import (
     accumulate_by_cluster,
     average_centers,
@@ -29,6 +38,8 @@ __all__ = [
     "average_centers",
     "block_bounds",
     "candidate_potentials",
+    "column_means",
+    "column_sums_by_block",
     "candidate_potentials_dense",
     "center_shifts",
     "distances_to_assigned",
@@ -37,6 +48,7 @@ __all__ = [
     "elkan_step",
     "euclidean_to_centers",
     "fits_partial_sums",
+    "fold_blocks",
     "group_by_label",
     "half_center_distances",
     "lloyd_step_dense",
@@ -44,5 +56,8 @@ __all__ = [
     "nearest_centers_sparse",
     "prepare_centers",
     "reduce_partials",
+    "rows_per_block",
     "squared_norms",
+    "weighted_sums_by_block",
+    "weighted_total",
 ]

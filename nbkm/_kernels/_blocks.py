@@ -1,20 +1,27 @@
 """How samples are split into blocks for parallel, deterministic reductions.
 
-Every parallel kernel walks the samples in ``n_blocks`` contiguous blocks whose
-boundaries depend only on ``n_samples``, never on the thread count. A kernel that
-sums over samples gives each block its own partial buffer and the partials are
-then reduced serially in block order, so results are bitwise identical whatever
-the number of threads.
+Every parallel kernel walks the samples in contiguous blocks of ``rows_per_block``
+samples (the last one shorter). The block size is a power-of-two multiple of
+``MIN_BLOCK_ROWS`` chosen from the total number of samples only, never from the
+thread count, and blocks start at multiples of it. A kernel that sums over samples
+gives each block its own partial buffer and the partials are then added serially
+in block order (``fold_blocks``, ``reduce_partials``).
+
+So a result depends on the samples alone: it is bitwise the same whatever the
+number of threads, and a caller that holds the samples in pieces (``nbkm.dask``)
+gets the same bits by cutting its pieces at block boundaries, running the same
+kernel on each piece and folding all the pieces' partials in the same order.
 """
 
 import numpy as np
+from numba import njit, prange
 
 #: Fewest samples a block holds (sklearn's chunk size, for similar granularity).
 MIN_BLOCK_ROWS = 256
 
 #: Most blocks, whatever the data size. Bounds the partial-sum memory at
 #: ``MAX_BLOCKS * n_clusters * n_features`` and leaves work for up to this many
-#: threads.
+#: threads (at least ``MAX_BLOCKS / 2`` blocks once there are that many chunks).
 MAX_BLOCKS = 32
 
 #: Most values the per-block partial sums may hold (``n_blocks * n_clusters *
@@ -24,24 +31,132 @@ MAX_BLOCKS = 32
 PARTIAL_SUMS_BUDGET = 1 << 22
 
 
-def block_bounds(n_samples: int) -> np.ndarray:
+def rows_per_block(n_samples: int) -> int:
+    """Block size for ``n_samples`` samples in all.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples of the whole data set.
+
+    Returns
+    -------
+    rows : int
+        ``MIN_BLOCK_ROWS * 2**m``, the smallest such that at most ``MAX_BLOCKS``
+        blocks cover the samples.
+    """
+    rows = MIN_BLOCK_ROWS
+    while rows * MAX_BLOCKS < n_samples:
+        rows *= 2
+    return rows
+
+
+def block_bounds(n_samples: int, rows: int | None = None) -> np.ndarray:
     """Return the sample index at which each block starts, plus ``n_samples``.
 
     Parameters
     ----------
     n_samples : int
         Number of samples to split.
+    rows : int, optional
+        Block size; by default ``rows_per_block(n_samples)``. A piece of a larger
+        data set that starts at a block boundary passes the whole set's block size,
+        so that its blocks are the whole set's.
 
     Returns
     -------
     bounds : ndarray of int64, shape (n_blocks + 1,)
         Block ``b`` covers samples ``bounds[b]:bounds[b + 1]``. ``n_blocks`` is
-        at least 1 and depends on ``n_samples`` only.
+        at least 1.
     """
-    n_blocks = max(1, min(MAX_BLOCKS, -(-n_samples // MIN_BLOCK_ROWS)))
-    return (np.arange(n_blocks + 1, dtype=np.int64) * n_samples) // n_blocks
+    if rows is None:
+        rows = rows_per_block(n_samples)
+    n_blocks = max(1, -(-n_samples // rows))
+    bounds = np.arange(n_blocks + 1, dtype=np.int64) * rows
+    bounds[-1] = n_samples
+    return bounds
 
 
 def fits_partial_sums(n_blocks: int, n_clusters: int, n_features: int) -> bool:
     """Whether per-block partial sums of this size stay within the memory budget."""
     return n_blocks * n_clusters * n_features <= PARTIAL_SUMS_BUDGET
+
+
+def fold_blocks(partials: np.ndarray) -> np.ndarray:
+    """Add per-block partials serially in block order (the order kernels rely on).
+
+    Parameters
+    ----------
+    partials : ndarray of float64, shape (n_blocks, ...)
+        One partial result per block, in block order.
+
+    Returns
+    -------
+    total : ndarray of float64, shape ``partials.shape[1:]``
+    """
+    # An explicit loop: NumPy's reductions may sum pairwise or in vector lanes.
+    total = partials[0].copy()
+    for b in range(1, partials.shape[0]):
+        total += partials[b]
+    return total
+
+
+@njit(cache=True, parallel=True)
+def column_sums_by_block(X, bounds, partial):
+    """Sum of the samples of each block, in float64.
+
+    Parameters
+    ----------
+    X : ndarray of float32 or float64, shape (n_samples, n_features)
+        IN. Dense samples.
+    bounds : ndarray of int64, shape (n_blocks + 1,)
+        IN. Block boundaries.
+    partial : ndarray of float64, shape (n_blocks, n_features)
+        OUT. ``sum_{i in block b} X[i]``, in sample order.
+    """
+    for b in prange(bounds.shape[0] - 1):
+        for f in range(X.shape[1]):
+            partial[b, f] = 0.0
+        for i in range(bounds[b], bounds[b + 1]):
+            for f in range(X.shape[1]):
+                partial[b, f] += X[i, f]
+
+
+@njit(cache=True, parallel=True)
+def weighted_sums_by_block(weights, values, bounds, partial):
+    """``sum_i weights[i] * values[i]`` over each block, in float64.
+
+    Parameters
+    ----------
+    weights, values : ndarray of float32 or float64, shape (n_samples,)
+        IN. Sample weights and per-sample values (e.g. squared distances).
+    bounds : ndarray of int64, shape (n_blocks + 1,)
+        IN. Block boundaries.
+    partial : ndarray of float64, shape (n_blocks,)
+        OUT. The sum over each block, in sample order.
+    """
+    for b in prange(bounds.shape[0] - 1):
+        total = 0.0
+        for i in range(bounds[b], bounds[b + 1]):
+            total += np.float64(weights[i]) * np.float64(values[i])
+        partial[b] = total
+
+
+def column_means(X: np.ndarray) -> np.ndarray:
+    """Mean of the samples, summed by block in float64 and cast to ``X.dtype``.
+
+    The centring vector of dense runs; a piece-wise caller gets the same bits by
+    folding its pieces' ``column_sums_by_block`` and dividing by ``n_samples``.
+    """
+    bounds = block_bounds(X.shape[0])
+    partial = np.empty((bounds.shape[0] - 1, X.shape[1]))
+    column_sums_by_block(X, bounds, partial)
+    return (fold_blocks(partial) / X.shape[0]).astype(X.dtype)
+
+
+def weighted_total(weights: np.ndarray, values: np.ndarray) -> float:
+    """``sum_i weights[i] * values[i]`` in float64, summed by block in block order."""
+    bounds = block_bounds(values.shape[0])
+    partial = np.empty(bounds.shape[0] - 1)
+    weighted_sums_by_block(weights, values, bounds, partial)
+    return float(fold_blocks(partial))

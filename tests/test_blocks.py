@@ -1,0 +1,102 @@
+"""Block layout and block-ordered reductions: what piece-wise callers rely on.
+
+A caller that holds the samples in pieces cut at block boundaries (``nbkm.dask``)
+runs the kernels on each piece and folds all partials in block order; the result
+must be bitwise the whole array's.
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from nbkm import _kernels as K
+from nbkm._kernels._blocks import MAX_BLOCKS, MIN_BLOCK_ROWS
+
+
+@pytest.mark.parametrize("n", [1, 255, 256, 257, 8192, 8193, 100_000, 1_000_003])
+def test_blocks_are_aligned_powers_of_two_and_cover_the_samples(n):
+    rows = K.rows_per_block(n)
+    bounds = K.block_bounds(n)
+    assert rows % MIN_BLOCK_ROWS == 0 and (rows // MIN_BLOCK_ROWS).bit_count() == 1
+    assert bounds[0] == 0 and bounds[-1] == n
+    assert 1 <= bounds.size - 1 <= MAX_BLOCKS
+    assert_array_equal(bounds[1:-1] % rows, 0)
+    assert np.all(np.diff(bounds) > 0)
+    # The smallest such size: half of it would need more than MAX_BLOCKS blocks.
+    assert rows == MIN_BLOCK_ROWS or -(-n // (rows // 2)) > MAX_BLOCKS
+
+
+def _pieces(n, rows, cuts):
+    """Piece boundaries at the given block indices."""
+    edges = [0] + [c * rows for c in cuts if 0 < c * rows < n] + [n]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lloyd_partials_of_pieces_fold_to_the_whole_bitwise(dtype):
+    rng = np.random.default_rng(0)
+    n, d, k = 20_000, 5, 7
+    X = rng.normal(size=(n, d)).astype(dtype)
+    w = rng.uniform(0.5, 2, n).astype(dtype)
+    x_mean = K.column_means(X)
+    centers = X[:k] - x_mean
+    t, sq = np.empty((d, k), dtype), np.empty(k, dtype)
+    K.prepare_centers(centers, t, sq)
+
+    def sweep(lo, hi, rows):
+        bounds = K.block_bounds(hi - lo, rows)
+        nb = bounds.size - 1
+        labels = np.empty(hi - lo, np.int32)
+        ps, pw = np.empty((nb, k, d), dtype), np.empty((nb, k), dtype)
+        K.lloyd_step_dense(
+            X[lo:hi], x_mean, w[lo:hi], t, sq, bounds, labels, ps, pw, True
+        )
+        return labels, ps, pw
+
+    rows = K.rows_per_block(n)
+    whole = sweep(0, n, rows)
+    parts = [sweep(lo, hi, rows) for lo, hi in _pieces(n, rows, [1, 2, 5, 9])]
+    assert_array_equal(np.concatenate([p[0] for p in parts]), whole[0])
+    sums, weights = np.empty((k, d), dtype), np.empty(k, dtype)
+    K.reduce_partials(
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        sums,
+        weights,
+    )
+    sums0, weights0 = np.empty((k, d), dtype), np.empty(k, dtype)
+    K.reduce_partials(whole[1], whole[2], sums0, weights0)
+    assert_array_equal(sums, sums0)
+    assert_array_equal(weights, weights0)
+    # And the sums are right (independent check).
+    labels = whole[0]
+    ref = np.stack(
+        [((X[labels == j] - x_mean) * w[labels == j, None]).sum(0) for j in range(k)]
+    )
+    assert_allclose(sums, ref, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_means_and_weighted_totals_by_pieces(dtype):
+    rng = np.random.default_rng(1)
+    n, d = 50_001, 3
+    X = (rng.normal(size=(n, d)) * 1e3 + 5).astype(dtype)
+    v = rng.uniform(size=n).astype(dtype)
+    w = rng.uniform(size=n).astype(dtype)
+    rows = K.rows_per_block(n)
+    mean = K.column_means(X)
+    total = K.weighted_total(w, v)
+    assert mean.dtype == dtype
+    assert_allclose(mean, X.astype(np.float64).mean(0), rtol=1e-6)
+    assert_allclose(total, np.dot(w.astype(float), v.astype(float)), rtol=1e-12)
+
+    col, tot = [], []
+    for lo, hi in _pieces(n, rows, [3, 4, 11]):
+        b = K.block_bounds(hi - lo, rows)
+        c, t = np.empty((b.size - 1, d)), np.empty(b.size - 1)
+        K.column_sums_by_block(X[lo:hi], b, c)
+        K.weighted_sums_by_block(w[lo:hi], v[lo:hi], b, t)
+        col.append(c)
+        tot.append(t)
+    assert_array_equal((K.fold_blocks(np.concatenate(col)) / n).astype(dtype), mean)
+    assert float(K.fold_blocks(np.concatenate(tot))) == total
