@@ -38,13 +38,19 @@ from nbkm._threads import effective_n_threads, numba_threads
 _FLOAT_DTYPES = [np.float64, np.float32]
 
 
-def _tolerance(X, tol):
-    """Absolute tolerance: ``tol`` times the mean per-feature variance of X."""
+def _tolerance(X, tol, n_threads):
+    """Absolute tolerance: ``tol`` times the mean per-feature variance of X.
+
+    Dense variances are summed by block (``nbkm._kernels.column_variances``), so
+    that a caller holding X in pieces can compute the same bits.
+    """
     if tol == 0:
         return 0.0
-    variances = (
-        mean_variance_axis(X, axis=0)[1] if sp.issparse(X) else np.var(X, axis=0)
-    )
+    if sp.issparse(X):
+        variances = mean_variance_axis(X, axis=0)[1]
+    else:
+        with numba_threads(n_threads):
+            variances = K.column_variances(X)
     return float(np.mean(variances) * tol)
 
 
@@ -307,7 +313,7 @@ class KMeans(
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
-        self._tol = _tolerance(X, self.tol)
+        self._tol = _tolerance(X, self.tol, self.n_threads)
         if self.n_init == "auto":
             if isinstance(self.init, str) and self.init == "random":
                 self._n_init = 10

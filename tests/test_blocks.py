@@ -100,3 +100,20 @@ def test_means_and_weighted_totals_by_pieces(dtype):
         tot.append(t)
     assert_array_equal((K.fold_blocks(np.concatenate(col)) / n).astype(dtype), mean)
     assert float(K.fold_blocks(np.concatenate(tot))) == total
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_variances_by_pieces(dtype):
+    rng = np.random.default_rng(2)
+    n, d = 30_000, 4
+    X = (rng.normal(size=(n, d)) * [1, 10, 100, 1e-3] + 7).astype(dtype)
+    var = K.column_variances(X)
+    assert_allclose(var, X.astype(np.float64).var(0), rtol=1e-6)
+    rows, mean = K.rows_per_block(n), K.column_means(X)
+    parts = []
+    for lo, hi in _pieces(n, rows, [2, 3]):
+        b = K.block_bounds(hi - lo, rows)
+        p = np.empty((b.size - 1, d))
+        K.squared_deviation_sums_by_block(X[lo:hi], mean, b, p)
+        parts.append(p)
+    assert_array_equal(K.fold_blocks(np.concatenate(parts)) / n, var)

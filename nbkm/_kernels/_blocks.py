@@ -160,3 +160,39 @@ def weighted_total(weights: np.ndarray, values: np.ndarray) -> float:
     partial = np.empty(bounds.shape[0] - 1)
     weighted_sums_by_block(weights, values, bounds, partial)
     return float(fold_blocks(partial))
+
+
+@njit(cache=True, parallel=True)
+def squared_deviation_sums_by_block(X, x_mean, bounds, partial):
+    """Sum of ``(x - mean)**2`` per feature over each block, in float64.
+
+    Parameters
+    ----------
+    X : ndarray of float32 or float64, shape (n_samples, n_features)
+        IN. Dense samples.
+    x_mean : ndarray, shape (n_features,), same dtype as X
+        IN. The mean to deviate from.
+    bounds : ndarray of int64, shape (n_blocks + 1,)
+        IN. Block boundaries.
+    partial : ndarray of float64, shape (n_blocks, n_features)
+        OUT. Per block, the sum of squared deviations of each feature.
+    """
+    for b in prange(bounds.shape[0] - 1):
+        for f in range(X.shape[1]):
+            partial[b, f] = 0.0
+        for i in range(bounds[b], bounds[b + 1]):
+            for f in range(X.shape[1]):
+                dev = np.float64(X[i, f]) - np.float64(x_mean[f])
+                partial[b, f] += dev * dev
+
+
+def column_variances(X: np.ndarray) -> np.ndarray:
+    """Variance of each feature (about ``column_means(X)``), in float64, by block.
+
+    Like ``column_means``, a piece-wise caller gets the same bits by folding its
+    pieces' ``squared_deviation_sums_by_block`` and dividing by ``n_samples``.
+    """
+    bounds = block_bounds(X.shape[0])
+    partial = np.empty((bounds.shape[0] - 1, X.shape[1]))
+    squared_deviation_sums_by_block(X, column_means(X), bounds, partial)
+    return fold_blocks(partial) / X.shape[0]
