@@ -15,6 +15,9 @@ Rules of the suite (numpy's and scikit-learn's, see ``docs/asv.md``):
   combinations fail (a broken commit must show) and scikit-learn's still run.
 - The workloads (datasets, shapes, thread count) are defined once, in
   ``benchmarks/workloads.py``, which ``python -m experiments compare`` uses too.
+- The whole-fit classes also time the peers (:data:`ALL_IMPLS`: faiss and
+  scikit-learn-intelex, ``benchmarks/peers.py``); where a peer is not installed,
+  ``setup`` raises ``NotImplementedError`` and asv skips it.
 """
 
 import functools
@@ -23,6 +26,7 @@ import timeit
 import numpy as np
 from sklearn.metrics.cluster import contingency_matrix
 
+from benchmarks import peers
 from benchmarks.workloads import (  # noqa: F401 - the suite's modules import them here
     N_THREADS,
     SMOKE_MAX_SAMPLES,
@@ -32,6 +36,7 @@ from benchmarks.workloads import (  # noqa: F401 - the suite's modules import th
     n_samples,
     smoke,
     sparse_tfidf_like,
+    supported_algorithms,
 )
 
 try:
@@ -49,6 +54,14 @@ except Exception as exc:  # noqa: BLE001 - broken at this commit: those fail
 
 #: The implementations compared by every benchmark.
 IMPLS = ["nbkm", "sklearn"]
+#: The implementations of the whole-fit classes: nbkm, scikit-learn and the peers.
+ALL_IMPLS = IMPLS + list(peers.PEERS)
+#: Algorithms each other implementation has (nbkm's are asked of nbkm.KMeans).
+OTHER_ALGORITHMS = {
+    "sklearn": ("lloyd", "elkan"),
+    "faiss": ("lloyd",),
+    "sklearnex": ("lloyd",),
+}
 
 
 class Benchmark:
@@ -88,12 +101,16 @@ def require(impl, attribute=None):
     Parameters
     ----------
     impl : str
-        One of :data:`IMPLS`.
+        One of :data:`ALL_IMPLS`.
     attribute : str, optional
         A public name nbkm must have for this benchmark.
     """
-    if impl not in IMPLS:
+    if impl not in ALL_IMPLS:
         raise NotImplementedError(f"unknown implementation {impl!r}")
+    if impl in peers.PEERS:
+        found = peers.status(impl)
+        if not found["available"]:
+            raise NotImplementedError(f"{impl}: {found['reason']}")
     if impl == "nbkm":
         if NBKM_IMPORT_ERROR is not None:
             raise RuntimeError("nbkm fails to import") from NBKM_IMPORT_ERROR
@@ -103,23 +120,40 @@ def require(impl, attribute=None):
             raise NotImplementedError(f"nbkm.{attribute} does not exist at this commit")
 
 
+def require_algorithm(impl, algorithm):
+    """Raise ``NotImplementedError`` (asv: skip) when ``impl`` lacks ``algorithm``.
+
+    nbkm's algorithms are read from ``nbkm.KMeans`` at the commit benchmarked
+    (:func:`benchmarks.workloads.supported_algorithms`); faiss and
+    scikit-learn-intelex have Lloyd's only.
+    """
+    require(impl)
+    have = (
+        supported_algorithms(nbkm.KMeans) if impl == "nbkm" else OTHER_ALGORITHMS[impl]
+    )
+    if algorithm not in have:
+        raise NotImplementedError(f"{impl} has no algorithm {algorithm!r} here")
+
+
 def make_kmeans(impl, **kwargs):
     """Return a KMeans estimator of ``impl`` with :data:`N_THREADS` threads.
 
     Parameters
     ----------
     impl : str
-        ``"nbkm"`` or ``"sklearn"``.
+        ``"nbkm"``, ``"sklearn"`` or ``"sklearnex"`` (faiss has no estimator).
     **kwargs
         Parameters shared by both estimators.
 
     Returns
     -------
-    estimator : nbkm.KMeans or sklearn.cluster.KMeans
+    estimator : nbkm.KMeans, sklearn.cluster.KMeans or sklearnex.cluster.KMeans
     """
     require(impl)
     if impl == "nbkm":
         return nbkm.KMeans(n_threads=N_THREADS, **kwargs)
+    if impl == "sklearnex":
+        return peers.sklearnex_kmeans(N_THREADS, **kwargs)
     from sklearn.cluster import KMeans
 
     return KMeans(**kwargs)

@@ -185,3 +185,254 @@ def fixed_workload(X, k, max_iter, algorithm="lloyd"):
         "tol": 0.0,
         "algorithm": algorithm,
     }
+
+
+# ------------------------------------------------------------ whole fits, data kinds
+
+#: The data kinds of the whole-fit comparison, in the order of tables and figures:
+#: well separated Gaussian blobs, blobs that touch, uniform noise (no clusters at
+#: all, the hardest case for bound-based pruning), and digits enlarged by one-pixel
+#: shifts (real, high-dimensional, moderately clustered).
+KINDS = ("separated", "overlapping", "uniform", "digits")
+#: Width of each blob relative to the median distance from a centre to its nearest
+#: other centre: 1/20 leaves the blobs far apart, 1/4 makes neighbours touch (their
+#: centres are 4 standard deviations apart along the line that joins them).
+BLOB_STD = {"separated": 1 / 20, "overlapping": 1 / 4}
+#: Standard deviation of the noise added to the enlarged digits (pixels are 0..16).
+DIGITS_NOISE = 0.5
+#: nbkm's algorithms known to the asv suite (a fixed list, since asv keys its history
+#: on parameter values; those missing at a commit are skipped there). The compare
+#: experiment asks nbkm instead (:func:`supported_algorithms`).
+ALGORITHMS = ("auto", "lloyd", "elkan", "hamerly", "yinyang")
+#: Whole fits, as users run them: explicit initial centres (the first k samples),
+#: ``n_init=1``, each implementation's default ``tol`` and ``max_iter=300``.
+WHOLE_FIT_MAX_ITER = 300
+#: The target grid of ``python -m experiments compare`` (whole fits), and the kinds.
+WHOLE_FIT_GRID = {**FULL_GRID, "kind": list(KINDS)}
+#: The modest shape of the asv suite's whole fits.
+WHOLE_FIT_ASV = {"n": 20_000, "d": 16, "k": 100}
+#: The one cell whose peak extra memory ``compare --memory`` measures by default.
+MEMORY = {"n": 1_000_000, "d": 64, "k": 1000}
+
+
+def supported_algorithms(estimator_class):
+    """Return the algorithm names an estimator class accepts, known ones first.
+
+    Read from scikit-learn-style ``_parameter_constraints["algorithm"]`` (strings or
+    ``StrOptions``), so that an algorithm added to nbkm shows up here without an
+    edit. This module does not import nbkm: the caller passes ``nbkm.KMeans``.
+
+    Parameters
+    ----------
+    estimator_class : type
+        A KMeans class.
+
+    Returns
+    -------
+    names : list of str
+        :data:`ALGORITHMS` order first, then any other name sorted.
+    """
+    names = set()
+    constraints = getattr(estimator_class, "_parameter_constraints", {})
+    for constraint in constraints.get("algorithm", []):
+        if isinstance(constraint, str):
+            names.add(constraint)
+        names.update(getattr(constraint, "options", ()))
+    names = {name for name in names if isinstance(name, str)}
+    return [a for a in ALGORITHMS if a in names] + sorted(names - set(ALGORITHMS))
+
+
+def _rng(kind, n, d, k, seed):
+    """One seeded generator per (kind, shape, seed): no two datasets share draws."""
+    return np.random.default_rng([int(seed), KINDS.index(kind), int(n), int(d), int(k)])
+
+
+def _fill(out, draw, rows=65_536):
+    """Fill ``out`` block by block from ``draw(start, stop)`` (float64, then cast).
+
+    Drawing in float64 and casting gives float32 data equal to the float64 data
+    rounded, and blocks keep the float64 temporary small at n = 1e6.
+    """
+    for start in range(0, len(out), rows):
+        stop = min(start + rows, len(out))
+        out[start:stop] = draw(start, stop)
+    return out
+
+
+def blobs(n, d, k, dtype, seed=0, std=BLOB_STD["separated"]):
+    """Return ``n`` samples around ``k`` Gaussian centres, and their blob indices.
+
+    The centres are standard normal in ``d`` dimensions; each blob is isotropic
+    with standard deviation ``std`` times the median distance between a centre and
+    its nearest other centre; samples take a blob uniformly at random.
+
+    Parameters
+    ----------
+    n, d, k : int
+        Samples, features, blobs.
+    dtype : str
+        ``"float32"`` or ``"float64"``.
+    seed : int, default=0
+        Seed.
+    std : float, default=BLOB_STD["separated"]
+        Blob width relative to the median nearest-centre distance.
+
+    Returns
+    -------
+    X : ndarray of shape (n, d)
+    blob : ndarray of int of shape (n,)
+    """
+    kind = "overlapping" if std == BLOB_STD["overlapping"] else "separated"
+    rng = _rng(kind, n, d, k, seed)
+    centers = rng.standard_normal((int(k), int(d)))
+    if k > 1:
+        sq = (centers**2).sum(1)
+        dist2 = sq[:, None] + sq[None, :] - 2 * centers @ centers.T
+        np.fill_diagonal(dist2, np.inf)
+        scale = std * float(np.median(np.sqrt(np.maximum(dist2.min(1), 0))))
+    else:
+        scale = std
+    blob = rng.integers(0, k, size=int(n))
+    X = np.empty((int(n), int(d)), dtype=dtype)
+    return _fill(
+        X, lambda a, b: centers[blob[a:b]] + scale * rng.standard_normal((b - a, d))
+    ), blob
+
+
+def uniform(n, d, dtype, seed=0):
+    """Return ``n`` samples uniform in the unit cube of ``d`` dimensions."""
+    rng = _rng("uniform", n, d, 0, seed)
+    X = np.empty((int(n), int(d)), dtype=dtype)
+    return _fill(X, lambda a, b: rng.random((b - a, d)))
+
+
+def nudge(images):
+    """Return the images and their four one-pixel shifts (up, down, left, right).
+
+    What scikit-learn's RBM example (``nudge_dataset``) does with
+    ``scipy.ndimage.convolve``: each 8 x 8 image moved by one pixel, the pixels
+    moved in being 0. Slicing gives the same arrays without SciPy.
+
+    Parameters
+    ----------
+    images : ndarray of shape (m, 64)
+        Flattened 8 x 8 images.
+
+    Returns
+    -------
+    nudged : ndarray of shape (5 * m, 64)
+        The originals, then the shifts in the example's order: the content moved
+        up, left, right, down (its convolution takes each pixel from the one
+        below, right, left, above).
+    """
+    img = np.asarray(images).reshape(-1, 8, 8)
+    out = [img]
+    for axis, step in ((1, -1), (2, -1), (2, 1), (1, 1)):
+        moved = np.zeros_like(img)
+        src = [slice(None)] * 3
+        dst = [slice(None)] * 3
+        src[axis] = slice(None, -1) if step > 0 else slice(1, None)
+        dst[axis] = slice(1, None) if step > 0 else slice(None, -1)
+        moved[tuple(dst)] = img[tuple(src)]
+        out.append(moved)
+    return np.concatenate(out).reshape(-1, 64)
+
+
+@functools.lru_cache(maxsize=1)
+def _nudged_digits():
+    from sklearn.datasets import load_digits
+
+    nudged = nudge(load_digits().data)
+    nudged.flags.writeable = False  # cached: shared by every caller
+    return nudged
+
+
+def digits_like(n, d, dtype, seed=0, noise=DIGITS_NOISE):
+    """Return digits enlarged to ``n`` samples: one-pixel shifts plus small noise.
+
+    scikit-learn's 1797 digits and their four shifts (:func:`nudge`) give 8985
+    distinct images; sample ``i`` is image ``perm[i % 8985]`` (a seeded
+    permutation, so that the first ``k`` samples, the initial centres, mix
+    originals and shifts) plus Gaussian noise of standard deviation ``noise``.
+
+    Parameters
+    ----------
+    n : int
+        Samples.
+    d : int
+        Features. The digits have 64; for another ``d`` the samples are projected
+        by a fixed seeded Gaussian matrix of shape (64, d) scaled by
+        ``1 / sqrt(d)`` (a random projection keeps the cluster structure roughly).
+    dtype : str
+        ``"float32"`` or ``"float64"``.
+    seed : int, default=0
+        Seed of the permutation, the noise and the projection.
+    noise : float, default=DIGITS_NOISE
+        Standard deviation of the noise (0: exact copies of the shifted images).
+
+    Returns
+    -------
+    X : ndarray of shape (n, d)
+    """
+    images = _nudged_digits()
+    rng = _rng("digits", n, d, 0, seed)
+    rows = rng.permutation(len(images))[np.arange(int(n)) % len(images)]
+    project = None
+    if d != 64:
+        project = rng.standard_normal((64, int(d))) / np.sqrt(d)
+
+    def draw(a, b):
+        block = images[rows[a:b]] + noise * rng.standard_normal((b - a, 64))
+        return block if project is None else block @ project
+
+    return _fill(np.empty((int(n), int(d)), dtype=dtype), draw)
+
+
+def make_data(kind, n, d, k, dtype, seed=0):
+    """Return the dataset of one whole-fit cell, deterministic in all arguments.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    n, d, k : int
+        Samples, features, clusters (the blob kinds draw ``k`` blobs; the others
+        do not depend on ``k``).
+    dtype : str
+        ``"float32"`` or ``"float64"`` (float32 data is the float64 data rounded).
+    seed : int, default=0
+        Seed.
+
+    Returns
+    -------
+    X : ndarray of shape (n, d), C-contiguous
+    """
+    if kind in BLOB_STD:
+        return blobs(n, d, k, dtype, seed, BLOB_STD[kind])[0]
+    if kind == "uniform":
+        return uniform(n, d, dtype, seed)
+    if kind == "digits":
+        return digits_like(n, d, dtype, seed)
+    raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+
+
+def kind_data(kind, n, d, k, dtype, seed=0):
+    """Return the cached dataset of the asv suite (``n`` shrunk in smoke mode)."""
+    return _kind_data(kind, n_samples(n), int(d), int(k), dtype, seed)
+
+
+_kind_data = functools.lru_cache(maxsize=4)(make_data)
+
+
+def whole_fit(X, k):
+    """Return the KMeans parameters of a whole fit on ``X`` (no algorithm, no tol).
+
+    Explicit initial centres (the first ``k`` samples), ``n_init=1`` and
+    ``max_iter=WHOLE_FIT_MAX_ITER``; ``tol`` stays each implementation's default.
+    """
+    return {
+        "n_clusters": int(k),
+        "init": initial_centers(X, k),
+        "n_init": 1,
+        "max_iter": WHOLE_FIT_MAX_ITER,
+    }

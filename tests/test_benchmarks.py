@@ -109,6 +109,9 @@ def test_suite_is_not_empty():
         "predict.KMeansPlusPlus",
         "predict.Predict",
         "compilation.Compile",
+        "wholefit.WholeFit",
+        "wholefit.WholeFitTrack",
+        "wholefit.Pruning",
     ):
         assert expected in names
 
@@ -116,9 +119,13 @@ def test_suite_is_not_empty():
 @pytest.mark.parametrize("label", sorted(CLASSES))
 def test_conventions(label):
     cls, _ = CLASSES[label]
-    # impl first, so that one run gives the nbkm/sklearn ratio.
+    # impl first, so that one run gives the nbkm/sklearn ratio; the classes of
+    # the fixed workloads keep exactly IMPLS (asv's history is keyed on them).
     assert cls.param_names[0] == "impl"
-    assert list(cls.params[0]) == common.IMPLS
+    if label.startswith("wholefit."):
+        assert set(cls.params[0]) <= set(common.ALL_IMPLS)
+    else:
+        assert list(cls.params[0]) == common.IMPLS
     assert len(cls.params) == len(cls.param_names)
     assert cls.timer is common.Benchmark.timer
     assert cls.timeout > 0
@@ -141,6 +148,35 @@ def test_one_definition_of_the_workloads():
     params = workloads.fixed_workload(X, 4, 7)
     assert (params["init"] == X[:4]).all() and params["tol"] == 0
     assert (params["n_init"], params["max_iter"]) == (1, 7)
+
+
+def test_whole_fit_classes_cover_every_algorithm_and_peer():
+    from benchmarks import peers, wholefit, workloads
+
+    params = dict(zip(wholefit.WholeFit.param_names, wholefit.WholeFit.params))
+    assert params["impl"] == common.IMPLS + list(peers.PEERS)
+    assert params["algorithm"] == list(workloads.ALGORITHMS)
+    assert params["kind"] == list(workloads.KINDS)
+
+
+def test_peers_skip_cleanly_when_not_importable(monkeypatch):
+    from benchmarks import peers, wholefit
+
+    for name in peers.PEERS:
+        monkeypatch.setitem(sys.modules, peers.MODULES[name], None)
+        found = peers.status(name)
+        assert found["available"] is False and "not installed" in found["reason"]
+        with pytest.raises(NotImplementedError, match=name):
+            wholefit.WholeFit().setup(name, "lloyd", "uniform", "float32")
+
+
+def test_unknown_nbkm_algorithm_is_skipped_not_failed():
+    from benchmarks import wholefit
+
+    with pytest.raises(NotImplementedError, match="no algorithm"):
+        wholefit.WholeFit().setup("nbkm", "no-such-algorithm", "uniform", "float64")
+    with pytest.raises(NotImplementedError, match="float32 only"):
+        wholefit.WholeFit().setup("faiss", "lloyd", "uniform", "float64")
 
 
 def test_mode_accuracy():
