@@ -1,5 +1,15 @@
-"""Speed against scikit-learn (lloyd, elkan) and faiss: seconds per iteration.
+"""Speed against scikit-learn, faiss and scikit-learn-intelex: whole fits, targets.
 
+By default, whole fits to convergence of every nbkm algorithm and every peer on
+the grid of data kinds x n x d x k x dtype (``WHOLE_FIT_GRID``), with the issue's
+targets evaluated; see ``experiments/_wholefit.py``. ``--n``, ``--d``, ``--k``,
+``--dtype``, ``--kind``, ``--algorithms`` and ``--peers`` choose a subset;
+``--budget S`` skips the cells estimated above S seconds (recorded, with why);
+``--estimate`` prints the cells and their estimated seconds and exits;
+``--memory [N D K]`` measures the peak extra memory of one fit per algorithm
+(default 1e6 x 64, k=1000), each in a fresh process.
+
+``--fixed`` runs the earlier mode instead, fixed iterations per fit:
 The workloads and the grid are those of the asv suite, ``benchmarks/workloads.py``
 (``FULL_GRID`` by default, ``GRID`` with ``--quick``): standard normal data, the
 first k samples as initial centres, ``n_init=1``, ``tol=0`` and a fixed
@@ -31,7 +41,7 @@ import numpy as np
 from scipy.stats import gmean
 
 from benchmarks import workloads
-from experiments import _cli
+from experiments import _cli, _wholefit
 from experiments._fit import IMPLS, timed_fit
 from experiments._memory import IMPLS as DENSE_IMPLS
 from experiments._memory import fit_peak_memory
@@ -47,6 +57,17 @@ DEFAULTS = {
     "init_max_nk": 100_000_000,
     "sparse": dict(workloads.SPARSE),
     "peakmem": None,
+}
+#: Defaults of the whole-fit mode (the default mode), beside the shared ones above.
+WHOLE_DEFAULTS = {
+    **workloads.WHOLE_FIT_GRID,
+    "repeats": 3,
+    "n_threads": None,
+    "gemm_size": 1024,
+    "elkan_max_bounds": 200_000_000,
+    "seed": 0,
+    "budget": None,
+    "memory": None,
 }
 #: Ratios reported: name -> (numerator implementation, denominator implementation).
 RATIOS = {
@@ -319,6 +340,19 @@ def summarise(grid: list[dict]) -> dict:
 
 
 def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
+    """Run whole fits (default, :func:`experiments._wholefit.run`) or fixed ones.
+
+    Returns
+    -------
+    results, figures : dict
+        See :func:`experiments._wholefit.run` and :func:`run_fixed`.
+    """
+    if params["mode"] == "whole_fit":
+        return _wholefit.run(params, out, quiet)
+    return run_fixed(params, out, quiet)
+
+
+def run_fixed(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     """Run the grid, the sparse case and the peak memory; draw the ratios.
 
     Returns
@@ -483,7 +517,14 @@ COLUMNS = (
 
 
 def section(record: dict, rel_dir: str) -> list[str]:
-    """Markdown of the compare record: the workload, the table, the summary."""
+    """Markdown of the compare record: the workload, the table, the summary.
+
+    Whole-fit records (``results["mode"] == "whole_fit"``) are rendered by
+    :func:`experiments._wholefit.section`; earlier records (no ``mode``) and
+    ``--fixed`` ones as before.
+    """
+    if record["results"].get("mode") == "whole_fit":
+        return _wholefit.section(record, rel_dir)
     p, r = record["params"], record["results"]
     gemm = ", ".join(f"{k} {v:.0f}" for k, v in r["gemm_peak_gflops"].items())
     return [
@@ -515,20 +556,34 @@ def add_arguments(p) -> None:
     for name in ("--n", "--d", "--k"):
         add(name, type=size, nargs="+", help="sizes of the grid")
     add("--dtype", nargs="+", choices=["float32", "float64"])
-    add("--max-iter", type=_cli.int_in(1, 1000), help="fixed iterations per fit")
-    add("--repeats", type=_cli.int_in(1, 1000), help="timed fits per shape")
+    add("--repeats", type=_cli.int_in(1, 1000), help="timed fits per cell")
     add("--threads", type=_cli.threads, help="threads (default: all)")
+    add("--elkan-max-bounds", type=_cli.float_in(0, 1e15), help="largest n * k timed")
+    whole = p.add_argument_group("whole fits (the default mode)")
+    add = whole.add_argument
+    add("--kind", nargs="+", choices=list(workloads.KINDS), help="data kinds")
+    add("--algorithms", nargs="+", metavar="ALG", help="nbkm algorithms (default: all)")
+    peers = ", ".join(_wholefit.PEER_IMPLS)
+    add("--peers", nargs="*", metavar="PEER", help=f"of {peers} (default: all)")
+    add(
+        "--budget", type=_cli.float_in(0, 1e9), metavar="S", help="skip cells above S s"
+    )
+    add("--estimate", action="store_true", help="print the cells' estimates and exit")
+    add("--seed", type=_cli.int_in(0, 2**31), help="seed of the data")
+    add("--memory", nargs="*", type=size, metavar="N D K", help="peak extra memory")
+    fixed = p.add_argument_group("fixed iterations (--fixed)")
+    add = fixed.add_argument
+    add("--fixed", action="store_true", help="fixed iterations on Gaussian data")
+    add("--max-iter", type=_cli.int_in(1, 1000), help="fixed iterations per fit")
     add("--sparse", nargs=4, metavar=("N", "D", "DENSITY", "K"), help="sparse case")
     add("--no-sparse", action="store_true", help="skip the sparse case")
     add("--init-repeats", type=_cli.int_in(0, 1000), help="k-means++ calls (0: none)")
-    for name in ("--elkan-max-bounds", "--init-max-nk"):
-        add(name, type=_cli.float_in(0, 1e15), help="largest n * k timed")
+    add("--init-max-nk", type=_cli.float_in(0, 1e15), help="largest n * k timed")
     add("--peakmem", nargs=3, type=size, metavar=("N", "D", "K"), help="peak memory")
     add(
         "--peakmem-impls",
         nargs="+",
         choices=list(DENSE_IMPLS),
-        default=list(DENSE_IMPLS),
         help="measured by --peakmem (default: all)",
     )
 
@@ -536,13 +591,84 @@ def add_arguments(p) -> None:
 #: Options that, when given, replace their value in :data:`DEFAULTS` (--threads too).
 OPTIONS = ("n", "d", "k", "dtype", "max_iter", "repeats", "init_repeats")
 OPTIONS += ("elkan_max_bounds", "init_max_nk")
+#: Options of one mode only (given in the other: a usage error).
+WHOLE_ONLY = ("kind", "algorithms", "peers", "budget", "seed", "memory")
+FIXED_ONLY = ("max_iter", "sparse", "init_repeats", "init_max_nk", "peakmem")
+FIXED_ONLY += ("peakmem_impls",)
+
+
+def _given(args, names) -> list[str]:
+    flags = [n for n in names if getattr(args, n) not in (None, False)]
+    return ["--" + n.replace("_", "-") for n in flags]
 
 
 def params_from(args) -> dict:
-    """Return the run's parameters from the parsed options (k <= n checked)."""
+    """Return the run's parameters from the parsed options (checked up front)."""
+    if args.fixed:
+        if wrong := _given(args, (*WHOLE_ONLY, "estimate")):
+            raise _cli.UsageError(f"compare: {', '.join(wrong)} without --fixed only")
+        return fixed_params_from(args)
+    if wrong := _given(args, (*FIXED_ONLY, "no_sparse")):
+        raise _cli.UsageError(f"compare: {', '.join(wrong)} only with --fixed")
+    params = dict(WHOLE_DEFAULTS, **(workloads.GRID if args.quick else {}))
+    options = {key: getattr(args, key) for key in ("n", "d", "k", "dtype", "kind")}
+    options |= {key: getattr(args, key) for key in ("repeats", "seed", "budget")}
+    options |= {"elkan_max_bounds": args.elkan_max_bounds, "n_threads": args.threads}
+    params.update({key: value for key, value in options.items() if value is not None})
+    if not workloads.shapes(params):
+        raise _cli.UsageError("compare: no shape with k <= n in the grid")
+    known = _wholefit.nbkm_algorithms()
+    algorithms = args.algorithms or known
+    if unknown := [a for a in algorithms if a not in known]:
+        raise _cli.UsageError(
+            f"compare: nbkm has no algorithm {', '.join(unknown)}; one of: "
+            f"{', '.join(known)}"
+        )
+    chosen = _wholefit.PEER_IMPLS if args.peers is None else args.peers
+    if unknown := [peer for peer in chosen if peer not in _wholefit.PEER_IMPLS]:
+        raise _cli.UsageError(
+            f"compare: unknown peer {', '.join(unknown)}; one of: "
+            f"{', '.join(_wholefit.PEER_IMPLS)}"
+        )
+    params["algorithms"] = list(dict.fromkeys(algorithms))
+    params["peers"] = list(dict.fromkeys(chosen))
+    params["impls"] = [f"nbkm-{a}" for a in params["algorithms"]] + params["peers"]
+    primary = _wholefit.primary_algorithm()
+    params["primary"] = f"nbkm-{primary}"
+    if args.memory is not None:
+        if len(args.memory) not in (0, 3):
+            raise _cli.UsageError("compare: --memory takes nothing or N D K")
+        n, d, k = args.memory or (workloads.MEMORY[key] for key in "ndk")
+        if k > n:
+            raise _cli.UsageError("compare: --memory needs K <= N")
+        params["memory"] = {"n": n, "d": d, "k": k}
+    params["mode"] = "whole_fit"
+    if args.estimate:
+        _print_estimate(params)
+        raise SystemExit(0)
+    return params
+
+
+def _print_estimate(params: dict) -> None:
+    available = {n: s["available"] for n, s in _wholefit.peer_status().items()}
+    todo, skipped = _wholefit.plan(params, available)
+    for cell in todo:
+        _cli.say(f"{cell['estimated_seconds']:9.1f} s  {cell['label']}")
+    for cell in skipped:
+        _cli.say(f"  skipped    {cell['label']}: {cell['reason']}")
+    total = sum(cell["estimated_seconds"] for cell in todo)
+    _cli.say(
+        f"compare: {len(todo)} cells, about {total / 60:.0f} min "
+        f"({len(skipped)} skipped); a rough model, calibrated on 2 busy cores"
+    )
+
+
+def fixed_params_from(args) -> dict:
+    """Return the parameters of ``--fixed`` (k <= n checked)."""
     params = dict(DEFAULTS, **(workloads.GRID if args.quick else {}))
     options = {key: getattr(args, key) for key in OPTIONS} | {"n_threads": args.threads}
     params.update({key: value for key, value in options.items() if value is not None})
+    params["mode"] = "fixed"
     if not workloads.shapes(params):
         raise _cli.UsageError("compare: no shape with k <= n in the grid")
     if args.sparse:
@@ -558,7 +684,8 @@ def params_from(args) -> dict:
         n, d, k = args.peakmem
         if k > n:
             raise _cli.UsageError("compare: --peakmem needs K <= N")
-        params["peakmem"] = {"n": n, "d": d, "k": k, "impls": args.peakmem_impls}
+        impls = args.peakmem_impls or list(DENSE_IMPLS)
+        params["peakmem"] = {"n": n, "d": d, "k": k, "impls": impls}
     return params
 
 

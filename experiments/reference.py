@@ -8,8 +8,10 @@ as it was. The asv results under ``results/asv/`` are the reference machine's
 raw timings: ``--asv DIR`` first copies the stored results of DIR (for example
 ``runs/asv`` after ``python -m experiments history --run``) into them; the
 history figure is then drawn from ``results/asv/``. ``--only NAME`` regenerates
-one set (and the README). Expect about an hour on 2 cores (the compare grid goes
-to n = 1e6, k = 1000); run it on a quiet machine.
+one set (and the README). The compare set is the whole-fit target grid (to n = 1e6,
+k = 1000, four data kinds, every nbkm algorithm and peer): many hours on 2 cores
+(``python -m experiments compare --estimate`` prints the estimate); run it on a
+quiet machine.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ RUNS = {
     "digits": ["digits"],
     "digits_tsne": ["digits", "--embed", "tsne"],
     "blobs": ["blobs"],
-    "compare": ["compare", "--peakmem", "1000000", "64", "1000"],
+    "compare": ["compare", "--memory"],
     "history": ["history", "--results", "{root}/asv"],
 }
 

@@ -1,0 +1,683 @@
+"""Whole fits to convergence against every peer: the measuring side of the targets.
+
+``python -m experiments compare`` (its default mode) runs, per cell of the grid
+(data kind x n x d x k x dtype, ``benchmarks/workloads.py``), a whole fit of every
+nbkm algorithm and every peer from the same explicit initial centres (the first k
+samples), ``n_init=1``, each implementation's default ``tol`` and
+``max_iter=300``. The implementations are timed interleaved (the order rotates
+every repeat) after an untimed warm-up fit each on the first samples of the cell;
+the median over repeats of the fit's seconds is reported, and of its seconds per
+iteration. faiss has no tolerance: it runs as many iterations as scikit-learn's
+Lloyd needed on the cell (``niter``), float32 only, and is compared per iteration.
+
+The targets (:func:`evaluate_targets`), with *primary* = nbkm's default algorithm
+(``auto`` once it exists): per data kind, the geometric mean over cells of
+primary / sklearn-lloyd (whole fit) at most 0.4; on every cell primary /
+sklearn-lloyd and primary / sklearn-elkan at most 0.9; on every float32 cell
+primary's seconds per iteration below faiss's.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+import numpy as np
+from scipy.stats import gmean
+
+from benchmarks import peers, workloads
+from experiments import _cli
+from experiments._fit import timed_fit
+
+#: Thresholds of the issue's targets (ratios of primary over the peer).
+TARGETS = {"geomean_vs_sklearn_lloyd": 0.4, "cell_vs_sklearn": 0.9, "vs_faiss": 1.0}
+#: Ratios per cell: name -> (peer, what is compared).
+RATIOS = {
+    "lloyd": ("sklearn-lloyd", "fit_seconds"),
+    "elkan": ("sklearn-elkan", "fit_seconds"),
+    "faiss": ("faiss", "seconds_per_iter"),
+}
+#: The peers of every whole-fit cell, besides nbkm's algorithms.
+PEER_IMPLS = ("sklearn-lloyd", "sklearn-elkan", "faiss", "sklearnex")
+#: Rough cost model of the budget: seconds per iteration of scikit-learn's Lloyd
+#: = SPI_NKD * n * k * d (0.15 s at 1e5 x 64, k=1000, 2 busy cores) + SPI_N * n +
+#: SPI_FIXED, float32 at FLOAT32 of that, times a guess of the iterations per kind
+#: (capped by max_iter) and a factor per implementation.
+SPI_NKD, SPI_N, SPI_FIXED, FLOAT32 = 0.15 / (1e5 * 64 * 1000), 5e-8, 2e-4, 0.6
+GUESS_N_ITER = {"separated": 10, "overlapping": 60, "uniform": 120, "digits": 60}
+COST_FACTOR = {"sklearn-lloyd": 1.0, "sklearn-elkan": 1.5, "faiss": 0.7}
+COST_FACTOR |= {"sklearnex": 0.8, "nbkm-lloyd": 0.8, "nbkm-elkan": 1.0}
+BOUNDED_COST_FACTOR = 0.6  # nbkm's other algorithms
+
+
+def nbkm_algorithms() -> list[str]:
+    """Nbkm's algorithms, read from ``nbkm.KMeans`` (new ones appear unedited)."""
+    import nbkm
+
+    return workloads.supported_algorithms(nbkm.KMeans)
+
+
+def primary_algorithm() -> str:
+    """Nbkm's default algorithm, the one the targets are about (``auto`` when new)."""
+    import nbkm
+
+    return nbkm.KMeans().algorithm
+
+
+def peer_status() -> dict:
+    """Availability of faiss and scikit-learn-intelex (see ``benchmarks/peers.py``)."""
+    return {name: peers.status(name) for name in peers.PEERS}
+
+
+def blas_info() -> list[dict]:
+    """Return the BLAS and OpenMP libraries loaded: core type, version, threads."""
+    from threadpoolctl import threadpool_info
+
+    keys = ("user_api", "internal_api", "prefix", "version", "architecture")
+    keys += ("threading_layer", "num_threads")
+    return [{key: lib.get(key) for key in keys} for lib in threadpool_info()]
+
+
+def estimate_seconds(kind, n, d, k, dtype, impls, repeats, max_iter=None) -> float:
+    """Rough seconds of one cell: warm-up plus ``repeats`` fits of each of ``impls``.
+
+    See :data:`SPI_NKD`: calibrated on 2 cores; meant to choose cells, not to
+    predict.
+    """
+    max_iter = max_iter or workloads.WHOLE_FIT_MAX_ITER
+    spi = SPI_NKD * n * k * d + SPI_N * n + SPI_FIXED
+    spi *= FLOAT32 if dtype == "float32" else 1.0
+    n_iter = min(GUESS_N_ITER.get(kind, 100), max_iter)
+    factor = sum(COST_FACTOR.get(impl, BOUNDED_COST_FACTOR) for impl in impls)
+    return float(factor * spi * n_iter * repeats + 1e-7 * n * d)
+
+
+def label(kind, n, d, k, dtype) -> str:
+    """Name of a cell: ``uniform n=100k d=16 k=10 f32``."""
+    from experiments.compare import label as shape_label
+
+    return f"{kind} {shape_label(n, d, k, dtype)}"
+
+
+def cells(params: dict) -> list[tuple]:
+    """Return the ``(kind, n, d, k, dtype)`` cells of the grid (``k <= n``)."""
+    return [
+        (kind, *shape) for shape in workloads.shapes(params) for kind in params["kind"]
+    ]
+
+
+def plan(params: dict, available: dict) -> tuple[list[dict], list[dict]]:
+    """Split the grid into cells to run and cells skipped, with the reasons.
+
+    Parameters
+    ----------
+    params : dict
+        ``n``, ``d``, ``k``, ``dtype``, ``kind``, ``impls``, ``repeats``,
+        ``budget`` (seconds or None) and ``elkan_max_bounds``.
+    available : dict
+        Peer name -> whether it can run here.
+
+    Returns
+    -------
+    run, skipped : list of dict
+        Each cell's ``kind``, ``n``, ``d``, ``k``, ``dtype``, ``label``, ``impls``
+        (those that run), ``skipped_impls`` (impl -> reason) and
+        ``estimated_seconds``; a skipped cell also has ``reason``.
+    """
+    run, skipped = [], []
+    for kind, n, d, k, dtype in cells(params):
+        impls, why = [], {}
+        for impl in params["impls"]:
+            lib = impl.split("-")[0]
+            if lib in peers.PEERS and not available.get(lib, False):
+                why[impl] = f"{lib} is not installed"
+            elif impl == "faiss" and dtype != "float32":
+                why[impl] = "faiss clusters float32 only"
+            elif impl.endswith("-elkan") and n * k > params["elkan_max_bounds"]:
+                why[impl] = f"n x k = {n * k:.3g} above elkan_max_bounds"
+            else:
+                impls.append(impl)
+        est = estimate_seconds(kind, n, d, k, dtype, impls, params["repeats"] + 1)
+        cell = {"kind": kind, "n": n, "d": d, "k": k, "dtype": dtype}
+        cell |= {"label": label(kind, n, d, k, dtype), "impls": impls}
+        cell |= {"skipped_impls": why, "estimated_seconds": est}
+        budget = params.get("budget")
+        if budget is not None and est > budget:
+            cell["reason"] = f"estimated {est:.0f} s above the budget of {budget:g} s"
+            skipped.append(cell)
+        else:
+            run.append(cell)
+    return run, skipped
+
+
+def fit_once(impl: str, X, k: int, n_threads, niter: int, max_iter=None) -> dict:
+    """One whole fit of ``impl`` on ``X`` from its first ``k`` samples.
+
+    Returns
+    -------
+    fit : dict
+        ``seconds``, ``n_iter``, ``inertia``, ``tol`` (None for faiss), ``labels``
+        (None for faiss) and ``distances_computed`` (nbkm's
+        ``distances_computed_``, or None).
+    """
+    params = workloads.whole_fit(X, k)
+    if max_iter is not None:
+        params["max_iter"] = int(max_iter)
+    if impl == "faiss":
+        seconds, n_iter, inertia = peers.fit_faiss(X, params["init"], niter, n_threads)
+        return {
+            "seconds": seconds,
+            "n_iter": n_iter,
+            "inertia": inertia,
+            "tol": None,
+            "labels": None,
+            "distances_computed": None,
+        }
+    if impl == "sklearnex":
+        est = peers.sklearnex_kmeans(n_threads, **params)
+        t0 = time.perf_counter()
+        est.fit(X)
+        seconds = time.perf_counter() - t0
+    else:
+        lib, algorithm = impl.split("-", 1)
+        est, seconds = timed_fit(lib, X, n_threads, algorithm=algorithm, **params)
+    fractions = getattr(est, "distances_computed_", None)
+    return {
+        "seconds": seconds,
+        "n_iter": int(est.n_iter_),
+        "inertia": float(est.inertia_),
+        "tol": float(est.tol),
+        "labels": np.asarray(est.labels_),
+        "distances_computed": None
+        if fractions is None
+        else [float(v) for v in np.asarray(fractions, dtype=np.float64)],
+    }
+
+
+def run_cell(X, cell: dict, params: dict) -> dict:
+    """Time every implementation of ``cell`` on ``X``, interleaved.
+
+    The warm-up fits (untimed, on the first ``max(4k, 2048)`` samples, 2
+    iterations) load compiled code and start thread pools. scikit-learn's Lloyd
+    runs first in the first repeat, so that faiss knows how many iterations to run.
+
+    Returns
+    -------
+    row : dict
+        The cell, with ``impls`` (per implementation ``seconds`` and ``n_iter``
+        of every repeat, medians ``fit_seconds`` and ``seconds_per_iter``,
+        ``inertia``, ``tol``, ``distances_computed``), ``ratios`` (see
+        :data:`RATIOS`), ``relative_per_iter`` (each over sklearn-lloyd),
+        ``agreement`` and ``mismatches``.
+    """
+    from experiments.compare import interleaved
+
+    k, threads = cell["k"], params["n_threads"]
+    impls = sorted(cell["impls"], key=lambda impl: impl != "sklearn-lloyd")
+    small = X[: max(4 * k, 2048)]
+    for impl in impls:
+        fit_once(impl, small, k, threads, niter=2, max_iter=2)
+    reference = {}
+
+    def fit(impl):
+        niter = reference.get("n_iter", workloads.WHOLE_FIT_MAX_ITER)
+        out = fit_once(impl, X, k, threads, niter)
+        if impl == "sklearn-lloyd":
+            reference.setdefault("n_iter", out["n_iter"])
+        return out
+
+    runs = interleaved({impl: partial(fit, impl) for impl in impls}, params["repeats"])
+    results, labels = {}, {}
+    for impl, fits in runs.items():
+        seconds = [f["seconds"] for f in fits]
+        n_iter = [f["n_iter"] for f in fits]
+        last = fits[-1]
+        labels[impl] = last["labels"]
+        results[impl] = {
+            "seconds": seconds,
+            "n_iter": n_iter,
+            "fit_seconds": float(np.median(seconds)),
+            "seconds_per_iter": float(np.median(np.divide(seconds, n_iter))),
+            "inertia": last["inertia"],
+            "tol": last["tol"],
+            "distances_computed": last["distances_computed"],
+        }
+    row = {key: cell[key] for key in ("kind", "n", "d", "k", "dtype", "label")}
+    row |= {"seed": params["seed"], "skipped": cell["skipped_impls"]}
+    row |= {"impls": results, "ratios": cell_ratios(results, params["primary"])}
+    base = results.get("sklearn-lloyd", {}).get("seconds_per_iter")
+    row["relative_per_iter"] = {
+        impl: res["seconds_per_iter"] / base for impl, res in results.items() if base
+    }
+    row["agreement"], row["mismatches"] = agreement(results, labels)
+    return row
+
+
+def cell_ratios(results: dict, primary: str) -> dict:
+    """Ratios of :data:`RATIOS` of ``primary`` over each peer that ran."""
+    if primary not in results:
+        return {}
+    return {
+        name: results[primary][what] / results[peer][what]
+        for name, (peer, what) in RATIOS.items()
+        if peer in results and results[peer][what]
+    }
+
+
+def agreement(results: dict, labels: dict) -> tuple[dict, list[str]]:
+    """Whether each nbkm algorithm gives sklearn-lloyd's labels and iterations.
+
+    Returns
+    -------
+    agreement : dict
+        Per nbkm implementation ``labels_equal``, ``n_labels_differ``,
+        ``n_iter_equal`` (None where sklearn-lloyd did not run).
+    mismatches : list of str
+        One line per disagreement.
+    """
+    ref = labels.get("sklearn-lloyd")
+    out, lines = {}, []
+    for impl in results:
+        if not impl.startswith("nbkm-") or ref is None:
+            continue
+        differ = int(np.count_nonzero(labels[impl] != ref))
+        same_iter = (
+            results[impl]["n_iter"][-1] == results["sklearn-lloyd"]["n_iter"][-1]
+        )
+        out[impl] = {
+            "labels_equal": differ == 0,
+            "n_labels_differ": differ,
+            "n_iter_equal": bool(same_iter),
+        }
+        if differ or not same_iter:
+            lines.append(
+                f"{impl}: {differ} labels differ, n_iter {results[impl]['n_iter'][-1]} "
+                f"vs sklearn-lloyd {results['sklearn-lloyd']['n_iter'][-1]}"
+            )
+    return out, lines
+
+
+def summarise(grid: list[dict]) -> dict:
+    """Per data kind and ratio: geometric mean, min, max and number of cells."""
+    summary = {}
+    for kind in dict.fromkeys(row["kind"] for row in grid):
+        rows = [row for row in grid if row["kind"] == kind]
+        for name in RATIOS:
+            values = [row["ratios"][name] for row in rows if name in row["ratios"]]
+            if values:
+                summary.setdefault(kind, {})[name] = {
+                    "geomean_ratio": float(gmean(values)),
+                    "min_ratio": min(values),
+                    "max_ratio": max(values),
+                    "n_cells": len(values),
+                }
+    return summary
+
+
+def _every_cell(grid, name, threshold, strict=False, dtype=None) -> dict:
+    rows = [r for r in grid if name in r["ratios"] and dtype in (None, r["dtype"])]
+    values = {r["label"]: r["ratios"][name] for r in rows}
+    failing = [
+        lbl
+        for lbl, v in values.items()
+        if (v >= threshold if strict else v > threshold)
+    ]
+    return {
+        "threshold": threshold,
+        "n_cells": len(values),
+        "max_ratio": max(values.values()) if values else None,
+        "failing": failing,
+        "holds": (not failing) if values else None,
+    }
+
+
+def evaluate_targets(grid: list[dict]) -> dict:
+    """Whether each target of the issue holds on the cells of ``grid``.
+
+    A target with no cell to judge (its peer was not run) has ``holds`` None.
+
+    Returns
+    -------
+    targets : dict
+        ``geomean_vs_sklearn_lloyd`` (per kind: ``geomean``, ``n_cells``,
+        ``holds``), ``every_cell_vs_sklearn_lloyd``, ``every_cell_vs_sklearn_elkan``,
+        ``faster_than_faiss_per_iter_float32`` (each ``threshold``, ``n_cells``,
+        ``max_ratio``, ``failing`` labels, ``holds``) and ``all_hold`` (False if
+        one fails, None if none fails but one could not be judged).
+    """
+    per_kind = {}
+    for kind in dict.fromkeys(row["kind"] for row in grid):
+        values = [
+            r["ratios"]["lloyd"]
+            for r in grid
+            if r["kind"] == kind and "lloyd" in r["ratios"]
+        ]
+        geomean = float(gmean(values)) if values else None
+        per_kind[kind] = {
+            "geomean": geomean,
+            "n_cells": len(values),
+            "holds": None
+            if geomean is None
+            else geomean <= TARGETS["geomean_vs_sklearn_lloyd"],
+        }
+    cell = TARGETS["cell_vs_sklearn"]
+    out = {
+        "geomean_vs_sklearn_lloyd": per_kind,
+        "every_cell_vs_sklearn_lloyd": _every_cell(grid, "lloyd", cell),
+        "every_cell_vs_sklearn_elkan": _every_cell(grid, "elkan", cell),
+        "faster_than_faiss_per_iter_float32": _every_cell(
+            grid, "faiss", TARGETS["vs_faiss"], strict=True, dtype="float32"
+        ),
+    }
+    verdicts = [v["holds"] for v in per_kind.values()]
+    verdicts += [
+        v["holds"] for key, v in out.items() if key != "geomean_vs_sklearn_lloyd"
+    ]
+    if not verdicts:
+        verdicts = [None]
+    out["all_hold"] = (
+        False if False in verdicts else (None if None in verdicts else True)
+    )
+    return out
+
+
+def run_memory(spec: dict, algorithms: list[str], params: dict) -> dict:
+    """Peak memory one fit adds to its data, per nbkm algorithm and sklearn's two.
+
+    Each in a fresh process (``experiments/_memory.py``), float64, Gaussian data,
+    2 iterations (every buffer is allocated in the first); Elkan above
+    ``elkan_max_bounds`` is skipped (its n x k bounds).
+    """
+    from experiments._memory import fit_peak_memory
+
+    n, d, k = spec["n"], spec["d"], spec["k"]
+    impls, skipped = {}, {}
+    for impl in [f"nbkm-{a}" for a in algorithms] + ["sklearn-lloyd", "sklearn-elkan"]:
+        if impl.endswith("-elkan") and n * k > params["elkan_max_bounds"]:
+            skipped[impl] = f"n x k = {n * k:.3g} above elkan_max_bounds"
+            continue
+        impls[impl] = fit_peak_memory(impl, n, d, k, "float64", 2, params["n_threads"])
+    return {
+        **spec,
+        "dtype": "float64",
+        "max_iter": 2,
+        "label": label("gaussian", n, d, k, "float64"),
+        "impls": impls,
+        "skipped": skipped,
+        "n_by_k_bytes": n * k * 8,
+        "data_bytes": n * d * 8,
+    }
+
+
+def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
+    """Run the whole-fit grid (and ``--memory``); draw the ratios and the pruning.
+
+    Returns
+    -------
+    results : dict
+        ``mode`` ("whole_fit"), ``primary``, ``algorithms``, ``peers``
+        (availability), ``faiss``, ``gemm_peak_gflops``, ``grid`` (one row per
+        cell, see :func:`run_cell`), ``skipped_cells``, ``summary`` (per kind),
+        ``targets``, ``mismatches``, ``memory`` and ``timings`` (threads, BLAS).
+    figures : dict
+        ``ratios`` and, when a fit recorded it, ``pruning``.
+    """
+    import numba
+
+    from experiments.compare import gemm_gflops
+
+    status = peer_status()
+    available = {name: s["available"] for name, s in status.items()}
+    todo, skipped = plan(params, available)
+    progress = _cli.Progress("compare", len(todo) + bool(params["memory"]), quiet=quiet)
+    gemm = {}
+    for dtype in params["dtype"]:
+        square = workloads.draw_gaussian(
+            params["gemm_size"], params["gemm_size"], dtype, 1
+        )
+        gemm[dtype] = gemm_gflops(square, square.T.copy())
+    grid = []
+    for cell in todo:
+        X = None  # free the previous data first
+        X = workloads.make_data(
+            cell["kind"], cell["n"], cell["d"], cell["k"], cell["dtype"], params["seed"]
+        )
+        grid.append(run_cell(X, cell, params))
+        progress.step(f"{cell['label']}  {_ratios_text(grid[-1])}")
+    del X
+    memory = None
+    if params["memory"]:
+        memory = run_memory(params["memory"], params["algorithms"], params)
+        progress.step(f"peak memory {memory['label']}")
+    results = {
+        "mode": "whole_fit",
+        "primary": params["primary"],
+        "algorithms": params["algorithms"],
+        "peers": status,
+        "faiss": status["faiss"],
+        "gemm_peak_gflops": gemm,
+        "grid": grid,
+        "skipped_cells": [
+            {key: c[key] for key in ("label", "kind", "n", "d", "k", "dtype", "reason")}
+            | {"estimated_seconds": c["estimated_seconds"]}
+            for c in skipped
+        ],
+        "summary": summarise(grid),
+        "targets": evaluate_targets(grid),
+        "mismatches": [
+            f"{row['label']}: {m}" for row in grid for m in row["mismatches"]
+        ],
+        "memory": memory,
+        "timings": {
+            "n_threads": params["n_threads"] or numba.get_num_threads(),
+            "clock": "time.perf_counter, whole fit() (faiss: train())",
+            "statistic": f"median over {params['repeats']} interleaved repeats",
+            "libraries": blas_info(),
+        },
+    }
+    figures = {}
+    if grid:
+        figures["ratios"] = plot_ratios(results, out / "compare.png")
+    if any(r["distances_computed"] for row in grid for r in row["impls"].values()):
+        figures["pruning"] = plot_pruning(results, out / "compare_pruning.png")
+    return results, figures
+
+
+def _ratios_text(row: dict) -> str:
+    return " ".join(f"{name} {v:.2f}" for name, v in row["ratios"].items())
+
+
+def plot_ratios(results: dict, path) -> str:
+    """Seconds per iteration of every implementation over sklearn-lloyd's, per cell."""
+    import pandas as pd
+
+    from experiments._plots import plt, save_figure, sns
+
+    frame = pd.DataFrame(
+        [
+            {"cell": row["label"], "ratio": value, "implementation": impl}
+            for row in results["grid"]
+            for impl, value in row["relative_per_iter"].items()
+            if impl != "sklearn-lloyd"
+        ]
+    )
+    rows = max(1, len(results["grid"]))
+    fig, ax = plt.subplots(figsize=(8, 1.4 + 0.3 * rows))
+    if len(frame):
+        order = [
+            i for i in results["grid"][0]["impls"] if i in set(frame["implementation"])
+        ]
+        order += sorted(set(frame["implementation"]) - set(order))
+        sns.stripplot(
+            data=frame,
+            y="cell",
+            x="ratio",
+            hue="implementation",
+            hue_order=order,
+            jitter=False,
+            size=6,
+            ax=ax,
+            orient="h",
+        )
+        ax.set_xscale("log")
+        ax.legend(loc="best", fontsize=7)
+    ax.axvline(1.0, color="black", lw=1)
+    ax.axvline(TARGETS["geomean_vs_sklearn_lloyd"], color="grey", lw=1, ls="--")
+    ax.set(ylabel="")
+    ax.set_xlabel(
+        "seconds per iteration over scikit-learn lloyd's (left of 1: faster; "
+        f"dashed: {TARGETS['geomean_vs_sklearn_lloyd']})"
+    )
+    threads = results["timings"]["n_threads"]
+    ax.set_title(f"whole fits to convergence, {threads} threads")
+    return save_figure(fig, path)
+
+
+def plot_pruning(results: dict, path) -> str:
+    """Mean fraction of distances computed per iteration, one panel per data kind."""
+    import pandas as pd
+
+    from experiments._plots import plt, save_figure, sns
+
+    frame = pd.DataFrame(
+        [
+            {"kind": row["kind"], "impl": impl, "iteration": i + 1, "fraction": v}
+            for row in results["grid"]
+            for impl, res in row["impls"].items()
+            for i, v in enumerate(res["distances_computed"] or [])
+        ]
+    )
+    kinds = list(dict.fromkeys(frame["kind"]))
+    fig, axes = plt.subplots(
+        1, len(kinds), figsize=(3.2 * len(kinds), 3), squeeze=False
+    )
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        sns.lineplot(
+            data=frame[frame["kind"] == kind],
+            x="iteration",
+            y="fraction",
+            hue="impl",
+            errorbar=None,
+            ax=ax,
+        )
+        ax.set(title=kind, ylim=(0, 1.05), ylabel="distances computed (of n x k)")
+        ax.legend(fontsize=7)
+    fig.suptitle("pruning per iteration (mean over the cells of each kind)")
+    return save_figure(fig, path)
+
+
+def _fmt(value, spec=".2f", scale=1.0) -> str:
+    return "-" if value is None else f"{scale * value:{spec}}"
+
+
+def _verdict(holds) -> str:
+    return {True: "holds", False: "FAILS", None: "not judged"}[holds]
+
+
+def target_lines(results: dict) -> list[str]:
+    """One line per target: value, threshold and verdict."""
+    t = results["targets"]
+    lines = [
+        f"geomean {results['primary']} / sklearn-lloyd on {kind}: "
+        f"{_fmt(v['geomean'])} over {v['n_cells']} cells (target <= "
+        f"{TARGETS['geomean_vs_sklearn_lloyd']}): {_verdict(v['holds'])}"
+        for kind, v in t["geomean_vs_sklearn_lloyd"].items()
+    ]
+    names = {
+        "every_cell_vs_sklearn_lloyd": "every cell vs sklearn-lloyd (<=",
+        "every_cell_vs_sklearn_elkan": "every cell vs sklearn-elkan (<=",
+        "faster_than_faiss_per_iter_float32": (
+            "every float32 cell vs faiss per iteration (<"
+        ),
+    }
+    for key, text in names.items():
+        v = t[key]
+        failing = f"; failing: {', '.join(v['failing'])}" if v["failing"] else ""
+        lines.append(
+            f"{text} {v['threshold']}): max {_fmt(v['max_ratio'])} over "
+            f"{v['n_cells']} cells: {_verdict(v['holds'])}{failing}"
+        )
+    lines.append(f"all targets: {_verdict(t['all_hold'])}")
+    return lines
+
+
+def footer(results: dict) -> list[str]:
+    """Targets, skipped peers and cells, mismatches, memory, libraries."""
+    lines = target_lines(results)
+    for name, s in results["peers"].items():
+        if not s["available"]:
+            lines.append(f"{name} was skipped: {s['reason']}")
+    lines += [f"skipped {c['label']}: {c['reason']}" for c in results["skipped_cells"]]
+    # Peers not installed and faiss on float64 are said once above, not per cell.
+    lines += [
+        f"{row['label']}: {impl} not timed ({why})"
+        for row in results["grid"]
+        for impl, why in row["skipped"].items()
+        if "not installed" not in why and "float32 only" not in why
+    ]
+    if any(row["dtype"] != "float32" for row in results["grid"]):
+        lines.append("faiss clusters float32 only: not timed on the float64 cells")
+    lines += [f"mismatch {m}" for m in results["mismatches"]]
+    memory = results["memory"]
+    if memory:
+        mib = ", ".join(
+            f"{impl} {res['fit_peak_bytes'] / 2**20:,.0f}"
+            for impl, res in memory["impls"].items()
+        )
+        lines.append(
+            f"peak memory added by one fit, {memory['label']} (MiB): {mib}; "
+            f"one n x k float64 matrix: {memory['n_by_k_bytes'] / 2**20:,.0f}"
+        )
+        lines += [
+            f"memory: {impl} skipped ({why})" for impl, why in memory["skipped"].items()
+        ]
+    blas = "; ".join(
+        f"{lib['internal_api']} {lib['version']} ({lib['architecture']}, "
+        f"{lib['num_threads']} threads, {lib['prefix']})"
+        for lib in results["timings"]["libraries"]
+        if lib["user_api"] == "blas"
+    )
+    lines.append(f"BLAS: {blas or 'none found'}")
+    return lines
+
+
+def section(record: dict, rel_dir: str) -> list[str]:
+    """Markdown of a whole-fit record: workload, table per cell, targets."""
+    p, r = record["params"], record["results"]
+    ran = {i for row in r["grid"] for i in row["impls"]}
+    impls = [i for i in p.get("impls", sorted(ran)) if i in ran]
+    head = ["cell", *(f"{i} s (iters)" for i in impls)]
+    head += [f"{r['primary']} / {peer}" for peer, _ in RATIOS.values()]
+    rows = []
+    for row in r["grid"]:
+        cells = [row["label"]]
+        for impl in impls:
+            res = row["impls"].get(impl)
+            cells.append(
+                "-"
+                if res is None
+                else f"{res['fit_seconds']:.3g} ({res['n_iter'][-1]})"
+            )
+        cells += [_fmt(row["ratios"].get(name)) for name in RATIOS]
+        rows.append(cells)
+    return [
+        "## Speed against scikit-learn, faiss and scikit-learn-intelex",
+        "",
+        "Whole fits to convergence (`benchmarks/workloads.py`, data kinds "
+        f"{', '.join(p['kind'])}): the first k samples as initial centres, "
+        f"`n_init=1`, default `tol`, `max_iter={workloads.WHOLE_FIT_MAX_ITER}`; median "
+        f"of {p['repeats']} interleaved repeats, {r['timings']['n_threads']} threads. "
+        f"Ratios of {r['primary']} (nbkm's default) over sklearn's whole fit, and "
+        "over faiss's seconds per iteration (faiss runs sklearn-lloyd's iteration "
+        "count; float32 only).",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *("| " + " | ".join(cells) + " |" for cells in rows),
+        "",
+        *(f"- {line}." for line in footer(r)),
+        "",
+        "With 2 threads, any other process stalls the parallel regions: read single "
+        "ratios with care (1-minute load average at the end of the run: "
+        f"{record['environment']['load_average_1m']}).",
+    ]
