@@ -1,0 +1,417 @@
+"""The estimator :class:`KMeans` of ``nbkm.dask``."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from dask import array as da
+from distributed import get_client
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted
+
+from nbkm._checks import check_squares_fit
+from nbkm._kernels._dense import CHUNK_ROWS
+from nbkm.dask import _init as init_centers
+from nbkm.dask import _lloyd
+from nbkm.dask import _tasks as T
+from nbkm.dask._pieces import (
+    aligned_chunks,
+    as_dask_matrix,
+    float_dtype,
+    scatter_data,
+    tolerance,
+)
+from nbkm.dask._workers import ensure_workers_ready
+
+
+def _client():
+    try:
+        return get_client()
+    except ValueError as exc:
+        raise RuntimeError(
+            "nbkm.dask.KMeans runs on a dask.distributed cluster: create a "
+            "Client first (distributed.Client('scheduler:8786'), or "
+            "Client(LocalCluster(threads_per_worker=1)))."
+        ) from exc
+
+
+def _same_clustering(pieces, labels_a, labels_b, n_clusters):
+    """``nbkm._kmeans._is_same_clustering`` over label futures."""
+    pairs = np.unique(
+        np.concatenate(
+            pieces.gather(
+                pieces.map(T.label_pairs, labels_a, labels_b, n_clusters=n_clusters)
+            )
+        )
+    )
+    return np.unique(pairs // n_clusters).size == pairs.size
+
+
+class KMeans(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
+    """K-Means on a Dask cluster with nbkm's kernels; nbkm's answer, bit for bit.
+
+    Takes the parameters of :class:`nbkm.KMeans` (``init`` defaults to
+    ``"k-means||"``) and a 2-D ``dask.array`` chunked along rows. Each iteration
+    is one round trip: every chunk runs nbkm's fused Lloyd sweep on its worker and
+    sends back per-block partial sums, which the client folds in global block
+    order. Given the same initial centres, ``labels_``, ``cluster_centers_``,
+    ``inertia_`` and ``n_iter_`` are bitwise those of
+    ``nbkm.KMeans(algorithm="lloyd", n_init=1)`` on the computed array, for any
+    chunking and number of workers (limits: ``docs/dask.md``).
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters.
+    init : {'k-means||', 'k-means++', 'random'}, callable or array-like of \
+            shape (n_clusters, n_features), default='k-means||'
+        ``'k-means||'``: scalable k-means++ (Bahmani et al. 2012), 5 rounds of
+        oversampling by ``2 * n_clusters``, independent of the chunking and the
+        workers. ``'k-means++'``: nbkm's greedy k-means++, the same centres as
+        ``nbkm.KMeans`` for the same seed but two round trips per centre.
+        ``'random'``: ``n_clusters`` samples drawn as nbkm draws them. A callable
+        ``init(X, n_clusters, random_state=...)`` receives the mean-centred data
+        as a dask array. An array gives the initial centres.
+    n_init : 'auto' or int, default='auto'
+        Runs from different initial centres; the lowest inertia is kept.
+        'auto': 1 for 'k-means||', 'k-means++' or an array, 10 otherwise.
+    max_iter : int, default=300
+        Maximum number of iterations of a run.
+    tol : float, default=1e-4
+        Relative tolerance on the sum of squared centre shifts (times the mean
+        variance of the features).
+    verbose : int, default=0
+        Print the inertia of each iteration (one more pass over the data each).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialisation.
+    copy_x : bool, default=True
+        Accepted for compatibility; the caller's data is never modified.
+    algorithm : {"lloyd"}, default="lloyd"
+        Lloyd's algorithm ("elkan" is accepted and runs Lloyd's: the same
+        result, as with nbkm).
+    n_threads : int, default=None
+        Numba threads of each task; `None` means the worker's
+        ``NUMBA_NUM_THREADS``. Results do not depend on it.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Coordinates of cluster centers.
+    labels_ : dask.array.Array of shape (n_samples,)
+        Labels of each point (int32), kept on the workers.
+    inertia_ : float
+        Sum of squared distances of samples to their closest cluster center,
+        weighted by the sample weights if provided.
+    n_iter_ : int
+        Number of iterations run.
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    See Also
+    --------
+    nbkm.KMeans : The single-machine estimator.
+
+    Examples
+    --------
+    >>> from distributed import Client, LocalCluster  # doctest: +SKIP
+    >>> import dask.array as da  # doctest: +SKIP
+    >>> cluster = LocalCluster(n_workers=2, threads_per_worker=1)  # doctest: +SKIP
+    >>> client = Client(cluster)  # doctest: +SKIP
+    >>> rng = da.random.default_rng(0)  # doctest: +SKIP
+    >>> X = rng.normal(size=(100_000, 8), chunks=25_000)  # doctest: +SKIP
+    >>> km = nbkm.dask.KMeans(n_clusters=10, random_state=0).fit(X)  # doctest: +SKIP
+    >>> km.predict(X)  # lazy  # doctest: +SKIP
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [
+            StrOptions({"k-means||", "k-means++", "random"}),
+            callable,
+            "array-like",
+        ],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "copy_x": ["boolean"],
+        "algorithm": [StrOptions({"lloyd", "elkan"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means||",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        verbose=0,
+        random_state=None,
+        copy_x=True,
+        algorithm="lloyd",
+        n_threads=None,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
+        self.n_threads = n_threads
+
+    def _resolve_n_init(self):
+        if self.n_init != "auto":
+            n_init = self.n_init
+        elif (
+            isinstance(self.init, str) and self.init == "random" or callable(self.init)
+        ):
+            n_init = 10
+        else:
+            n_init = 1
+        if _is_arraylike_not_scalar(self.init) and n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init "
+                f"in {self.__class__.__name__} instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            n_init = 1
+        return n_init
+
+    def _validate_center_shape(self, n_features, centers):
+        if centers.shape[0] != self.n_clusters:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of clusters {self.n_clusters}."
+            )
+        if centers.shape[1] != n_features:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of features of the data {n_features}."
+            )
+
+    def _init_centroids(self, pieces, X, init, random_state):
+        """Return the initial centres, in the centred frame."""
+        if isinstance(init, str):
+            if init == "k-means||":
+                return init_centers.kmeans_parallel_centers(
+                    pieces, self.n_clusters, random_state, self.n_threads
+                )
+            if init == "k-means++":
+                return init_centers.kmeans_plusplus_centers(
+                    pieces, self.n_clusters, random_state, self.n_threads
+                )
+            return init_centers.random_centers(pieces, self.n_clusters, random_state)
+        if callable(init):
+            centred = X.astype(pieces.dtype) - pieces.x_mean
+            centers = init(centred, self.n_clusters, random_state=random_state)
+            if isinstance(centers, da.Array):
+                centers = centers.compute()
+            centers = check_array(centers, dtype=pieces.dtype, copy=True, order="C")
+            self._validate_center_shape(pieces.n_features, centers)
+            check_squares_fit(centers, pieces.dtype)
+            return centers
+        return init.copy()
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute k-means clustering on the cluster of the current Client.
+
+        Parameters
+        ----------
+        X : dask.array.Array of shape (n_samples, n_features)
+            Training instances, dense, chunked along rows (column chunks are
+            merged). A NumPy array is accepted and sent as one chunk. Never
+            modified.
+        y : Ignored
+            Not used, present here for API consistency by convention.
+        sample_weight : dask.array.Array or array-like of shape (n_samples,), \
+                default=None
+            Weight of each sample; None means all ones.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+
+        Raises
+        ------
+        RuntimeError
+            Without a ``distributed.Client``, or when a worker runs several
+            threads on Numba's ``workqueue`` layer.
+        """
+        X = as_dask_matrix(X)
+        n, d = X.shape
+        if n < self.n_clusters:
+            raise ValueError(
+                f"n_samples={n} should be >= n_clusters={self.n_clusters}."
+            )
+        dtype = float_dtype(X)
+        n_init = self._resolve_n_init()
+        init = self.init
+        if _is_arraylike_not_scalar(init):
+            init = check_array(init, dtype=dtype, copy=True, order="C")
+            self._validate_center_shape(d, init)
+            check_squares_fit(init, dtype)
+        client = _client()
+        ensure_workers_ready(client, dtype)
+        random_state = check_random_state(self.random_state)
+        pieces = scatter_data(client, X, sample_weight, dtype)
+        self.n_features_in_ = d
+        self._tol = tolerance(pieces, self.tol)
+        if _is_arraylike_not_scalar(init):
+            init -= pieces.x_mean
+
+        best = None
+        for _ in range(n_init):
+            centers_init = self._init_centroids(pieces, X, init, random_state)
+            if self.verbose:
+                print("Initialization complete")
+            run = _lloyd.lloyd_run(
+                pieces, centers_init, self.max_iter, self._tol, self.verbose,
+                self.n_threads,
+            )  # fmt: skip
+            if best is None or (
+                run.inertia < best.inertia
+                and not _same_clustering(
+                    pieces, run.labels, best.labels, self.n_clusters
+                )
+            ):
+                best = run
+        centers = best.centers + pieces.x_mean
+        labels, best_inertia = best.labels, best.inertia
+        if not best.labels_final:
+            labels, best_inertia = self._final_labels(
+                pieces, centers, labels, best_inertia
+            )
+        distinct = np.unique(
+            np.concatenate(pieces.gather(pieces.map(T.distinct_labels, labels)))
+        ).size
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points "
+                "in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.cluster_centers_ = centers
+        self._n_features_out = centers.shape[0]
+        self._label_futures = labels
+        sizes = np.diff(pieces.offsets)
+        self.labels_ = da.concatenate(
+            [
+                da.from_delayed(f, shape=(int(s),), dtype=np.int32)
+                for f, s in zip(labels, sizes, strict=True)
+            ]
+        )
+        self.inertia_ = best_inertia * pieces.inertia_scale
+        self.n_iter_ = best.n_iter
+        return self
+
+    def _final_labels(self, pieces, centers, labels, inertia_run):
+        """``nbkm.KMeans._final_labels``: predict's labels; inertia if changed."""
+        final, n_changed = _lloyd.assign(pieces, centers, labels, self.n_threads)
+        if n_changed == 0:
+            return labels, inertia_run
+        zero = np.zeros(pieces.n_features, dtype=pieces.dtype)
+        return final, _lloyd.inertia(pieces, centers, final, zero, self.n_threads)
+
+    def _query(self, X):
+        """Return validated query data and the centres.
+
+        Chunks start at multiples of 256 rows, nbkm's BLAS groups, so that the
+        labels are bitwise ``nbkm.KMeans.predict``'s.
+        """
+        check_is_fitted(self)
+        centers = check_array(self.cluster_centers_, dtype=[np.float64, np.float32])
+        X = as_dask_matrix(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {self.__class__.__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
+        X = X.rechunk({1: -1})
+        chunks = aligned_chunks(X.chunks[0], CHUNK_ROWS)
+        if chunks != X.chunks[0]:
+            X = X.rechunk({0: chunks})
+        return X, np.ascontiguousarray(centers)
+
+    def predict(self, X):
+        """Predict the closest cluster of each sample, lazily.
+
+        Parameters
+        ----------
+        X : dask.array.Array of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        labels : dask.array.Array of int32, shape (n_samples,)
+            ``nbkm.KMeans.predict``'s labels for the same centres.
+        """
+        X, centers = self._query(X)
+        return X.map_blocks(
+            T.predict_block,
+            centers,
+            n_threads=self.n_threads,
+            drop_axis=1,
+            dtype=np.int32,
+        )
+
+    def transform(self, X):
+        """Distances of each sample to each centre, lazily.
+
+        Parameters
+        ----------
+        X : dask.array.Array of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        X_new : dask.array.Array of shape (n_samples, n_clusters)
+            Euclidean distances, in the model's dtype.
+        """
+        X, centers = self._query(X)
+        return X.map_blocks(
+            T.transform_block,
+            centers,
+            n_threads=self.n_threads,
+            chunks=(X.chunks[0], (centers.shape[0],)),
+            dtype=centers.dtype,
+        )
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit and return ``labels_`` (a dask array).
+
+        Parameters
+        ----------
+        X : dask.array.Array of shape (n_samples, n_features)
+            Training instances.
+        y : Ignored
+            Not used.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample.
+
+        Returns
+        -------
+        labels : dask.array.Array of shape (n_samples,)
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_

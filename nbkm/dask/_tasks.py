@@ -1,0 +1,247 @@
+"""What runs on the workers: nbkm's kernels on one chunk of rows.
+
+Every function here takes one chunk (a C-contiguous float array whose first row
+sits at a multiple of the whole data set's block size ``rows``) and returns
+small per-block partials, or per-row results that stay on the worker. The
+kernels are those of a single-machine fit, on the same blocks: that is what
+makes the folded partials bitwise the single machine's (see
+``nbkm._kernels._blocks``). Nothing here modifies its inputs.
+"""
+
+import numpy as np
+
+from nbkm import _kernels as K
+from nbkm._threads import numba_threads
+
+
+def check_dense(x, name="X"):
+    """Return ``x`` if it is a dense NumPy array, else raise ``TypeError``."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"nbkm.dask needs dense chunks (numpy.ndarray); a chunk of {name} is "
+            f"a {type(x).__module__}.{type(x).__name__}. Sparse data is not "
+            "supported by nbkm.dask: convert the chunks with .map_blocks(lambda b: "
+            "b.toarray()) or use nbkm.KMeans on a scipy.sparse matrix."
+        )
+    return x
+
+
+def ones_if_none(w, x):
+    """Return a chunk's weights: ``w``, or ones in ``x``'s dtype."""
+    return np.ones(x.shape[0], dtype=x.dtype) if w is None else w
+
+
+def prepared(x, dtype):
+    """Return the chunk as the kernels take it: dense, C-contiguous, in ``dtype``."""
+    check_dense(x)
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+def data_stats(x, rows):
+    """Finiteness, largest magnitude and per-block column sums of a chunk.
+
+    Returns
+    -------
+    stats : tuple
+        ``(has_nan, has_inf, max_abs, column_sums)``, the last of shape
+        ``(n_blocks_of_chunk, n_features)`` in float64.
+    """
+    check_dense(x)
+    has_nan = bool(np.isnan(x).any())
+    has_inf = bool(np.isinf(x).any())
+    max_abs = float(np.abs(x).max()) if x.size and not (has_nan or has_inf) else 0.0
+    bounds = K.block_bounds(x.shape[0], rows)
+    partial = np.empty((bounds.shape[0] - 1, x.shape[1]))
+    if not (has_nan or has_inf):
+        with numba_threads(None):
+            K.column_sums_by_block(x, bounds, partial)
+    return has_nan, has_inf, max_abs, partial
+
+
+def deviation_sums(x, x_mean, rows):
+    """Per-block sums of squared deviations from ``x_mean`` (for the tolerance)."""
+    bounds = K.block_bounds(x.shape[0], rows)
+    partial = np.empty((bounds.shape[0] - 1, x.shape[1]))
+    with numba_threads(None):
+        K.squared_deviation_sums_by_block(x, x_mean, bounds, partial)
+    return partial
+
+
+def weight_stats(w):
+    """``(has_nan, has_inf, min, max)`` of a chunk of sample weights."""
+    check_dense(w, "sample_weight")
+    has_nan = bool(np.isnan(w).any())
+    has_inf = bool(np.isinf(w).any())
+    if w.size == 0:
+        return has_nan, has_inf, np.inf, -np.inf
+    return has_nan, has_inf, float(w.min()), float(w.max())
+
+
+def scaled_weights(w, exponent):
+    """``w * 2**-exponent`` exactly as ``nbkm._checks.normalized_weights`` scales."""
+    return np.ldexp(w, -exponent).astype(w.dtype)
+
+
+def _views(centers):
+    k, d = centers.shape
+    centers_t = np.empty((d, k), dtype=centers.dtype)
+    centers_sq = np.empty(k, dtype=centers.dtype)
+    K.prepare_centers(centers, centers_t, centers_sq)
+    return centers_t, centers_sq
+
+
+def lloyd_step(x, w, labels_old, x_mean, centers, rows, n_threads=None):
+    """One fused Lloyd sweep of a chunk (``nbkm._lloyd`` ``_sweep`` on its blocks).
+
+    Returns
+    -------
+    result : tuple
+        ``(labels, partial_sums, partial_weights, n_changed)``: the labels stay
+        on the worker, the rest is fetched by :func:`partials_of`. ``n_changed``
+        counts labels that differ from ``labels_old`` (all, when it is None).
+    """
+    w = ones_if_none(w, x)
+    k, d = centers.shape
+    bounds = K.block_bounds(x.shape[0], rows)
+    n_blocks = bounds.shape[0] - 1
+    labels = np.empty(x.shape[0], dtype=np.int32)
+    partial_sums = np.zeros((n_blocks, k, d), dtype=x.dtype)
+    partial_weights = np.zeros((n_blocks, k), dtype=x.dtype)
+    centers_t, centers_sq = _views(centers)
+    with numba_threads(n_threads):
+        K.lloyd_step_dense(
+            x, x_mean, w, centers_t, centers_sq, bounds, labels,
+            partial_sums, partial_weights, True,
+        )  # fmt: skip
+    if labels_old is None:
+        n_changed = labels.shape[0]
+    else:
+        n_changed = int(np.count_nonzero(labels != labels_old))
+    return labels, partial_sums, partial_weights, n_changed
+
+
+def partials_of(step):
+    """Return the small part of a :func:`lloyd_step` result, for the client."""
+    return step[1], step[2], step[3]
+
+
+def labels_of(step):
+    """Return the labels of a :func:`lloyd_step` result."""
+    return step[0]
+
+
+def assign(x, labels_old, centers, rows, n_threads=None):
+    """Labels of a chunk as ``predict`` computes them (uncentred, labels only).
+
+    Returns ``(labels, n_changed)`` with ``n_changed`` as in :func:`lloyd_step`.
+    """
+    labels = np.empty(x.shape[0], dtype=np.int32)
+    centers_t, centers_sq = _views(centers)
+    no_weights = np.empty(0, dtype=x.dtype)
+    placeholder_sums = np.zeros((1, 1, 1), dtype=x.dtype)
+    placeholder_weights = np.zeros((1, 1), dtype=x.dtype)
+    zero_mean = np.zeros(x.shape[1], dtype=x.dtype)
+    with numba_threads(n_threads):
+        K.lloyd_step_dense(
+            x, zero_mean, no_weights, centers_t, centers_sq,
+            K.block_bounds(x.shape[0], rows), labels,
+            placeholder_sums, placeholder_weights, False,
+        )  # fmt: skip
+    if labels_old is None:
+        return labels, labels.shape[0]
+    return labels, int(np.count_nonzero(labels != labels_old))
+
+
+def first_of(pair):
+    """``pair[0]`` (a task, so that the rest of a result can be released)."""
+    return pair[0]
+
+
+def second_of(pair):
+    """``pair[1]``."""
+    return pair[1]
+
+
+def distances(x, x_mean, centers, labels, n_threads=None):
+    """Squared distance of each sample of a chunk to its assigned centre."""
+    centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
+    K.squared_norms(centers, centers_sq)
+    out = np.empty(x.shape[0], dtype=x.dtype)
+    with numba_threads(n_threads):
+        K.distances_to_assigned(x, x_mean, centers, centers_sq, labels, out)
+    return out
+
+
+def inertia_partials(x, w, labels, x_mean, centers, rows, n_threads=None):
+    """Per-block weighted sums of squared distances (``nbkm._lloyd.inertia``)."""
+    w = ones_if_none(w, x)
+    values = distances(x, x_mean, centers, labels, n_threads)
+    bounds = K.block_bounds(x.shape[0], rows)
+    partial = np.empty(bounds.shape[0] - 1)
+    with numba_threads(n_threads):
+        K.weighted_sums_by_block(w, values, bounds, partial)
+    return partial
+
+
+def far_samples(x, w, x_mean, centers, step, offset, m, n_threads=None):
+    """Return the ``m`` samples of a chunk farthest from their assigned centre.
+
+    Candidates for empty-cluster relocation: the client picks the global ``m``
+    among all chunks' candidates. Within the chunk, the farthest come first and
+    ties go to the lower index.
+
+    Returns
+    -------
+    candidates : tuple
+        ``(max_distance, global_indices, distances, rows, weights, labels)``.
+    """
+    w = ones_if_none(w, x)
+    labels = step[0]
+    dist = distances(x, x_mean, centers, labels, n_threads)
+    m = min(m, x.shape[0])
+    order = np.lexsort((np.arange(x.shape[0]), -dist))[:m]
+    max_distance = dist.max() if dist.size else dist.dtype.type(0)
+    return (
+        max_distance,
+        order.astype(np.int64) + offset,
+        dist[order],
+        x[order],
+        w[order],
+        labels[order],
+    )
+
+
+def label_pairs(labels_a, labels_b, n_clusters):
+    """Distinct ``(a, b)`` label pairs of a chunk, coded ``a * n_clusters + b``."""
+    return np.unique(labels_a.astype(np.int64) * n_clusters + labels_b)
+
+
+def distinct_labels(labels):
+    """Distinct labels of a chunk."""
+    return np.unique(labels)
+
+
+def predict_block(x, centers, n_threads=None):
+    """Return ``predict``'s labels for one block of a dask array.
+
+    A chunk that starts at a multiple of 256 rows gives nbkm's labels bitwise.
+    """
+    x = prepared(x, centers.dtype)
+    if not np.isfinite(x).all():
+        raise ValueError("Input X contains NaN or infinity.")
+    return assign(x, None, centers, K.rows_per_block(x.shape[0]), n_threads)[0]
+
+
+def transform_block(x, centers, n_threads=None):
+    """``transform`` of one block: Euclidean distances to every centre."""
+    x = prepared(x, centers.dtype)
+    if not np.isfinite(x).all():
+        raise ValueError("Input X contains NaN or infinity.")
+    centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
+    K.squared_norms(centers, centers_sq)
+    out = np.empty((x.shape[0], centers.shape[0]), dtype=x.dtype)
+    with numba_threads(n_threads):
+        K.euclidean_to_centers(
+            x, np.zeros(x.shape[1], x.dtype), centers, centers_sq, out
+        )
+    return out

@@ -1,0 +1,107 @@
+"""Worker set-up: kernels compiled once per worker, and a threading-layer check.
+
+Each Dask worker should run one task at a time (``nthreads=1``) with Numba's
+threads as the parallelism inside a task (``NUMBA_NUM_THREADS`` = the worker's
+share of the cores). Numba's ``workqueue`` layer cannot run parallel regions from
+several threads at once; nbkm would then serialise its kernels, so a worker with
+more than one thread on that layer is refused.
+"""
+
+import os
+
+import numba
+from distributed import WorkerPlugin
+
+#: Name prefix of the plugin registered by ``fit`` (one per dtype).
+PLUGIN_PREFIX = "nbkm-warm-kernels"
+
+
+def _layer() -> str | None:
+    try:
+        return numba.threading_layer()
+    except ValueError:  # no parallel region has run in this process yet
+        return None
+
+
+def worker_report(dask_worker=None) -> dict:
+    """Return what a worker runs nbkm with (for ``client.run``)."""
+    nthreads = dask_worker.state.nthreads if dask_worker is not None else 1
+    return {
+        "threading_layer": _layer(),
+        "worker_threads": int(nthreads),
+        "numba_threads": int(numba.config.NUMBA_NUM_THREADS),
+        "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS"),
+    }
+
+
+def check_report(address, report):
+    """Raise ``RuntimeError`` for a worker whose settings nbkm cannot use."""
+    if report["threading_layer"] == "workqueue" and report["worker_threads"] > 1:
+        raise RuntimeError(
+            f"Dask worker {address} runs {report['worker_threads']} threads, but "
+            "Numba's threading layer there is 'workqueue', which cannot run "
+            "parallel regions from several threads at once. Start the workers "
+            "with one thread each (dask worker --nthreads 1, or LocalCluster("
+            "threads_per_worker=1)), or install tbb (pip install tbb) so that "
+            "Numba uses the 'tbb' layer."
+        )
+
+
+class WarmKernels(WorkerPlugin):
+    """Compile (or load from Numba's cache) nbkm's dense kernels on every worker.
+
+    Registered by :meth:`nbkm.dask.KMeans.fit` for the fit's dtype, under the name
+    ``"nbkm-warm-kernels-<dtype>"``, once per cluster; workers that join later
+    (a restarted worker included) run it when they start. Register it yourself
+    to pay the compilation before the first fit::
+
+        client.register_plugin(
+            WarmKernels(("float32",)), name="nbkm-warm-kernels-float32"
+        )
+
+    Parameters
+    ----------
+    dtypes : sequence of {"float32", "float64"}, default=("float64", "float32")
+        Dtypes to prepare for.
+
+    Raises
+    ------
+    RuntimeError
+        From ``setup``, on a worker with several threads on Numba's ``workqueue``
+        threading layer (see :func:`check_report`).
+    """
+
+    idempotent = True
+
+    def __init__(self, dtypes=("float64", "float32")):
+        self.dtypes = tuple(str(d) for d in dtypes)
+
+    def setup(self, worker):
+        """Compile the kernels and check the threading layer."""
+        from nbkm._compile import compile_kernels
+
+        compile_kernels(self.dtypes, ("dense",))
+        check_report(worker.address, worker_report(worker))
+
+
+def _plugin_names(dask_scheduler=None) -> list:
+    return list(getattr(dask_scheduler, "worker_plugins", {}))
+
+
+def ensure_workers_ready(client, dtype) -> dict:
+    """Register :class:`WarmKernels` for ``dtype`` once, and check every worker.
+
+    Returns
+    -------
+    reports : dict
+        ``{worker address: worker_report(...)}``.
+    """
+    name = f"{PLUGIN_PREFIX}-{dtype}"
+    if name not in client.run_on_scheduler(_plugin_names):
+        client.register_plugin(WarmKernels((str(dtype),)), name=name)
+    reports = client.run(worker_report)
+    if not reports:
+        raise RuntimeError("The Dask cluster has no workers.")
+    for address, report in reports.items():
+        check_report(address, report)
+    return reports
