@@ -153,7 +153,8 @@ def test_one_definition_of_the_workloads():
 def test_whole_fit_classes_cover_every_algorithm_and_peer():
     from benchmarks import peers, wholefit, workloads
 
-    params = dict(zip(wholefit.WholeFit.param_names, wholefit.WholeFit.params))
+    names, values = wholefit.WholeFit.param_names, wholefit.WholeFit.params
+    params = dict(zip(names, values, strict=True))
     assert params["impl"] == common.IMPLS + list(peers.PEERS)
     assert params["algorithm"] == list(workloads.ALGORITHMS)
     assert params["kind"] == list(workloads.KINDS)

@@ -271,10 +271,13 @@ def test_init_sequence_same_indices_as_sklearn():
 
 DIGITS_TINY = ["--seeds", "2", "--n-init", "2", "auto", "--repeats", "1"]
 DIGITS_TINY += ["--n-samples", "300", "--quiet"]
-COMPARE_TINY = ["--n", "400", "--d", "3", "--k", "4", "--dtype", "float64", "float32"]
+COMPARE_TINY = ["--fixed", "--n", "400", "--d", "3", "--k", "4"]
+COMPARE_TINY += ["--dtype", "float64", "float32"]
 COMPARE_TINY += ["--repeats", "1", "--max-iter", "3", "--sparse", "300", "50", "0.1"]
 COMPARE_TINY += ["4", "--init-repeats", "2", "--peakmem", "300", "3", "4"]
 COMPARE_TINY += ["--peakmem-impls", "nbkm-lloyd", "sklearn-lloyd", "--quiet"]
+WHOLE_TINY = ["--n", "600", "--d", "4", "--k", "5", "--dtype", "float32", "float64"]
+WHOLE_TINY += ["--kind", "separated", "digits", "--repeats", "2", "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +285,9 @@ def results_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
     assert cli.main(["blobs", "--out", str(root / "blobs")]) == 0
     assert cli.main(["digits", "--out", str(root / "digits"), *DIGITS_TINY]) == 0
-    assert cli.main(["compare", "--out", str(root / "compare"), *COMPARE_TINY]) == 0
+    assert cli.main(["compare", "--out", str(root / "compare"), *WHOLE_TINY]) == 0
+    fixed = ["compare", "--out", str(root / "compare_fixed"), *COMPARE_TINY]
+    assert cli.main(fixed) == 0
     return root
 
 
@@ -329,8 +334,8 @@ def test_digits(results_root):
 IMPLS = ("nbkm", "sklearn")
 
 
-def test_compare(results_root):
-    rec = load_record(results_root / "compare", "compare")
+def test_compare_fixed(results_root):
+    rec = load_record(results_root / "compare_fixed", "compare")
     assert "--peakmem 300 3 4" in rec["command"]
     r = rec["results"]
     assert len(r["grid"]) == 2
@@ -362,9 +367,26 @@ def test_compare_skips_elkan_and_init_above_their_bounds():
     assert set(row["skipped"]) == {"elkan", "kmeans++"}
 
 
-def test_compare_axis_names_faiss_only_when_run(results_root, monkeypatch):
+@pytest.mark.parametrize("faiss_installed", [True, False])
+def test_compare_axis_names_faiss_only_when_run(faiss_installed, monkeypatch):
+    """faiss appears in the fixed mode's ratios and axis label exactly when it ran."""
+    import sys
+
+    from benchmarks.workloads import draw_gaussian
     from experiments import _plots, compare
 
+    if faiss_installed:  # whether or not it is installed here: a stand-in fit
+        monkeypatch.setattr(compare, "faiss_status", lambda: {"available": True})
+        monkeypatch.setattr(compare, "_fit_faiss", lambda X, k, it, t: (1e-3, it, 1.0))
+    else:
+        monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss fails
+    status = compare.faiss_status()
+    assert status["available"] is faiss_installed
+    params = dict(compare.DEFAULTS, max_iter=2, repeats=1, init_repeats=0)
+    X = draw_gaussian(200, 3, "float32")
+    row = compare.run_shape(X, 4, params, status["available"], 1.0)
+    assert ("faiss" in row["impls"]) is faiss_installed
+    assert ("faiss" in row["ratios"]) is faiss_installed
     labels = []
 
     def capture(fig, path, dpi=110):
@@ -373,9 +395,9 @@ def test_compare_axis_names_faiss_only_when_run(results_root, monkeypatch):
         return Path(path).name
 
     monkeypatch.setattr(_plots, "save_figure", capture)
-    rec = strict_load(results_root / "compare" / "compare.json")
-    compare.plot(rec["results"], results_root / "unused.png")
-    assert "nbkm faster" in labels[0] and "faiss" not in labels[0]
+    compare.plot({"grid": [row], "timings": {"n_threads": 2}}, Path("unused.png"))
+    assert "faster" in labels[0]
+    assert ("faiss" in labels[0]) is faiss_installed
 
 
 @pytest.mark.slow

@@ -42,6 +42,14 @@ BAD_OPTIONS = [
     ["compare", "--sparse", "100", "10", "2.0", "4"],
     ["compare", "--peakmem", "10", "2", "20"],
     ["compare", "--max-iter", "0"],
+    ["compare", "--max-iter", "3"],  # fixed mode only
+    ["compare", "--fixed", "--kind", "uniform"],  # whole-fit mode only
+    ["compare", "--kind", "gaussian"],
+    ["compare", "--algorithms", "no-such-algorithm"],
+    ["compare", "--peers", "scipy"],
+    ["compare", "--budget", "0"],
+    ["compare", "--memory", "10", "2"],
+    ["compare", "--memory", "10", "2", "20"],
     ["history", "--commits", "0"],
     ["check", "--atol", "-1"],
     ["nope"],
