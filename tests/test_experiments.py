@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments import __main__ as cli
-from experiments import _io
+from experiments import _io, compare
 from experiments import _metrics as M
 from experiments._agreement import first_step_ties, init_sequence
 from experiments._textbook import find_clusters
@@ -286,7 +286,8 @@ def results_root(tmp_path_factory):
     assert cli.main(["blobs", "--out", str(root / "blobs")]) == 0
     assert cli.main(["digits", "--out", str(root / "digits"), *DIGITS_TINY]) == 0
     assert cli.main(["compare", "--out", str(root / "compare"), *WHOLE_TINY]) == 0
-    fixed = ["compare", "--out", str(root / "compare_fixed"), *COMPARE_TINY]
+    # --fixed, in a folder that the report of root does not read
+    fixed = ["compare", "--out", str(root / "fixed" / "compare"), *COMPARE_TINY]
     assert cli.main(fixed) == 0
     return root
 
@@ -335,7 +336,7 @@ IMPLS = ("nbkm", "sklearn")
 
 
 def test_compare_fixed(results_root):
-    rec = load_record(results_root / "compare_fixed", "compare")
+    rec = load_record(results_root / "fixed" / "compare", "compare")
     assert "--peakmem 300 3 4" in rec["command"]
     r = rec["results"]
     assert len(r["grid"]) == 2
@@ -365,6 +366,16 @@ def test_compare_skips_elkan_and_init_above_their_bounds():
     assert set(row["impls"]) == {"nbkm-lloyd", "sklearn-lloyd"}
     assert set(row["ratios"]) == {"lloyd"}
     assert set(row["skipped"]) == {"elkan", "kmeans++"}
+
+
+def test_compare_whole_fit_section(results_root):
+    rec = load_record(results_root / "compare", "compare")
+    r = rec["results"]
+    assert r["mode"] == "whole_fit" and len(r["grid"]) == 2 * 2
+    assert {row["kind"] for row in r["grid"]} == {"separated", "digits"}
+    text = "\n".join(compare.section(rec, "compare"))
+    assert "## Speed against scikit-learn" in text and "all targets:" in text
+    assert "nbkm-lloyd s (iters)" in text
 
 
 @pytest.mark.parametrize("faiss_installed", [True, False])
