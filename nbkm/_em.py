@@ -191,6 +191,9 @@ class Run(NamedTuple):
     #: Whether ``labels`` came from ``assign_final`` against ``centers`` (so they
     #: equal ``predict``'s), rather than from the last iteration.
     labels_final: bool
+    #: Per iteration, the fraction of sample-centre distances computed (bounded
+    #: algorithms; ``None`` where not counted).
+    distances_computed: np.ndarray | None = None
 
 
 def run_em(

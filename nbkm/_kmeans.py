@@ -24,6 +24,8 @@ from sklearn.utils.validation import (
 )
 
 from nbkm import _kernels as K
+from nbkm._auto import SPARSE_ALGORITHMS, choose_algorithm
+from nbkm._bounded import hamerly_single, yinyang_single
 from nbkm._checks import (
     check_csr_structure,
     check_squares_fit,
@@ -52,6 +54,22 @@ def _tolerance(X, tol, n_threads):
         with numba_threads(n_threads):
             variances = K.column_variances(X)
     return float(np.mean(variances) * tol)
+
+
+_RUNS = {
+    "lloyd": lloyd_single,
+    "elkan": elkan_single,
+    "hamerly": hamerly_single,
+    "yinyang": yinyang_single,
+}
+
+
+def _distances_computed(run, algorithm):
+    """Fraction of the sample-centre distances computed in each iteration."""
+    if run.distances_computed is not None:
+        return run.distances_computed
+    # Lloyd computes all of them; Elkan's kernel does not count.
+    return np.full(run.n_iter, 1.0 if algorithm == "lloyd" else np.nan)
 
 
 def _is_same_clustering(labels1, labels2, n_clusters):
@@ -226,10 +244,19 @@ class KMeans(
     copy_x : bool, default=True
         Accepted for compatibility. nbkm centres the data on the fly inside its
         kernels, so it neither copies nor modifies X whatever this value.
-    algorithm : {"lloyd", "elkan"}, default="lloyd"
-        K-means algorithm: Lloyd's, or Elkan's exact variant that skips distance
-        computations with the triangle inequality (it stores an
-        ``n_samples x n_clusters`` array of bounds).
+    algorithm : {"auto", "lloyd", "elkan", "hamerly", "yinyang"}, default="auto"
+        K-means algorithm. All give, for the same initial centres, Lloyd's labels
+        and number of iterations; the bounded ones skip the sample-centre
+        distances that the triangle inequality rules out.
+
+        - "lloyd": every distance, every iteration.
+        - "elkan": a bound per sample and centre (an ``n_samples x n_clusters``
+          array), dense or CSR.
+        - "hamerly": two bounds a sample; best for few clusters. Dense only.
+        - "yinyang": a bound per sample and group of about 10 centres
+          (``n_samples x n_clusters / 10``); best for many clusters. Dense only.
+        - "auto": chosen from the shape of the problem (Hamerly for up to 20
+          clusters, Yinyang above, Lloyd for CSR input and tiny problems).
     n_threads : int, default=None
         Numba threads for the parallel kernels; `None` means all that Numba may
         use (``NUMBA_NUM_THREADS``). Results do not depend on it.
@@ -245,6 +272,13 @@ class KMeans(
         weighted by the sample weights if provided.
     n_iter_ : int
         Number of iterations run.
+    algorithm_ : str
+        The algorithm the fit ran (what ``"auto"`` chose).
+    distances_computed_ : ndarray of shape (n_iter_,)
+        For the best run, the fraction of the ``n_samples * n_clusters``
+        sample-centre distances computed in each iteration (1 for Lloyd; a
+        bounded algorithm can exceed 1 by its exact re-checks; NaN for Elkan,
+        which does not count).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -279,7 +313,7 @@ class KMeans(
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
-        "algorithm": [StrOptions({"lloyd", "elkan"})],
+        "algorithm": [StrOptions({"auto", "lloyd", "elkan", "hamerly", "yinyang"})],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
@@ -294,7 +328,7 @@ class KMeans(
         verbose=0,
         random_state=None,
         copy_x=True,
-        algorithm="lloyd",
+        algorithm="auto",
         n_threads=None,
     ):
         self.n_clusters = n_clusters
@@ -332,6 +366,15 @@ class KMeans(
             )
             self._n_init = 1
         self._algorithm = self.algorithm
+        if self._algorithm == "auto":
+            self._algorithm = choose_algorithm(
+                X.shape[0], X.shape[1], self.n_clusters, sp.issparse(X)
+            )
+        if sp.issparse(X) and self._algorithm not in SPARSE_ALGORITHMS:
+            raise ValueError(
+                f"algorithm={self._algorithm!r} takes dense input only; use one of "
+                f"{', '.join(map(repr, SPARSE_ALGORITHMS))} or 'auto' for sparse X."
+            )
         if self._algorithm == "elkan" and self.n_clusters == 1:
             warnings.warn(
                 "algorithm='elkan' doesn't make sense for a single cluster. Using "
@@ -468,7 +511,7 @@ class KMeans(
         if _is_arraylike_not_scalar(init):
             init -= samples.x_mean
 
-        run_single = elkan_single if self._algorithm == "elkan" else lloyd_single
+        run_single = _RUNS[self._algorithm]
         best = None
         for _ in range(self._n_init):
             centers_init = self._init_centroids(
@@ -513,6 +556,8 @@ class KMeans(
         self.labels_ = labels
         self.inertia_ = best_inertia * inertia_scale
         self.n_iter_ = best.n_iter
+        self.algorithm_ = self._algorithm
+        self.distances_computed_ = _distances_computed(best, self._algorithm)
         return self
 
     def _final_labels(self, X, samples, sample_weight, centers, labels, inertia_run):

@@ -1,0 +1,402 @@
+"""Numba kernels of the bounded exact algorithms (Hamerly, Yinyang) on dense samples.
+
+One kernel serves both. The centres are split into ``G`` groups (``G = 1`` is
+Hamerly's algorithm, ``G`` about ``k / 10`` is Yinyang's), stored permuted so that
+each group's centres are contiguous. Every sample keeps, in float64, an upper bound
+``u`` on its distance to its assigned centre and, per group, a lower bound on its
+distance to every other centre of that group.
+
+Lower bounds are stored in drift coordinates: the stored value is the bound plus
+the total distance its group's centres may have moved so far (``drift``, summed
+over iterations), so a bound is read as ``stored - drift`` and no row pays for
+the iterations in which it was not touched. A global lower bound (the least of a
+row's group bounds, stored against the drift of all centres) decides most rows in
+O(1) whatever the number of groups.
+
+Per chunk of ``CHUNK_ROWS`` samples: the bounds are tested row by row; a row that
+fails gets its upper bound tightened (one exact distance) and is tested again. The
+rows that still fail are compacted into a contiguous buffer, and their distances to
+the centres of each failing group come from one BLAS product per group (all
+centres for Hamerly), or from a vectorised loop when the product would be tiny. A
+chunk where most (row, group) pairs fail, and every chunk of the first iteration,
+takes Lloyd's path: one product of the whole chunk against all centres, the very
+call ``lloyd_step_dense`` makes.
+
+Exactness. Labels are chosen from ``||c||^2 - 2 x.c`` as Lloyd's are. A skip must
+never hide a centre that Lloyd's computed values would prefer, so the tests are
+padded by ``pad = (2 d + 4) eps (||x||^2 + max ||c||^2)``, a bound on the rounding
+error of one such computed squared distance (``eps`` the unit roundoff of the
+data's dtype): a row skips only if ``lower^2 - u^2 > 2 pad``. Bounds derived from
+computed values are widened by ``pad``, and every float64 bound update is rounded
+outward. A row whose two best computed values lie within ``2 pad`` (a near-tie that
+another product's rounding could order differently) sends its chunk down Lloyd's
+path. The weighted sums are accumulated row by row in sample order with
+``lloyd_step_dense``'s expression, so with the same labels the sums, and hence the
+centres, are bitwise Lloyd's.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from nbkm._kernels._config import FASTMATH_DOT
+from nbkm._kernels._dense import CHUNK_ROWS
+
+#: Relative widening of every float64 bound update (a few float64 ulps).
+_UP = 1.0 + 1e-14
+_DOWN = 1.0 - 1e-14
+
+#: A chunk takes Lloyd's full path when more than this fraction of its
+#: (row, group) pairs need distances: one large product is then cheaper than
+#: gathering rows.
+FULL_PATH_FRACTION = 0.5
+
+
+#: A group's distances for the compacted rows go to BLAS when there are at least
+#: this many (rows x centres); fewer are computed by a vectorised loop, as a
+#: BLAS call costs more than a tiny product.
+MIN_BLAS_PAIRS = 512
+
+
+@njit(cache=True, nogil=True, fastmath=set(FASTMATH_DOT))
+def _dot(xc, q, centers, p):
+    """``xc[q] . centers[p]`` in the dtype, summed in vector lanes."""
+    total = xc.dtype.type(0)
+    for f in range(xc.shape[1]):
+        total += xc[q, f] * centers[p, f]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _clears(lower, u, pad):
+    """Whether a lower bound proves every centre behind it loses to ``u``."""
+    return lower > u and (lower - u) * (lower + u) > 2.0 * pad
+
+
+@njit(cache=True, nogil=True)
+def _read(stored, drift):
+    """Read a lower bound stored in drift coordinates, rounded down."""
+    return stored - drift - 1e-14 * (abs(stored) + drift)
+
+
+@njit(cache=True, nogil=True)
+def _exact_distance(X, x_mean, i, centers, a):
+    """``||(x_i - mean) - c_a||`` in float64, from the dtype's centred values."""
+    sq = 0.0
+    for f in range(X.shape[1]):
+        xc = X.dtype.type(X[i, f] - x_mean[f])
+        diff = np.float64(xc) - np.float64(centers[a, f])
+        sq += diff * diff
+    return np.sqrt(sq) * _UP
+
+
+@njit(cache=True, nogil=True)
+def _refresh_row(
+    values, perm, group_starts, done, x_sq, pad, drift, drift_all, i, state
+):
+    """Label and bounds of row ``i`` from its computed values.
+
+    ``values[p]`` is ``||c||^2 - 2 x.c`` of the centre at permuted position ``p``
+    for the groups with ``done[g]``; the label is the lowest original index among
+    the smallest values (Lloyd's rule). ``state`` is ``(labels, upper, lower,
+    glob)``. Returns the number of values read, and whether the two smallest
+    values lie within ``2 pad`` of each other (a near-tie that values from a
+    different product could order differently).
+    """
+    labels, upper, lower, glob = state
+    n_groups = group_starts.shape[0] - 1
+    best = np.inf
+    best_j = -1
+    best_g = -1
+    for g in range(n_groups):
+        if not done[g]:
+            continue
+        for p in range(group_starts[g], group_starts[g + 1]):
+            v = values[p]
+            j = perm[p]
+            if v < best or (v == best and j < best_j):
+                best = v
+                best_j = j
+                best_g = g
+    if best_j < 0:  # every value NaN: keep the label
+        best_j = labels[i]
+    labels[i] = best_j
+    top = best + x_sq + pad
+    upper[i] = np.sqrt(top if top > 0.0 else 0.0) * _UP
+    read = 0
+    least = np.inf
+    runner_up = np.inf
+    for g in range(n_groups):
+        if not done[g]:
+            low = _read(lower[i, g], drift[g])
+        else:
+            smallest = np.inf
+            for p in range(group_starts[g], group_starts[g + 1]):
+                read += 1
+                if g == best_g and perm[p] == best_j:
+                    continue
+                if values[p] < smallest:
+                    smallest = values[p]
+            if smallest < runner_up:
+                runner_up = smallest
+            bottom = smallest + x_sq - pad
+            low = np.sqrt(bottom if bottom > 0.0 else 0.0) * _DOWN
+            lower[i, g] = low + drift[g]
+        if low < least:
+            least = low
+    glob[i] = least + drift_all
+    return read, runner_up - best <= 2.0 * pad
+
+
+@njit(cache=True, parallel=True)
+def bounded_step_dense(
+    X,
+    x_mean,
+    x_sq,
+    sample_weight,
+    centers,
+    permuted,
+    centers_t,
+    centers_sq,
+    group_t,
+    perm,
+    group_starts,
+    group_of,
+    half_gap,
+    shift,
+    drift,
+    drift_all,
+    pad_factor,
+    first,
+    upper,
+    lower,
+    glob,
+    labels,
+    bounds,
+    partial_sums,
+    partial_weights,
+    computed,
+    update_centers,
+):
+    """One bounded E-step fused with the accumulation of the M-step.
+
+    Parameters
+    ----------
+    X : ndarray of float32 or float64, shape (n_samples, n_features)
+        IN. The samples.
+    x_mean : ndarray, shape (n_features,), same dtype as X
+        IN. Subtracted from every sample on the fly.
+    x_sq : ndarray of float64, shape (n_samples,)
+        IN. ``||x_i - mean||^2`` of the centred values in X's dtype.
+    sample_weight : ndarray, shape (n_samples,), same dtype as X
+        IN. Weight of each sample.
+    centers : ndarray, shape (n_clusters, n_features), same dtype as X
+        IN. The current centres, original order.
+    permuted : ndarray, shape (n_clusters, n_features), same dtype as X
+        IN. The centres in permuted (group) order.
+    centers_t : ndarray, shape (n_features, n_clusters), same dtype as X
+        IN. The centres transposed, in permuted order.
+    centers_sq : ndarray, shape (n_clusters,), same dtype as X
+        IN. Squared norms of the centres, in permuted order.
+    group_t : ndarray, shape (n_features * n_clusters,), same dtype as X
+        IN. Group ``g``'s centres transposed, C-contiguous ``(n_features, k_g)``,
+        at offset ``n_features * group_starts[g]``.
+    perm : ndarray of int64, shape (n_clusters,)
+        IN. Original index of the centre at each permuted position.
+    group_starts : ndarray of int64, shape (n_groups + 1,)
+        IN. Group ``g`` holds permuted positions ``group_starts[g]:[g + 1]``.
+    group_of : ndarray of int64, shape (n_clusters,)
+        IN. Group of each centre (original order).
+    half_gap : ndarray of float64, shape (n_clusters,)
+        IN. Half the distance from each centre to its nearest other centre,
+        rounded down (original order).
+    shift : ndarray of float64, shape (n_clusters,)
+        IN. How far each centre moved since the last step, rounded up.
+    drift : ndarray of float64, shape (n_groups,)
+        IN. Total of the largest shift in each group over all past steps.
+    drift_all : float
+        IN. Total of the largest shift of any centre over all past steps.
+    pad_factor : float
+        IN. ``(2 d + 4) eps``: a row's pad is ``pad_factor (x_sq + max ||c||^2)``.
+    first : bool
+        IN. Whether the bounds are unset (every chunk takes Lloyd's path).
+    upper : ndarray of float64, shape (n_samples,)
+        INOUT. Upper bound on the distance to the assigned centre.
+    lower : ndarray of float64, shape (n_samples, n_groups)
+        INOUT. Lower bound on the distance to the other centres of each group, in
+        drift coordinates (plus ``drift[g]``).
+    glob : ndarray of float64, shape (n_samples,)
+        INOUT. The least group bound, in drift coordinates (plus ``drift_all``).
+    labels : ndarray of int32, shape (n_samples,)
+        INOUT. Assigned centre.
+    bounds : ndarray of int64, shape (n_blocks + 1,)
+        IN. Block boundaries.
+    partial_sums : ndarray, shape (n_blocks, n_clusters, n_features), same dtype
+        OUT. As in ``lloyd_step_dense``.
+    partial_weights : ndarray, shape (n_blocks, n_clusters), same dtype as X
+        OUT. As in ``lloyd_step_dense``.
+    computed : ndarray of int64, shape (n_blocks,)
+        OUT. Sample-centre distances computed per block.
+    update_centers : bool
+        Whether to accumulate the sums.
+    """
+    n_blocks = bounds.shape[0] - 1
+    n_features = X.shape[1]
+    n_clusters = centers.shape[0]
+    n_groups = group_starts.shape[0] - 1
+    state = (labels, upper, lower, glob)
+    c2max = 0.0
+    for p in range(n_clusters):
+        if centers_sq[p] > c2max:
+            c2max = np.float64(centers_sq[p])
+    for b in prange(n_blocks):
+        xc = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
+        xg = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
+        rows = np.empty(CHUNK_ROWS, dtype=np.int64)
+        need = np.zeros((CHUNK_ROWS, n_groups), dtype=np.bool_)
+        values = np.empty((CHUNK_ROWS, n_clusters), dtype=X.dtype)
+        gq = np.empty(CHUNK_ROWS, dtype=np.int64)
+        all_groups = np.ones(n_groups, dtype=np.bool_)
+        count = 0
+        if update_centers:
+            for j in range(n_clusters):
+                partial_weights[b, j] = 0
+                for f in range(n_features):
+                    partial_sums[b, j, f] = 0
+        for r0 in range(bounds[b], bounds[b + 1], CHUNK_ROWS):
+            r1 = min(r0 + CHUNK_ROWS, bounds[b + 1])
+            m = 0
+            pairs = 0
+            if not first:
+                for i in range(r0, r1):
+                    a = labels[i]
+                    pad = pad_factor * (x_sq[i] + c2max)
+                    u = (upper[i] + shift[a]) * _UP
+                    gl = _read(glob[i], drift_all)
+                    if _clears(max(gl, 2.0 * half_gap[a] - u), u, pad):
+                        upper[i] = u
+                        continue
+                    u = _exact_distance(X, x_mean, i, centers, a)
+                    upper[i] = u
+                    count += 1
+                    if _clears(max(gl, 2.0 * half_gap[a] - u), u, pad):
+                        continue
+                    # The assigned centre's group is always computed, so that the
+                    # label is chosen among values of the same computation.
+                    ga = group_of[a]
+                    for g in range(n_groups):
+                        need[m, g] = g == ga or not _clears(
+                            _read(lower[i, g], drift[g]), u, pad
+                        )
+                        if need[m, g]:
+                            pairs += 1
+                    rows[m] = i
+                    m += 1
+            full = first or pairs > FULL_PATH_FRACTION * (r1 - r0) * n_groups
+            if not full and m > 0:
+                for q in range(m):
+                    for f in range(n_features):
+                        xc[q, f] = X[rows[q], f] - x_mean[f]
+                for g in range(n_groups):
+                    s = group_starts[g]
+                    e = group_starts[g + 1]
+                    mg = 0
+                    for q in range(m):
+                        if need[q, g]:
+                            for f in range(n_features):
+                                xg[mg, f] = xc[q, f]
+                            gq[mg] = q
+                            mg += 1
+                    if mg == 0:
+                        continue
+                    if mg * (e - s) >= MIN_BLAS_PAIRS:
+                        gt = group_t[n_features * s : n_features * e].reshape(
+                            (n_features, e - s)
+                        )
+                        dots = np.dot(xg[:mg], gt)
+                        for t in range(mg):
+                            q = gq[t]
+                            for p in range(s, e):
+                                d2 = dots[t, p - s]
+                                values[q, p] = centers_sq[p] - (d2 + d2)
+                    else:
+                        for t in range(mg):
+                            q = gq[t]
+                            for p in range(s, e):
+                                d2 = _dot(xg, t, permuted, p)
+                                values[q, p] = centers_sq[p] - (d2 + d2)
+                for q in range(m):
+                    i = rows[q]
+                    pad = pad_factor * (x_sq[i] + c2max)
+                    read, near_tie = _refresh_row(
+                        values[q],
+                        perm,
+                        group_starts,
+                        need[q],
+                        x_sq[i],
+                        pad,
+                        drift,
+                        drift_all,
+                        i,
+                        state,
+                    )
+                    count += read
+                    # Values from another product may order a near-tie
+                    # differently from Lloyd's: redo the chunk as Lloyd does.
+                    full = full or near_tie
+            if full:
+                # Lloyd's path: the chunk against all centres in one product.
+                for q in range(r1 - r0):
+                    for f in range(n_features):
+                        xc[q, f] = X[r0 + q, f] - x_mean[f]
+                dots = np.dot(xc[: r1 - r0], centers_t)
+                for q in range(r1 - r0):
+                    i = r0 + q
+                    for p in range(n_clusters):
+                        values[q, p] = centers_sq[p] - (dots[q, p] + dots[q, p])
+                    pad = pad_factor * (x_sq[i] + c2max)
+                    read, _ = _refresh_row(
+                        values[q],
+                        perm,
+                        group_starts,
+                        all_groups,
+                        x_sq[i],
+                        pad,
+                        drift,
+                        drift_all,
+                        i,
+                        state,
+                    )
+                    count += read
+            if update_centers:
+                # lloyd_step_dense's accumulation, expression and order.
+                for i in range(r0, r1):
+                    w = sample_weight[i]
+                    label = labels[i]
+                    partial_weights[b, label] += w
+                    srow = partial_sums[b, label]
+                    xrow = X[i]
+                    for f in range(n_features):
+                        srow[f] += (xrow[f] - x_mean[f]) * w
+        computed[b] = count
+
+
+@njit(cache=True, parallel=True)
+def centred_sq_norms(X, x_mean, out):
+    """``||x_i - mean||^2`` in float64, of the centred values in X's dtype.
+
+    Parameters
+    ----------
+    X : ndarray of float32 or float64, shape (n_samples, n_features)
+        IN. The samples.
+    x_mean : ndarray, shape (n_features,), same dtype as X
+        IN. Subtracted from every sample (rounded to X's dtype, as Lloyd's
+        products see it).
+    out : ndarray of float64, shape (n_samples,)
+        OUT. The squared norms.
+    """
+    for i in prange(X.shape[0]):
+        sq = 0.0
+        for f in range(X.shape[1]):
+            xc = np.float64(X.dtype.type(X[i, f] - x_mean[f]))
+            sq += xc * xc
+        out[i] = sq
