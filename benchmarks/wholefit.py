@@ -114,9 +114,11 @@ class Pruning(_WholeFit):
     def setup(self, impl, algorithm, kind, dtype):
         super().setup(impl, algorithm, kind, dtype)
         fitted = self.fit()
-        self.fractions = getattr(fitted, "distances_computed_", None)
-        if self.fractions is None or not len(self.fractions):
-            raise NotImplementedError("this nbkm records no distances_computed_")
+        fractions = getattr(fitted, "distances_computed_", None)
+        fractions = np.asarray([] if fractions is None else fractions, dtype=float)
+        self.fractions = fractions[np.isfinite(fractions)]
+        if not len(self.fractions):
+            raise NotImplementedError("this fit records no distances_computed_")
 
     def track_distances_computed(self, impl, algorithm, kind, dtype):
         """Mean over the fit's iterations."""
@@ -125,7 +127,7 @@ class Pruning(_WholeFit):
     track_distances_computed.unit = "fraction of n x k"
 
     def track_distances_computed_last(self, impl, algorithm, kind, dtype):
-        """Fraction in the last iteration, where the bounds prune most."""
+        """Fraction in the last iteration counted, where the bounds prune most."""
         return float(self.fractions[-1])
 
     track_distances_computed_last.unit = "fraction of n x k"

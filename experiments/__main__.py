@@ -10,10 +10,17 @@ import signal
 import sys
 import threading
 
-import experiments
-from experiments._cli import REGISTRY, UsageError
-from experiments._cli import main as run_experiment
-from experiments._io import RecordError
+# compare interleaves libraries with their own OpenMP runtimes (nbkm's Numba,
+# scikit-learn's, faiss's, oneDAL's): threads that spin after a parallel region
+# steal the 2 cores from the next library's (a 100x slowdown measured). Passive
+# waiting must be set before any runtime loads, so here, before the imports.
+if sys.argv[1:2] and sys.argv[1] in ("compare", "reference"):
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import experiments  # noqa: E402
+from experiments._cli import REGISTRY, UsageError  # noqa: E402
+from experiments._cli import main as run_experiment  # noqa: E402
+from experiments._io import RecordError  # noqa: E402
 
 
 def load_all() -> dict:

@@ -19,6 +19,7 @@ primary's seconds per iteration below faiss's.
 
 from __future__ import annotations
 
+import os
 import time
 from functools import partial
 
@@ -188,9 +189,13 @@ def fit_once(impl: str, X, k: int, n_threads, niter: int, max_iter=None) -> dict
         "inertia": float(est.inertia_),
         "tol": float(est.tol),
         "labels": np.asarray(est.labels_),
+        # JSON has no NaN: a value nbkm did not count is recorded as null.
         "distances_computed": None
         if fractions is None
-        else [float(v) for v in np.asarray(fractions, dtype=np.float64)],
+        else [
+            float(v) if np.isfinite(v) else None
+            for v in np.asarray(fractions, dtype=np.float64)
+        ],
     }
 
 
@@ -473,12 +478,19 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
             "clock": "time.perf_counter, whole fit() (faiss: train())",
             "statistic": f"median over {params['repeats']} interleaved repeats",
             "libraries": blas_info(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         },
     }
     figures = {}
     if grid:
         figures["ratios"] = plot_ratios(results, out / "compare.png")
-    if any(r["distances_computed"] for row in grid for r in row["impls"].values()):
+    recorded = [
+        v
+        for row in grid
+        for r in row["impls"].values()
+        for v in r["distances_computed"] or []
+    ]
+    if any(v is not None for v in recorded):
         figures["pruning"] = plot_pruning(results, out / "compare_pruning.png")
     return results, figures
 
@@ -545,6 +557,7 @@ def plot_pruning(results: dict, path) -> str:
             for row in results["grid"]
             for impl, res in row["impls"].items()
             for i, v in enumerate(res["distances_computed"] or [])
+            if v is not None
         ]
     )
     kinds = list(dict.fromkeys(frame["kind"]))
