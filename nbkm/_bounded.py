@@ -89,6 +89,124 @@ def center_groups(centers: np.ndarray, n_groups: int) -> np.ndarray:
     return group_of.astype(np.int64)
 
 
+class BoundedSweep:
+    """The bounds of one run, and the sweep that uses and keeps them.
+
+    Parameters
+    ----------
+    samples : Samples
+        Dense samples.
+    sample_weight : ndarray, shape (n_samples,), same dtype as the samples
+        Weight of each sample.
+    centers_init : ndarray, shape (n_clusters, n_features)
+        Initial centres (they decide Yinyang's groups).
+    n_groups : int
+        Centre groups wanted (1: Hamerly).
+    sweep : nbkm._em.Sweep
+        The run's buffers: labels and partial sums.
+
+    Attributes
+    ----------
+    upper : ndarray of float64, shape (n_samples,)
+        Upper bound on each sample's distance to its assigned centre.
+    lower : ndarray of float64, shape (n_samples, n_groups)
+        Per group, the lower bound on the distance to the group's other centres,
+        stored plus ``drift`` (see ``nbkm._kernels._bounded``).
+    glob : ndarray of float64, shape (n_samples,)
+        The least group bound, stored plus ``drift_all``.
+    drift, drift_all : ndarray of float64 (n_groups,), float
+        Summed largest shifts per group and of any centre.
+    fractions : list of float
+        Fraction of the distances computed, per sweep.
+    """
+
+    def __init__(self, samples, sample_weight, centers_init, n_groups, sweep):
+        n_samples, n_features = samples.shape
+        n_clusters = centers_init.shape[0]
+        dtype = samples.dtype
+        self.samples, self.sample_weight, self.sweep = samples, sample_weight, sweep
+        self.group_of = center_groups(centers_init, n_groups)
+        self.perm = np.argsort(self.group_of, kind="stable").astype(np.int64)
+        n_groups = int(self.group_of.max()) + 1
+        self.group_starts = np.searchsorted(
+            self.group_of[self.perm], np.arange(n_groups + 1)
+        ).astype(np.int64)
+        self.x_sq = np.empty(n_samples)
+        centred_sq_norms(samples.X, samples.x_mean, self.x_sq)
+        self.upper = np.zeros(n_samples)
+        self.lower = np.zeros((n_samples, n_groups))
+        self.glob = np.zeros(n_samples)
+        self.computed = np.zeros(sweep.bounds.shape[0] - 1, dtype=np.int64)
+        self.centers_t = np.empty((n_features, n_clusters), dtype=dtype)
+        self.centers_sq = np.empty(n_clusters, dtype=dtype)
+        self.group_t = np.empty(n_features * n_clusters, dtype=dtype)
+        self.half_gap = np.empty(n_clusters)
+        self.shift = np.zeros(n_clusters)
+        self.drift = np.zeros(n_groups)
+        self.drift_all = 0.0
+        # Bound on the rounding error of one computed ||c||^2 - 2 x.c, relative
+        # to ||x||^2 + max ||c||^2 (see nbkm._kernels._bounded).
+        self.pad_factor = (2 * n_features + 4) * float(np.finfo(dtype).eps) / 2
+        self.bounds_at = np.zeros(centers_init.shape)
+        self.fractions = []
+
+    def assign(self, centers):
+        """Assign every sample to ``centers`` (and accumulate the sums, if fused).
+
+        Any centres may follow any others: the bounds are moved by how far each
+        centre moved since the last call.
+        """
+        first = not self.fractions
+        n_features = centers.shape[1]
+        permuted = np.ascontiguousarray(centers[self.perm])
+        K.prepare_centers(permuted, self.centers_t, self.centers_sq)
+        starts = self.group_starts
+        for g in range(starts.shape[0] - 1):
+            s, e = starts[g], starts[g + 1]
+            self.group_t[n_features * s : n_features * e] = permuted[s:e].T.ravel()
+        half_gaps(centers, self.half_gap)
+        if not first:
+            # How far each centre moved since the bounds were last set, in
+            # float64 and rounded up.
+            moved = centers.astype(np.float64) - self.bounds_at
+            self.shift[:] = np.sqrt(np.einsum("ij,ij->i", moved, moved)) * (1 + 1e-12)
+            self.drift += np.maximum.reduceat(self.shift[self.perm], starts[:-1])
+            self.drift_all += float(self.shift.max())
+        samples, sweep = self.samples, self.sweep
+        bounded_step_dense(
+            samples.X,
+            samples.x_mean,
+            self.x_sq,
+            self.sample_weight,
+            centers,
+            permuted,
+            self.centers_t,
+            self.centers_sq,
+            self.group_t,
+            self.perm,
+            starts,
+            self.group_of,
+            self.half_gap,
+            self.shift,
+            self.drift,
+            self.drift_all,
+            self.pad_factor,
+            first,
+            self.upper,
+            self.lower,
+            self.glob,
+            sweep.labels,
+            sweep.bounds,
+            sweep.partial_sums,
+            sweep.partial_weights,
+            self.computed,
+            sweep.fused,
+        )
+        self.bounds_at[:] = centers
+        n_pairs = sweep.labels.shape[0] * centers.shape[0]
+        self.fractions.append(self.computed.sum() / n_pairs)
+
+
 def bounded_single(
     samples: Samples,
     sample_weight,
@@ -105,86 +223,13 @@ def bounded_single(
     ``n_groups`` (1: Hamerly; about ``k / 10``: Yinyang). The returned run's
     ``distances_computed`` holds, per iteration, the fraction of the
     ``n_samples * n_clusters`` distances that were computed. Memory beyond
-    Lloyd's: ``n_samples * (n_groups + 1)`` float64 bounds.
+    Lloyd's: ``n_samples * (n_groups + 2)`` float64 bounds.
     """
-    n_samples, n_features = samples.shape
-    n_clusters = centers_init.shape[0]
-    dtype = samples.dtype
-    group_of = center_groups(centers_init, n_groups)
-    perm = np.argsort(group_of, kind="stable").astype(np.int64)
-    n_groups = int(group_of.max()) + 1
-    group_starts = np.searchsorted(group_of[perm], np.arange(n_groups + 1)).astype(
-        np.int64
-    )
-    sweep = Sweep.allocate(samples, n_clusters)
-    x_sq = np.empty(n_samples)
-    centred_sq_norms(samples.X, samples.x_mean, x_sq)
-    upper = np.zeros(n_samples)
-    lower = np.zeros((n_samples, n_groups))
-    glob = np.zeros(n_samples)
-    computed = np.zeros(sweep.bounds.shape[0] - 1, dtype=np.int64)
-    centers_t = np.empty((n_features, n_clusters), dtype=dtype)
-    centers_sq = np.empty(n_clusters, dtype=dtype)
-    group_t = np.empty(n_features * n_clusters, dtype=dtype)
-    half_gap = np.empty(n_clusters)
-    shift = np.zeros(n_clusters)
-    # Totals of the largest shift per group and of any centre over past steps:
-    # lower bounds are stored against them (see nbkm._kernels._bounded).
-    drift = np.zeros(n_groups)
-    drift_all = 0.0
-    # Bound on the rounding error of one computed ||c||^2 - 2 x.c, relative to
-    # ||x||^2 + max ||c||^2 (see nbkm._kernels._bounded).
-    pad_factor = (2 * n_features + 4) * float(np.finfo(dtype).eps) / 2
-    bounds_at = np.zeros_like(centers_init, dtype=np.float64)
-    fractions = []
+    sweep = Sweep.allocate(samples, centers_init.shape[0])
+    bounded = BoundedSweep(samples, sample_weight, centers_init, n_groups, sweep)
 
     def step(centers, centers_new):
-        nonlocal drift_all
-        first = not fractions
-        permuted = np.ascontiguousarray(centers[perm])
-        K.prepare_centers(permuted, centers_t, centers_sq)
-        for g in range(n_groups):
-            s, e = group_starts[g], group_starts[g + 1]
-            group_t[n_features * s : n_features * e] = permuted[s:e].T.ravel()
-        half_gaps(centers, half_gap)
-        if not first:
-            # How far each centre moved since the bounds were last set, in
-            # float64 and rounded up.
-            moved = centers.astype(np.float64) - bounds_at
-            shift[:] = np.sqrt(np.einsum("ij,ij->i", moved, moved)) * (1 + 1e-12)
-            drift[:] += np.maximum.reduceat(shift[perm], group_starts[:-1])
-            drift_all += float(shift.max())
-        bounded_step_dense(
-            samples.X,
-            samples.x_mean,
-            x_sq,
-            sample_weight,
-            centers,
-            permuted,
-            centers_t,
-            centers_sq,
-            group_t,
-            perm,
-            group_starts,
-            group_of,
-            half_gap,
-            shift,
-            drift,
-            drift_all,
-            pad_factor,
-            first,
-            upper,
-            lower,
-            glob,
-            sweep.labels,
-            sweep.bounds,
-            sweep.partial_sums,
-            sweep.partial_weights,
-            computed,
-            sweep.fused,
-        )
-        bounds_at[:] = centers
-        fractions.append(computed.sum() / (n_samples * n_clusters))
+        bounded.assign(centers)
         return finish_centers(samples, sample_weight, centers, centers_new, sweep)
 
     def run_inertia(centers, labels):
@@ -194,7 +239,7 @@ def bounded_single(
     run = run_em(
         step, sweep, centers_init, max_iter, tol, run_inertia, assign_final, verbose
     )
-    return run._replace(distances_computed=np.array(fractions))
+    return run._replace(distances_computed=np.array(bounded.fractions))
 
 
 def hamerly_single(samples, sample_weight, centers_init, max_iter, tol, verbose=0):

@@ -688,5 +688,6 @@ class KMeans(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        # Hamerly's and Yinyang's kernels take dense samples only.
+        tags.input_tags.sparse = self.algorithm in ("auto", *SPARSE_ALGORITHMS)
         return tags

@@ -23,7 +23,12 @@ SKLEARNS_OWN_KMEANS_EXPECTED_FAILURES = {
 
 
 @parametrize_with_checks(
-    [KMeans(), KMeans(algorithm="elkan")],
+    [
+        KMeans(),
+        KMeans(algorithm="elkan"),
+        KMeans(algorithm="hamerly"),
+        KMeans(algorithm="yinyang"),
+    ],
     expected_failed_checks=lambda est: SKLEARNS_OWN_KMEANS_EXPECTED_FAILURES,
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -1,0 +1,192 @@
+"""Hamerly's and Yinyang's bounded algorithms: bounds, labels, and Lloyd's result.
+
+The kernel is checked against plain NumPy (tests/naive.py): its labels after
+arbitrary centre moves, and the bounds it keeps (every bound must hold for the true
+distances). The runs are checked against nbkm's Lloyd, which they must equal bit
+for bit (same labels, so the same sums in the same order), and, in
+tests/test_estimator.py, against scikit-learn's lloyd.
+"""
+
+import naive
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from data import make_blobs_data
+from numpy.testing import assert_allclose, assert_array_equal
+
+from nbkm import KMeans
+from nbkm._auto import HAMERLY_MAX_CLUSTERS, choose_algorithm
+from nbkm._bounded import (
+    BoundedSweep,
+    center_groups,
+    half_gaps,
+    hamerly_single,
+    yinyang_single,
+)
+from nbkm._em import Sweep
+from nbkm._lloyd import lloyd_single
+from nbkm._samples import Samples
+from nbkm._threads import numba_threads
+
+RUNS = {"hamerly": hamerly_single, "yinyang": yinyang_single}
+
+
+def _run(run_single, X, centers, w=None, max_iter=300, tol=0.0, n_threads=2):
+    samples = Samples.of(X, centre=True)
+    w = np.ones(X.shape[0], X.dtype) if w is None else w.astype(X.dtype)
+    with numba_threads(n_threads):
+        return run_single(samples, w, centers - samples.x_mean, max_iter, tol)
+
+
+def _assert_bitwise_same_run(a, b):
+    assert_array_equal(a.labels, b.labels)
+    assert a.n_iter == b.n_iter
+    assert_array_equal(a.centers, b.centers)
+    assert a.inertia == b.inertia
+
+
+@pytest.mark.parametrize("n_groups", [1, 3, 7])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_labels_and_bounds_hold_after_arbitrary_centre_moves(dtype, n_groups, rng):
+    n, d, k = 1500, 6, 21
+    X = make_blobs_data(rng, n, d, 8, dtype=dtype, std=2.0)
+    samples = Samples.of(X, centre=True)
+    xc = (X - samples.x_mean).astype(dtype)
+    centers = xc[rng.choice(n, k, replace=False)].copy()
+    sweep = Sweep.allocate(samples, k)
+    bounded = BoundedSweep(samples, np.ones(n, dtype), centers, n_groups, sweep)
+    group_of = bounded.group_of
+    for step in range(8):
+        with numba_threads(2):
+            bounded.assign(centers)
+        dist = np.sqrt(naive.sq_distances(xc, centers))
+        # Labels: the nearest centre (continuous data: no ties at this precision).
+        assert_array_equal(sweep.labels, dist.argmin(axis=1))
+        # Bounds: upper above the true distance, every stored lower bound (read
+        # back against the drift) below the true distance to its group's others.
+        rows = np.arange(n)
+        assert np.all(bounded.upper >= dist[rows, sweep.labels])
+        others = dist.copy()
+        others[rows, sweep.labels] = np.inf
+        for g in range(bounded.drift.shape[0]):
+            in_group = others[:, group_of == g].min(axis=1)
+            assert np.all(bounded.lower[:, g] - bounded.drift[g] <= in_group + 1e-9)
+        assert np.all(bounded.glob - bounded.drift_all <= others.min(axis=1) + 1e-9)
+        # Small moves (the bounds must prune) and, every third step, one big jump
+        # (a relocation: the bounds must widen, not lie).
+        centers = centers + rng.normal(scale=0.05, size=centers.shape).astype(dtype)
+        if step % 3 == 2:
+            centers[step % k] = xc[rng.integers(n)]
+    assert min(bounded.fractions[1:]) < 0.5  # the bounds did prune
+
+
+@pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("k", [3, 25, 60])
+def test_runs_equal_nbkm_lloyd_bitwise(algorithm, dtype, weighted, k, rng):
+    X = make_blobs_data(rng, 4000, 8, 12, dtype=dtype, std=1.5)
+    w = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    init = X[rng.choice(X.shape[0], k, replace=False)]
+    ours = _run(RUNS[algorithm], X, init, w, tol=1e-6)
+    ref = _run(lloyd_single, X, init, w, tol=1e-6)
+    _assert_bitwise_same_run(ours, ref)
+    assert ours.n_iter > 2
+    assert ours.distances_computed.shape == (ours.n_iter,)
+    # After the first iteration the bounds skip most distances on blobs.
+    assert ours.distances_computed[0] >= 1.0
+    assert ours.distances_computed[-1] < 0.5
+
+
+@pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
+def test_relocation_of_empty_clusters_keeps_lloyds_result(algorithm, rng):
+    # Several initial centres far from every sample: their clusters are empty in
+    # the first iteration and get relocated (the bounds must follow the jump).
+    X = make_blobs_data(rng, 3000, 4, 5, std=1.0)
+    init = np.vstack([X[:20], np.full((6, 4), 1e3) + np.arange(6)[:, None]])
+    ours = _run(RUNS[algorithm], X, init, tol=1e-6)
+    ref = _run(lloyd_single, X, init, tol=1e-6)
+    _assert_bitwise_same_run(ours, ref)
+    assert np.bincount(ours.labels, minlength=26).min() > 0
+
+
+@pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_near_ties_resolve_as_lloyds(algorithm, dtype, rng):
+    # Samples on (or within rounding of) bisecting planes between two centres:
+    # the padded skip tests and the near-tie fallback must give Lloyd's labels.
+    k, d = 30, 5
+    centers = rng.uniform(-5, 5, size=(k, d))
+    a, b = rng.integers(0, k, 2000), rng.integers(0, k, 2000)
+    t = 0.5 + rng.choice([0.0, 1e-7, 1e-5, 1e-3], size=2000) * rng.choice([-1, 1], 2000)
+    X = (centers[a] * t[:, None] + centers[b] * (1 - t)[:, None]).astype(dtype)
+    X = np.vstack([X, make_blobs_data(rng, 2000, d, 10, dtype=dtype)])
+    init = centers.astype(dtype)
+    for max_iter in (1, 2, 300):
+        ours = _run(RUNS[algorithm], X, init, max_iter=max_iter)
+        ref = _run(lloyd_single, X, init, max_iter=max_iter)
+        _assert_bitwise_same_run(ours, ref)
+
+
+@pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
+def test_results_do_not_depend_on_the_thread_count(algorithm, rng):
+    X = make_blobs_data(rng, 20_000, 8, 30, std=2.0)
+    init = X[rng.choice(X.shape[0], 40, replace=False)]
+    one = _run(RUNS[algorithm], X, init, n_threads=1)
+    two = _run(RUNS[algorithm], X, init, n_threads=2)
+    _assert_bitwise_same_run(one, two)
+    assert_array_equal(one.distances_computed, two.distances_computed)
+
+
+def test_half_gaps_against_numpy(rng):
+    centers = rng.normal(size=(700, 9))  # more rows than one block of the product
+    out = np.empty(700)
+    half_gaps(centers, out)
+    dist = np.sqrt(naive.sq_distances(centers, centers))
+    np.fill_diagonal(dist, np.inf)
+    expected = dist.min(axis=1) / 2
+    assert np.all(out <= expected)  # rounded down: a valid bound
+    assert_allclose(out, expected, rtol=1e-10)
+    one = np.empty(1)
+    half_gaps(centers[:1], one)
+    assert one[0] == 0.0
+
+
+def test_center_groups_cover_every_centre_with_non_empty_groups(rng):
+    centers = np.vstack([rng.normal(loc=10 * i, size=(10, 3)) for i in range(5)])
+    groups = center_groups(centers, 5)
+    assert groups.shape == (50,)
+    assert set(np.unique(groups)) == set(range(groups.max() + 1))
+    # Five far-apart clumps of ten: each clump is one group.
+    for i in range(5):
+        assert np.unique(groups[10 * i : 10 * i + 10]).size == 1
+    assert_array_equal(center_groups(centers, 1), np.zeros(50, np.int64))
+
+
+def test_auto_choice_by_shape():
+    assert choose_algorithm(100_000, 16, HAMERLY_MAX_CLUSTERS, False) == "hamerly"
+    assert choose_algorithm(100_000, 16, HAMERLY_MAX_CLUSTERS + 1, False) == "yinyang"
+    assert choose_algorithm(100_000, 16, 100, True) == "lloyd"
+    assert choose_algorithm(100_000, 16, 1, False) == "lloyd"
+    assert choose_algorithm(50, 16, 3, False) == "lloyd"
+
+
+def test_estimator_reports_algorithm_and_pruning(rng):
+    X = make_blobs_data(rng, 5000, 4, 40, std=0.5)
+    km = KMeans(40, n_init=1, random_state=0).fit(X)
+    assert km.algorithm_ == "yinyang"
+    assert km.distances_computed_.shape == (km.n_iter_,)
+    lloyd = KMeans(40, n_init=1, random_state=0, algorithm="lloyd").fit(X)
+    assert_array_equal(lloyd.distances_computed_, np.ones(lloyd.n_iter_))
+    assert_array_equal(km.labels_, lloyd.labels_)
+    assert_array_equal(km.cluster_centers_, lloyd.cluster_centers_)
+    assert km.inertia_ == lloyd.inertia_
+
+
+@pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
+def test_sparse_input_is_refused_clearly_and_auto_takes_it(algorithm, rng):
+    X = sp.random(200, 10, density=0.3, format="csr", random_state=0)
+    with pytest.raises(ValueError, match="dense input only"):
+        KMeans(3, algorithm=algorithm, n_init=1).fit(X)
+    km = KMeans(3, n_init=1, random_state=0).fit(X)
+    assert km.algorithm_ == "lloyd"
