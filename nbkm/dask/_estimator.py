@@ -97,9 +97,9 @@ class KMeans(
         Seed of the initialisation.
     copy_x : bool, default=True
         Accepted for compatibility; the caller's data is never modified.
-    algorithm : {"lloyd"}, default="lloyd"
-        Lloyd's algorithm ("elkan" is accepted and runs Lloyd's: the same
-        result, as with nbkm).
+    algorithm : {"lloyd", "elkan", "auto"}, default="lloyd"
+        Always Lloyd's algorithm; the other values are accepted for parameter
+        compatibility with ``nbkm.KMeans``.
     n_threads : int, default=None
         Numba threads of each task; `None` means the worker's
         ``NUMBA_NUM_THREADS``. Results do not depend on it.
@@ -147,7 +147,7 @@ class KMeans(
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
-        "algorithm": [StrOptions({"lloyd", "elkan"})],
+        "algorithm": [StrOptions({"lloyd", "elkan", "auto"})],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
