@@ -57,7 +57,7 @@ FULL_PATH_FRACTION = 0.5
 MIN_BLAS_PAIRS = 512
 
 
-@njit(cache=True, nogil=True, fastmath=set(FASTMATH_DOT))
+@njit(cache=True, nogil=True, inline="always", fastmath=set(FASTMATH_DOT))
 def _dot(xc, q, centers, p):
     """``xc[q] . centers[p]`` in the dtype, summed in vector lanes."""
     total = xc.dtype.type(0)
@@ -66,19 +66,19 @@ def _dot(xc, q, centers, p):
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _clears(lower, u, pad):
     """Whether a lower bound proves every centre behind it loses to ``u``."""
     return lower > u and (lower - u) * (lower + u) > 2.0 * pad
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _read(stored, drift):
     """Read a lower bound stored in drift coordinates, rounded down."""
     return stored - drift - 1e-14 * (abs(stored) + drift)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _exact_distance(X, x_mean, i, centers, a):
     """``||(x_i - mean) - c_a||`` in float64, from the dtype's centred values."""
     sq = 0.0
@@ -89,60 +89,87 @@ def _exact_distance(X, x_mean, i, centers, a):
     return np.sqrt(sq) * _UP
 
 
-@njit(cache=True, nogil=True)
+#: For the loops that only take minima and roots of finite values: lets LLVM
+#: vectorise them (the values are finite: the estimator refuses NaN and inf, and
+#: data whose squares would overflow).
+_FASTMATH_MIN = {"nnan", "ninf", "nsz", "reassoc", "contract"}
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_FASTMATH_MIN)
+def _min_of(values, start, stop):
+    """Least of ``values[start:stop]`` (inf when empty)."""
+    m = np.inf
+    for p in range(start, stop):
+        m = min(m, np.float64(values[p]))
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _refresh_row(
-    values, perm, group_starts, done, x_sq, pad, drift, drift_all, i, state
+    values,
+    perm,
+    group_starts,
+    done,
+    x_sq,
+    pad,
+    drift,
+    drift_all,
+    i,
+    labels,
+    upper,
+    lower,
+    glob,
+    gmin,
 ):
     """Label and bounds of row ``i`` from its computed values.
 
     ``values[p]`` is ``||c||^2 - 2 x.c`` of the centre at permuted position ``p``
     for the groups with ``done[g]``; the label is the lowest original index among
-    the smallest values (Lloyd's rule). ``state`` is ``(labels, upper, lower,
-    glob)``. Returns the number of values read, and whether the two smallest
-    values lie within ``2 pad`` of each other (a near-tie that values from a
-    different product could order differently).
+    the smallest values (Lloyd's rule); ``labels, upper, lower, glob`` are the
+    kernel's, ``gmin`` scratch of shape (n_groups,). Group minima come first (a
+    vectorised pass), then the label among the groups that hold the least value,
+    then the second least within the label's group. Returns the number of values
+    read, and whether the two smallest values lie within ``2 pad`` of each other
+    (a near-tie that values from a different product could order differently).
     """
-    labels, upper, lower, glob = state
     n_groups = group_starts.shape[0] - 1
     best = np.inf
-    best_j = -1
+    read = 0
+    for g in range(n_groups):
+        if done[g]:
+            gmin[g] = _min_of(values, group_starts[g], group_starts[g + 1])
+            read += group_starts[g + 1] - group_starts[g]
+            best = min(best, gmin[g])
+    best_p = -1
     best_g = -1
     for g in range(n_groups):
-        if not done[g]:
-            continue
-        for p in range(group_starts[g], group_starts[g + 1]):
-            v = values[p]
-            j = perm[p]
-            if v < best or (v == best and j < best_j):
-                best = v
-                best_j = j
-                best_g = g
-    if best_j < 0:  # every value NaN: keep the label
-        best_j = labels[i]
-    labels[i] = best_j
+        if done[g] and gmin[g] == best:
+            for p in range(group_starts[g], group_starts[g + 1]):
+                if values[p] == best and (best_p < 0 or perm[p] < perm[best_p]):
+                    best_p = p
+                    best_g = g
+    if best_p < 0:  # every value NaN: keep the label and the bounds
+        return read, True
+    labels[i] = perm[best_p]
     top = best + x_sq + pad
     upper[i] = np.sqrt(top if top > 0.0 else 0.0) * _UP
-    read = 0
+    # The label's group: its least value other than the label's own.
+    second = min(
+        _min_of(values, group_starts[best_g], best_p),
+        _min_of(values, best_p + 1, group_starts[best_g + 1]),
+    )
+    gmin[best_g] = second
     least = np.inf
     runner_up = np.inf
     for g in range(n_groups):
-        if not done[g]:
-            low = _read(lower[i, g], drift[g])
-        else:
-            smallest = np.inf
-            for p in range(group_starts[g], group_starts[g + 1]):
-                read += 1
-                if g == best_g and perm[p] == best_j:
-                    continue
-                if values[p] < smallest:
-                    smallest = values[p]
-            if smallest < runner_up:
-                runner_up = smallest
-            bottom = smallest + x_sq - pad
+        if done[g]:
+            bottom = gmin[g] + x_sq - pad
             low = np.sqrt(bottom if bottom > 0.0 else 0.0) * _DOWN
             lower[i, g] = low + drift[g]
-        if low < least:
-            least = low
+            runner_up = min(runner_up, gmin[g])
+        else:
+            low = _read(lower[i, g], drift[g])
+        least = min(least, low)
     glob[i] = least + drift_all
     return read, runner_up - best <= 2.0 * pad
 
@@ -243,7 +270,6 @@ def bounded_step_dense(
     n_features = X.shape[1]
     n_clusters = centers.shape[0]
     n_groups = group_starts.shape[0] - 1
-    state = (labels, upper, lower, glob)
     c2max = 0.0
     for p in range(n_clusters):
         if centers_sq[p] > c2max:
@@ -255,7 +281,8 @@ def bounded_step_dense(
         need = np.zeros((CHUNK_ROWS, n_groups), dtype=np.bool_)
         values = np.empty((CHUNK_ROWS, n_clusters), dtype=X.dtype)
         gq = np.empty(CHUNK_ROWS, dtype=np.int64)
-        all_groups = np.ones(n_groups, dtype=np.bool_)
+        gmin = np.empty(n_groups)
+        every_group = np.ones(n_groups, dtype=np.bool_)
         count = 0
         if update_centers:
             for j in range(n_clusters):
@@ -337,7 +364,11 @@ def bounded_step_dense(
                         drift,
                         drift_all,
                         i,
-                        state,
+                        labels,
+                        upper,
+                        lower,
+                        glob,
+                        gmin,
                     )
                     count += read
                     # Values from another product may order a near-tie
@@ -351,20 +382,25 @@ def bounded_step_dense(
                 dots = np.dot(xc[: r1 - r0], centers_t)
                 for q in range(r1 - r0):
                     i = r0 + q
+                    row = values[q]
                     for p in range(n_clusters):
-                        values[q, p] = centers_sq[p] - (dots[q, p] + dots[q, p])
+                        row[p] = centers_sq[p] - (dots[q, p] + dots[q, p])
                     pad = pad_factor * (x_sq[i] + c2max)
                     read, _ = _refresh_row(
-                        values[q],
+                        row,
                         perm,
                         group_starts,
-                        all_groups,
+                        every_group,
                         x_sq[i],
                         pad,
                         drift,
                         drift_all,
                         i,
-                        state,
+                        labels,
+                        upper,
+                        lower,
+                        glob,
+                        gmin,
                     )
                     count += read
             if update_centers:
