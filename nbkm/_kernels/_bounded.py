@@ -104,7 +104,7 @@ def _min_of(values, start, stop):
     return m
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _refresh_row(
     values,
     perm,
