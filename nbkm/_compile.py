@@ -86,7 +86,8 @@ def _exercise(X) -> None:
     """Run every public path once on tiny data ``X`` (dense or CSR)."""
     from nbkm._kmeans import KMeans, kmeans_plusplus
 
-    for algorithm in ("lloyd", "elkan"):
+    dense_only = () if sp.issparse(X) else ("hamerly", "yinyang")
+    for algorithm in ("lloyd", "elkan", *dense_only):
         for init in ("k-means++", "random"):
             km = KMeans(3, init=init, n_init=1, algorithm=algorithm, random_state=0)
             km.fit(X)
