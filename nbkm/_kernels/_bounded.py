@@ -105,73 +105,90 @@ def _min_of(values, start, stop):
 
 
 @njit(cache=True, nogil=True)
-def _refresh_row(
+def _refresh_rows(
     values,
+    rows,
+    n_rows,
+    need,
+    every_group,
     perm,
     group_starts,
-    done,
     x_sq,
-    pad,
+    pad_factor,
+    c2max,
     drift,
     drift_all,
-    i,
     labels,
     upper,
     lower,
     glob,
     gmin,
 ):
-    """Label and bounds of row ``i`` from its computed values.
+    """Labels and bounds of the rows ``rows[:n_rows]`` from their computed values.
 
-    ``values[p]`` is ``||c||^2 - 2 x.c`` of the centre at permuted position ``p``
-    for the groups with ``done[g]``; the label is the lowest original index among
-    the smallest values (Lloyd's rule); ``labels, upper, lower, glob`` are the
-    kernel's, ``gmin`` scratch of shape (n_groups,). Group minima come first (a
-    vectorised pass), then the label among the groups that hold the least value,
-    then the second least within the label's group. Returns the number of values
-    read, and whether the two smallest values lie within ``2 pad`` of each other
-    (a near-tie that values from a different product could order differently).
+    ``values[q, p]`` is ``||c||^2 - 2 x.c`` of row ``rows[q]`` and the centre at
+    permuted position ``p``, for the groups ``g`` with ``need[q, g]`` (all groups
+    when ``every_group``). The label is the lowest original index among the
+    smallest values (Lloyd's rule). Per row: group minima first (a vectorised
+    pass), then the label among the groups that hold the least value, then the
+    second least within the label's group. ``labels, upper, lower, glob`` are the
+    kernel's, ``gmin`` scratch of shape (n_groups,). One call a chunk: a call per
+    row would pay the arrays' reference counting on every row.
+
+    Returns
+    -------
+    read : int
+        Values read.
+    near_tie : bool
+        Whether some row's two smallest values lie within ``2 pad`` of each other
+        (values from a different product could order them differently).
     """
     n_groups = group_starts.shape[0] - 1
-    best = np.inf
     read = 0
-    for g in range(n_groups):
-        if done[g]:
-            gmin[g] = _min_of(values, group_starts[g], group_starts[g + 1])
-            read += group_starts[g + 1] - group_starts[g]
-            best = min(best, gmin[g])
-    best_p = -1
-    best_g = -1
-    for g in range(n_groups):
-        if done[g] and gmin[g] == best:
-            for p in range(group_starts[g], group_starts[g + 1]):
-                if values[p] == best and (best_p < 0 or perm[p] < perm[best_p]):
-                    best_p = p
-                    best_g = g
-    if best_p < 0:  # every value NaN: keep the label and the bounds
-        return read, True
-    labels[i] = perm[best_p]
-    top = best + x_sq + pad
-    upper[i] = np.sqrt(top if top > 0.0 else 0.0) * _UP
-    # The label's group: its least value other than the label's own.
-    second = min(
-        _min_of(values, group_starts[best_g], best_p),
-        _min_of(values, best_p + 1, group_starts[best_g + 1]),
-    )
-    gmin[best_g] = second
-    least = np.inf
-    runner_up = np.inf
-    for g in range(n_groups):
-        if done[g]:
-            bottom = gmin[g] + x_sq - pad
-            low = np.sqrt(bottom if bottom > 0.0 else 0.0) * _DOWN
-            lower[i, g] = low + drift[g]
-            runner_up = min(runner_up, gmin[g])
-        else:
-            low = _read(lower[i, g], drift[g])
-        least = min(least, low)
-    glob[i] = least + drift_all
-    return read, runner_up - best <= 2.0 * pad
+    near_tie = False
+    for q in range(n_rows):
+        i = rows[q]
+        row = values[q]
+        pad = pad_factor * (x_sq[i] + c2max)
+        best = np.inf
+        for g in range(n_groups):
+            if every_group or need[q, g]:
+                gmin[g] = _min_of(row, group_starts[g], group_starts[g + 1])
+                read += group_starts[g + 1] - group_starts[g]
+                best = min(best, gmin[g])
+        best_p = -1
+        best_g = -1
+        for g in range(n_groups):
+            if (every_group or need[q, g]) and gmin[g] == best:
+                for p in range(group_starts[g], group_starts[g + 1]):
+                    if row[p] == best and (best_p < 0 or perm[p] < perm[best_p]):
+                        best_p = p
+                        best_g = g
+        if best_p < 0:  # every value NaN: keep the label and the bounds
+            near_tie = True
+            continue
+        labels[i] = perm[best_p]
+        top = best + x_sq[i] + pad
+        upper[i] = np.sqrt(top if top > 0.0 else 0.0) * _UP
+        # The label's group: its least value other than the label's own.
+        gmin[best_g] = min(
+            _min_of(row, group_starts[best_g], best_p),
+            _min_of(row, best_p + 1, group_starts[best_g + 1]),
+        )
+        least = np.inf
+        runner_up = np.inf
+        for g in range(n_groups):
+            if every_group or need[q, g]:
+                bottom = gmin[g] + x_sq[i] - pad
+                low = np.sqrt(bottom if bottom > 0.0 else 0.0) * _DOWN
+                lower[i, g] = low + drift[g]
+                runner_up = min(runner_up, gmin[g])
+            else:
+                low = _read(lower[i, g], drift[g])
+            least = min(least, low)
+        glob[i] = least + drift_all
+        near_tie = near_tie or runner_up - best <= 2.0 * pad
+    return read, near_tie
 
 
 @njit(cache=True, parallel=True)
@@ -282,7 +299,6 @@ def bounded_step_dense(
         values = np.empty((CHUNK_ROWS, n_clusters), dtype=X.dtype)
         gq = np.empty(CHUNK_ROWS, dtype=np.int64)
         gmin = np.empty(n_groups)
-        every_group = np.ones(n_groups, dtype=np.bool_)
         count = 0
         if update_centers:
             for j in range(n_clusters):
@@ -351,58 +367,59 @@ def bounded_step_dense(
                             for p in range(s, e):
                                 d2 = _dot(xg, t, permuted, p)
                                 values[q, p] = centers_sq[p] - (d2 + d2)
-                for q in range(m):
-                    i = rows[q]
-                    pad = pad_factor * (x_sq[i] + c2max)
-                    read, near_tie = _refresh_row(
-                        values[q],
-                        perm,
-                        group_starts,
-                        need[q],
-                        x_sq[i],
-                        pad,
-                        drift,
-                        drift_all,
-                        i,
-                        labels,
-                        upper,
-                        lower,
-                        glob,
-                        gmin,
-                    )
-                    count += read
-                    # Values from another product may order a near-tie
-                    # differently from Lloyd's: redo the chunk as Lloyd does.
-                    full = full or near_tie
+                read, near_tie = _refresh_rows(
+                    values,
+                    rows,
+                    m,
+                    need,
+                    False,
+                    perm,
+                    group_starts,
+                    x_sq,
+                    pad_factor,
+                    c2max,
+                    drift,
+                    drift_all,
+                    labels,
+                    upper,
+                    lower,
+                    glob,
+                    gmin,
+                )
+                count += read
+                # Values from another product may order a near-tie differently
+                # from Lloyd's: redo the chunk as Lloyd does.
+                full = near_tie
             if full:
                 # Lloyd's path: the chunk against all centres in one product.
                 for q in range(r1 - r0):
+                    rows[q] = r0 + q
                     for f in range(n_features):
                         xc[q, f] = X[r0 + q, f] - x_mean[f]
                 dots = np.dot(xc[: r1 - r0], centers_t)
                 for q in range(r1 - r0):
-                    i = r0 + q
-                    row = values[q]
                     for p in range(n_clusters):
-                        row[p] = centers_sq[p] - (dots[q, p] + dots[q, p])
-                    pad = pad_factor * (x_sq[i] + c2max)
-                    read, _ = _refresh_row(
-                        row,
-                        perm,
-                        group_starts,
-                        every_group,
-                        x_sq[i],
-                        pad,
-                        drift,
-                        drift_all,
-                        i,
-                        labels,
-                        upper,
-                        lower,
-                        glob,
-                        gmin,
-                    )
-                    count += read
+                        values[q, p] = centers_sq[p] - (dots[q, p] + dots[q, p])
+                read, _ = _refresh_rows(
+                    values,
+                    rows,
+                    r1 - r0,
+                    need,
+                    True,
+                    perm,
+                    group_starts,
+                    x_sq,
+                    pad_factor,
+                    c2max,
+                    drift,
+                    drift_all,
+                    labels,
+                    upper,
+                    lower,
+                    glob,
+                    gmin,
+                )
+                count += read
             if update_centers:
                 # lloyd_step_dense's accumulation, expression and order.
                 for i in range(r0, r1):
