@@ -112,6 +112,7 @@ def test_suite_is_not_empty():
         "wholefit.WholeFit",
         "wholefit.WholeFitTrack",
         "wholefit.Pruning",
+        "dask_cluster.DaskIteration",
     ):
         assert expected in names
 
@@ -121,6 +122,17 @@ def test_conventions(label):
     cls, _ = CLASSES[label]
     # impl first, so that one run gives the nbkm/sklearn ratio; the classes of
     # the fixed workloads keep exactly IMPLS (asv's history is keyed on them).
+    # The Dask classes compare other runners (nbkm.dask, dask-ml, nbkm on one
+    # machine; scikit-learn has no Dask runner): "runner" first, its fixed list.
+    if label.startswith("dask_cluster."):
+        from benchmarks import dask_cluster
+
+        assert cls.param_names[0] == "runner"
+        assert list(cls.params[0]) == dask_cluster.RUNNERS
+        assert len(cls.params) == len(cls.param_names)
+        assert cls.timer is common.Benchmark.timer
+        assert cls.timeout > 0
+        return
     assert cls.param_names[0] == "impl"
     if label.startswith("wholefit."):
         assert set(cls.params[0]) <= set(common.ALL_IMPLS)

@@ -1,0 +1,370 @@
+r"""Seconds per Lloyd iteration: nbkm.dask vs dask-ml on a local cluster vs nbkm.
+
+For every shape (n, k) of the grid, the same float32 data (``n`` x 16 standard
+normal, drawn on the workers, persisted on each cluster, and computed into this
+process for single-machine nbkm) is fitted by
+
+- ``nbkm-dask/<w>``: :class:`nbkm.dask.KMeans` on ``w`` workers,
+- ``dask-ml/<w>``: :class:`dask_ml.cluster.KMeans` on ``w`` workers,
+- ``nbkm``: :class:`nbkm.KMeans` with ``--threads`` threads,
+
+with the fixed workload of ``benchmarks/dask_cluster.py`` (``init`` = the first
+``k`` samples, ``n_init=1``, ``tol=0``, ``max_iter``): the seconds of a whole fit
+divided by its ``n_iter_``. One cluster per worker count (``LocalCluster(w,
+threads_per_worker=1, processes=True)``, ``--threads // w`` threads for Numba,
+OpenMP and BLAS in each worker), all started up front. Within each repeat the
+implementations run round-robin, so load on the machine hits all alike; the
+table gives the median over ``--repeats``, after one untimed warm-up fit each.
+
+Ratios: ``dask-ml / nbkm-dask`` at the same worker count (target >= 3), and
+``nbkm-dask/1 / nbkm`` (target <= 1.3 at n=1e7).
+
+Usage::
+
+    python tools/dask_scaling.py                      # the full grid
+    python tools/dask_scaling.py --quick              # tiny smoke run
+    python tools/dask_scaling.py --n 1e6 1e7 --k 10 --max-iter 5 --repeats 2 \
+        --out runs/dask_scaling.json
+
+Prints a markdown table and, with ``--out``, writes JSON (the table's numbers,
+every sample, the thread counts, worker reports, BLAS core type, versions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks import dask_cluster as dc  # noqa: E402
+
+QUICK = {"n": [20_000], "k": [10], "workers": [1, 2], "max_iter": 3, "repeats": 1}
+
+
+def _positive_int(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != int(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
+    return int(value)
+
+
+def parse_args(argv=None):
+    """Parse and validate the options; exit 2 with one line when they are wrong.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    args : argparse.Namespace
+    """
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--n",
+        nargs="+",
+        type=_positive_int,
+        default=None,
+        help="sample counts (1e6 allowed; default: 1e6 1e7)",
+    )
+    parser.add_argument(
+        "--k",
+        nargs="+",
+        type=_positive_int,
+        default=None,
+        help="cluster counts (default: 10 100; at most 128)",
+    )
+    parser.add_argument(
+        "--workers",
+        nargs="+",
+        type=_positive_int,
+        default=None,
+        help="worker counts (default: 1 2)",
+    )
+    parser.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        default=None,
+        help=f"iterations per fit (default: {dc.MAX_ITER})",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=_positive_int,
+        default=None,
+        help="timed fits per implementation (default: 3)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=os.cpu_count(),
+        help="threads of single-machine nbkm, split among the "
+        "workers (default: the CPU count)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a tiny smoke run (n=20000, k=10, 3 iterations, "
+        "1 repeat) unless other options say otherwise",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
+    args = parser.parse_args(argv)
+    defaults = (
+        QUICK
+        if args.quick
+        else {
+            "n": dc.GRID["n"],
+            "k": dc.GRID["k"],
+            "workers": dc.WORKERS,
+            "max_iter": dc.MAX_ITER,
+            "repeats": 3,
+        }
+    )
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    errors = []
+    if max(args.k) > 128:
+        errors.append("--k: at most 128 (the initial centres are the first rows)")
+    if any(k > n for k in args.k for n in args.n):
+        errors.append("--k: every k must be <= every n")
+    if args.threads < max(args.workers):
+        errors.append("--threads: at least one thread per worker")
+    if args.out is not None and not args.out.parent.is_dir():
+        errors.append(f"--out: no directory {args.out.parent}")
+    if errors:
+        parser.exit(2, f"{parser.prog}: error: {'; '.join(errors)}\n")
+    reason = dc.missing_dask()
+    if reason is not None:
+        parser.exit(2, f"{parser.prog}: error: {reason}\n")
+    return args
+
+
+def _worker_info(dask_worker=None):
+    """Run on each worker: its thread settings and BLAS (pickled by value)."""
+    import os
+
+    import numba
+    import threadpoolctl
+
+    return {
+        "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS"),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "numba_threads": int(numba.config.NUMBA_NUM_THREADS),
+        "threading_layer": _layer(numba),
+        "dask_threads": int(dask_worker.state.nthreads) if dask_worker else None,
+        "threadpools": threadpoolctl.threadpool_info(),
+    }
+
+
+def _layer(numba):
+    try:
+        return numba.threading_layer()
+    except ValueError:
+        return None
+
+
+def _environment(args, clients):
+    import dask
+    import dask_ml
+    import distributed
+    import numba
+    import numpy
+    import sklearn
+    import threadpoolctl
+
+    import nbkm
+
+    pools = threadpoolctl.threadpool_info()
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "versions": {
+            "nbkm": getattr(nbkm, "__version__", None),
+            "numpy": numpy.__version__,
+            "numba": numba.__version__,
+            "scikit-learn": sklearn.__version__,
+            "dask": dask.__version__,
+            "distributed": distributed.__version__,
+            "dask-ml": dask_ml.__version__,
+        },
+        "threads_single_machine": args.threads,
+        "numba_threading_layer_client": _layer(numba),
+        "blas": [
+            {
+                k: p.get(k)
+                for k in ("internal_api", "version", "architecture", "num_threads")
+            }
+            for p in pools
+            if p.get("user_api") == "blas"
+        ],
+        "workers": {
+            str(w): {
+                "n_workers": w,
+                "threads_per_worker": dc.worker_threads(w, args.threads),
+                "reports": list(client.run(_worker_info).values()),
+            }
+            for w, client in clients.items()
+        },
+    }
+
+
+def _implementations(workers):
+    names = []
+    for w in workers:
+        names += [f"nbkm-dask/{w}", f"dask-ml/{w}"]
+    return [*names, "nbkm"]
+
+
+def run(args, log=print):
+    """Time the grid; return the record (see the module docstring).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From :func:`parse_args`.
+    log : callable, default=print
+        Progress lines.
+
+    Returns
+    -------
+    record : dict
+        ``"options"``, ``"environment"``, ``"rows"`` (one per shape: medians,
+        samples, ratios).
+    """
+    import numpy as np
+
+    clients = {}
+    t0 = time.perf_counter()
+    for w in args.workers:
+        clients[w] = dc.get_client(w, dc.worker_threads(w, args.threads))
+    log(f"# clusters started in {time.perf_counter() - t0:.1f} s")
+    names = _implementations(args.workers)
+    rows = []
+    for n in args.n:
+        local = None
+        data = {}
+        for w, client in clients.items():
+            data[w] = dc.persisted_data(client, n, dc.GRID["d"], dc.GRID["dtype"])
+        with dc.on(clients[args.workers[0]]):
+            local = np.ascontiguousarray(data[args.workers[0]][0].compute())
+        for k in args.k:
+            init = local[:k].copy()
+
+            def fit(name, init=init, local=local, data=data, k=k, n=n):
+                runner, _, w = name.partition("/")
+                est = dc.make_runner(runner, k, init, args.max_iter, args.threads)
+                start = time.perf_counter()
+                if runner == "nbkm":
+                    est.fit(local)
+                else:
+                    with dc.on(clients[int(w)]):
+                        est.fit(data[int(w)][0])
+                seconds = time.perf_counter() - start
+                if est.n_iter_ != args.max_iter:
+                    raise RuntimeError(
+                        f"{name} n={n} k={k}: {est.n_iter_} != {args.max_iter} "
+                        "iterations; the workload is not fixed"
+                    )
+                return seconds / est.n_iter_
+
+            for name in names:  # warm-up: compilation, first touch
+                fit(name)
+            samples = {name: [] for name in names}
+            for _ in range(args.repeats):
+                for name in names:
+                    samples[name].append(fit(name))
+            median = {name: statistics.median(s) for name, s in samples.items()}
+            ratios = {
+                f"dask-ml/{w} / nbkm-dask/{w}": median[f"dask-ml/{w}"]
+                / median[f"nbkm-dask/{w}"]
+                for w in args.workers
+            }
+            if 1 in args.workers:
+                ratios["nbkm-dask/1 / nbkm"] = median["nbkm-dask/1"] / median["nbkm"]
+            rows.append(
+                {
+                    "n": n,
+                    "k": k,
+                    "median_s_per_iter": median,
+                    "samples_s_per_iter": samples,
+                    "ratios": ratios,
+                }
+            )
+            log(f"# n={n} k={k} done at {time.perf_counter() - t0:.1f} s")
+        del local, data
+    environment = _environment(args, clients)
+    dc.close_clients()
+    options = {
+        key: getattr(args, key)
+        for key in ("n", "k", "workers", "max_iter", "repeats", "threads", "quick")
+    }
+    options.update(d=dc.GRID["d"], dtype=dc.GRID["dtype"])
+    return {
+        "options": options,
+        "environment": environment,
+        "rows": rows,
+        "total_s": time.perf_counter() - t0,
+    }
+
+
+def table(record):
+    """Return the markdown table of a record: ms per iteration and the ratios."""
+    rows = record["rows"]
+    names = list(rows[0]["median_s_per_iter"])
+    ratio_names = list(rows[0]["ratios"])
+    head = ["n", "k", *(f"{m} (ms/iter)" for m in names), *ratio_names]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [f"{row['n']:.0e}", str(row["k"])]
+        cells += [f"{1e3 * row['median_s_per_iter'][m]:.1f}" for m in names]
+        cells += [f"{row['ratios'][r]:.2f}" for r in ratio_names]
+        lines.append("| " + " | ".join(cells) + " |")
+    opts, env = record["options"], record["environment"]
+    blas = ", ".join(
+        f"{b['internal_api']} {b['version']} {b['architecture']}" for b in env["blas"]
+    )
+    lines.append("")
+    lines.append(
+        f"d={opts['d']}, {opts['dtype']}, max_iter={opts['max_iter']}, tol=0, "
+        f"median of {opts['repeats']}; single machine: {opts['threads']} threads; "
+        "workers: "
+        + ", ".join(
+            f"{w['n_workers']} x {w['threads_per_worker']} threads"
+            for w in env["workers"].values()
+        )
+        + f"; BLAS: {blas or 'none loaded'}; "
+        + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+        + f"; total {record['total_s']:.0f} s."
+    )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    """Run the tool; return the exit status."""
+    args = parse_args(argv)
+    record = run(args, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(table(record))
+    if args.out is not None:
+        args.out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
