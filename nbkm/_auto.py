@@ -6,13 +6,18 @@ measured with ``python -m experiments compare`` on a 2-core AVX-512 machine
 (docs/performance.md has the table behind them).
 """
 
-#: Up to this many clusters, Hamerly's two bounds a sample prune as well as
-#: Yinyang's group bounds and cost less; above it, Yinyang's groups win.
-HAMERLY_MAX_CLUSTERS = 20
+#: Fewer clusters than this: Lloyd. With so few centres a sample's distances
+#: cost about what keeping its bounds costs (measured on 1e5 x 16, k=10: the
+#: bounded sweep took 1.3-1.6x Lloyd's time over a whole fit on every data kind).
+MIN_BOUNDED_CLUSTERS = 50
 
-#: Below this many sample-centre pairs an iteration is too short for bounds to
-#: pay for their upkeep: Lloyd's fused sweep is as fast.
-MIN_BOUNDED_PAIRS = 1 << 12
+#: Fewer samples than this: Lloyd. Short sweeps do not repay the first, full
+#: bounded sweep (measured on 1e4 x 16: bounded fits took 1.0-2.1x Lloyd's).
+MIN_BOUNDED_SAMPLES = 50_000
+
+#: Up to this many clusters Hamerly's two bounds a sample; above it, Yinyang's
+#: group bounds prune enough more to pay for their upkeep.
+HAMERLY_MAX_CLUSTERS = 200
 
 #: Algorithms that run on CSR input. Hamerly's and Yinyang's kernels take dense
 #: samples only (their compacted products are dense BLAS calls).
@@ -35,7 +40,7 @@ def choose_algorithm(
     -------
     algorithm : {"lloyd", "hamerly", "yinyang"}
     """
-    if sparse or n_clusters == 1 or n_samples * n_clusters < MIN_BOUNDED_PAIRS:
+    if sparse or n_clusters < MIN_BOUNDED_CLUSTERS or n_samples < MIN_BOUNDED_SAMPLES:
         return "lloyd"
     if n_clusters <= HAMERLY_MAX_CLUSTERS:
         return "hamerly"

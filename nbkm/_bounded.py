@@ -18,6 +18,12 @@ from nbkm._samples import Samples
 GROUPING_ITERATIONS = 5
 
 
+#: Runs start with Lloyd's own sweep and keep no bounds while more than this
+#: fraction of the labels changed in the last iteration: bounds prune little
+#: then, and keeping them costs more than the distances they would save. The
+#: first bounded sweep after it is a full one that sets every bound.
+BOUNDS_AFTER_CHANGED = 0.05
+
 #: Rows of the centre-to-centre distance matrix formed at a time (memory bound).
 _GAP_ROWS = 512
 
@@ -50,9 +56,15 @@ def half_gaps(centers: np.ndarray, out: np.ndarray) -> None:
         out[start:stop] = np.sqrt(np.maximum(sq.min(axis=1), 0.0)) * (0.5 - 1e-15)
 
 
+#: Centres per Yinyang group. The paper's groups hold about 10 centres; here a
+#: group's distances are one BLAS product over compacted rows, and groups of
+#: about 32 measured faster (1e5 x 16, k=1000: 1.77 s against 2.53 s for a fit).
+CENTERS_PER_GROUP = 32
+
+
 def yinyang_groups(n_clusters: int) -> int:
-    """Return the number of centre groups of Yinyang's algorithm (about k / 10)."""
-    return max(1, n_clusters // 10)
+    """Return the number of centre groups of Yinyang's algorithm."""
+    return max(1, n_clusters // CENTERS_PER_GROUP)
 
 
 def center_groups(centers: np.ndarray, n_groups: int) -> np.ndarray:
@@ -104,6 +116,9 @@ class BoundedSweep:
         Centre groups wanted (1: Hamerly).
     sweep : nbkm._em.Sweep
         The run's buffers: labels and partial sums.
+    lloyd_first : bool, default=True
+        Start with Lloyd's sweep until the labels settle (see
+        ``BOUNDS_AFTER_CHANGED``); False keeps bounds from the first sweep.
 
     Attributes
     ----------
@@ -120,7 +135,9 @@ class BoundedSweep:
         Fraction of the distances computed, per sweep.
     """
 
-    def __init__(self, samples, sample_weight, centers_init, n_groups, sweep):
+    def __init__(
+        self, samples, sample_weight, centers_init, n_groups, sweep, lloyd_first=True
+    ):
         n_samples, n_features = samples.shape
         n_clusters = centers_init.shape[0]
         dtype = samples.dtype
@@ -149,6 +166,9 @@ class BoundedSweep:
         self.pad_factor = (2 * n_features + 4) * float(np.finfo(dtype).eps) / 2
         self.bounds_at = np.zeros(centers_init.shape)
         self.fractions = []
+        self.bounded = not lloyd_first  # whether the bounded sweep is in use
+        self.bounds_ready = False  # whether its bounds have been set
+        self.labels_before = np.full(n_samples, -1, dtype=np.int32)
 
     def assign(self, centers):
         """Assign every sample to ``centers`` (and accumulate the sums, if fused).
@@ -156,7 +176,11 @@ class BoundedSweep:
         Any centres may follow any others: the bounds are moved by how far each
         centre moved since the last call.
         """
-        first = not self.fractions
+        if not self.bounded:
+            self._lloyd_sweep(centers)
+            return
+        first = not self.bounds_ready
+        self.bounds_ready = True
         n_features = centers.shape[1]
         permuted = np.ascontiguousarray(centers[self.perm])
         K.prepare_centers(permuted, self.centers_t, self.centers_sq)
@@ -205,6 +229,29 @@ class BoundedSweep:
         self.bounds_at[:] = centers
         n_pairs = sweep.labels.shape[0] * centers.shape[0]
         self.fractions.append(self.computed.sum() / n_pairs)
+
+    def _lloyd_sweep(self, centers):
+        """Run Lloyd's fused sweep (same labels and sums); use bounds once stable."""
+        sweep = self.sweep
+        permuted = np.ascontiguousarray(centers)
+        K.prepare_centers(permuted, self.centers_t, self.centers_sq)
+        K.lloyd_step_dense(
+            self.samples.X,
+            self.samples.x_mean,
+            self.sample_weight,
+            self.centers_t,
+            self.centers_sq,
+            sweep.bounds,
+            sweep.labels,
+            sweep.partial_sums,
+            sweep.partial_weights,
+            sweep.fused,
+        )
+        self.fractions.append(1.0)
+        changed = np.count_nonzero(sweep.labels != self.labels_before)
+        self.labels_before[:] = sweep.labels
+        if changed < BOUNDS_AFTER_CHANGED * sweep.labels.shape[0]:
+            self.bounded = True
 
 
 def bounded_single(

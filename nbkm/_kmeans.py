@@ -255,8 +255,10 @@ class KMeans(
         - "hamerly": two bounds a sample; best for few clusters. Dense only.
         - "yinyang": a bound per sample and group of about 10 centres
           (``n_samples x n_clusters / 10``); best for many clusters. Dense only.
-        - "auto": chosen from the shape of the problem (Hamerly for up to 20
-          clusters, Yinyang above, Lloyd for CSR input and tiny problems).
+        - "auto": chosen from the shape of the problem: Lloyd for CSR input,
+          fewer than 50 clusters or fewer than 50,000 samples (where keeping
+          bounds costs about what it saves), Hamerly up to 200 clusters,
+          Yinyang above. The choice is in ``algorithm_``.
     n_threads : int, default=None
         Numba threads for the parallel kernels; `None` means all that Numba may
         use (``NUMBA_NUM_THREADS``). Results do not depend on it.

@@ -14,8 +14,14 @@ import scipy.sparse as sp
 from data import make_blobs_data
 from numpy.testing import assert_allclose, assert_array_equal
 
+import nbkm._bounded
 from nbkm import KMeans
-from nbkm._auto import HAMERLY_MAX_CLUSTERS, choose_algorithm
+from nbkm._auto import (
+    HAMERLY_MAX_CLUSTERS,
+    MIN_BOUNDED_CLUSTERS,
+    MIN_BOUNDED_SAMPLES,
+    choose_algorithm,
+)
 from nbkm._bounded import (
     BoundedSweep,
     center_groups,
@@ -54,7 +60,9 @@ def test_labels_and_bounds_hold_after_arbitrary_centre_moves(dtype, n_groups, rn
     xc = (X - samples.x_mean).astype(dtype)
     centers = xc[rng.choice(n, k, replace=False)].copy()
     sweep = Sweep.allocate(samples, k)
-    bounded = BoundedSweep(samples, np.ones(n, dtype), centers, n_groups, sweep)
+    bounded = BoundedSweep(
+        samples, np.ones(n, dtype), centers, n_groups, sweep, lloyd_first=False
+    )
     group_of = bounded.group_of
     for step in range(8):
         with numba_threads(2):
@@ -84,7 +92,12 @@ def test_labels_and_bounds_hold_after_arbitrary_centre_moves(dtype, n_groups, rn
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("k", [3, 25, 60])
-def test_runs_equal_nbkm_lloyd_bitwise(algorithm, dtype, weighted, k, rng):
+@pytest.mark.parametrize("bounds_from", ["second sweep", "settled labels"])
+def test_runs_equal_nbkm_lloyd_bitwise(
+    algorithm, dtype, weighted, k, bounds_from, rng, monkeypatch
+):
+    if bounds_from == "second sweep":  # keep bounds from the second sweep on
+        monkeypatch.setattr(nbkm._bounded, "BOUNDS_AFTER_CHANGED", 2.0)
     X = make_blobs_data(rng, 4000, 8, 12, dtype=dtype, std=1.5)
     w = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
     init = X[rng.choice(X.shape[0], k, replace=False)]
@@ -93,9 +106,11 @@ def test_runs_equal_nbkm_lloyd_bitwise(algorithm, dtype, weighted, k, rng):
     _assert_bitwise_same_run(ours, ref)
     assert ours.n_iter > 2
     assert ours.distances_computed.shape == (ours.n_iter,)
-    # After the first iteration the bounds skip most distances on blobs.
-    assert ours.distances_computed[0] >= 1.0
-    assert ours.distances_computed[-1] < 0.5
+    assert ours.distances_computed[0] == 1.0  # Lloyd's sweep
+    if bounds_from == "second sweep":
+        # Then the bounds skip most distances on blobs.
+        assert ours.distances_computed[1] >= 1.0  # the full sweep sets them
+        assert ours.distances_computed[-1] < 0.5
 
 
 @pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
@@ -164,19 +179,21 @@ def test_center_groups_cover_every_centre_with_non_empty_groups(rng):
 
 
 def test_auto_choice_by_shape():
-    assert choose_algorithm(100_000, 16, HAMERLY_MAX_CLUSTERS, False) == "hamerly"
-    assert choose_algorithm(100_000, 16, HAMERLY_MAX_CLUSTERS + 1, False) == "yinyang"
-    assert choose_algorithm(100_000, 16, 100, True) == "lloyd"
-    assert choose_algorithm(100_000, 16, 1, False) == "lloyd"
-    assert choose_algorithm(50, 16, 3, False) == "lloyd"
+    n = MIN_BOUNDED_SAMPLES
+    assert choose_algorithm(n, 16, HAMERLY_MAX_CLUSTERS, False) == "hamerly"
+    assert choose_algorithm(n, 16, HAMERLY_MAX_CLUSTERS + 1, False) == "yinyang"
+    assert choose_algorithm(n, 16, MIN_BOUNDED_CLUSTERS, False) == "hamerly"
+    assert choose_algorithm(n, 16, MIN_BOUNDED_CLUSTERS - 1, False) == "lloyd"
+    assert choose_algorithm(n - 1, 16, 500, False) == "lloyd"
+    assert choose_algorithm(n, 16, 500, True) == "lloyd"
 
 
 def test_estimator_reports_algorithm_and_pruning(rng):
-    X = make_blobs_data(rng, 5000, 4, 40, std=0.5)
-    km = KMeans(40, n_init=1, random_state=0).fit(X)
-    assert km.algorithm_ == "yinyang"
+    X = make_blobs_data(rng, MIN_BOUNDED_SAMPLES, 4, 60, std=0.5)
+    km = KMeans(60, n_init=1, random_state=0).fit(X)
+    assert km.algorithm_ == "hamerly"
     assert km.distances_computed_.shape == (km.n_iter_,)
-    lloyd = KMeans(40, n_init=1, random_state=0, algorithm="lloyd").fit(X)
+    lloyd = KMeans(60, n_init=1, random_state=0, algorithm="lloyd").fit(X)
     assert_array_equal(lloyd.distances_computed_, np.ones(lloyd.n_iter_))
     assert_array_equal(km.labels_, lloyd.labels_)
     assert_array_equal(km.cluster_centers_, lloyd.cluster_centers_)
