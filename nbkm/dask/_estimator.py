@@ -97,9 +97,10 @@ class KMeans(
         Seed of the initialisation.
     copy_x : bool, default=True
         Accepted for compatibility; the caller's data is never modified.
-    algorithm : {"lloyd", "elkan", "auto"}, default="lloyd"
+    algorithm : {"lloyd", "elkan", "hamerly", "yinyang", "auto"}, default="lloyd"
         Always Lloyd's algorithm; the other values are accepted for parameter
-        compatibility with ``nbkm.KMeans``.
+        compatibility with ``nbkm.KMeans``, whose algorithms all give Lloyd's
+        result bit for bit.
     n_threads : int, default=None
         Numba threads of each task; `None` means the worker's
         ``NUMBA_NUM_THREADS``. Results do not depend on it.
@@ -147,7 +148,7 @@ class KMeans(
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
-        "algorithm": [StrOptions({"lloyd", "elkan", "auto"})],
+        "algorithm": [StrOptions({"auto", "lloyd", "elkan", "hamerly", "yinyang"})],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
