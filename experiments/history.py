@@ -28,6 +28,7 @@ import ast
 import io
 import itertools
 import json
+import math
 import os
 import platform
 import shutil
@@ -160,9 +161,26 @@ def stable_env_name() -> str:
     return f"existing-py{sys.version_info.major}.{sys.version_info.minor}"
 
 
+def _nan_to_null(value):
+    """``value`` with every float NaN, at any depth, replaced by ``None``."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, list):
+        return [_nan_to_null(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nan_to_null(v) for k, v in value.items()}
+    return value
+
+
 def normalise_result(doc: dict, env_name: str) -> dict:
-    """Return asv result document ``doc`` with its environment named ``env_name``."""
+    """Return asv result document ``doc`` with its environment named ``env_name``.
+
+    asv writes NaN where a parameter combination has no statistics (a ``track_``
+    benchmark's spread, say); the stored copy says ``null`` there, which asv
+    reads the same way and strict JSON allows.
+    """
     python = env_name.removeprefix("existing-py")
+    doc = _nan_to_null(doc)
     return dict(
         doc, env_name=env_name, python=python, params=dict(doc["params"], python=python)
     )

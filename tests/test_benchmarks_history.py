@@ -174,6 +174,17 @@ def test_normalise_result_renames_the_environment():
     assert out["params"]["machine"] == "m"
 
 
+def test_normalise_result_stores_nan_as_null_for_strict_json():
+    doc = {
+        "env_name": "e",
+        "params": {"machine": "m"},
+        "results": {"wholefit.Pruning.track": {"result": [0.5, float("nan")]}},
+    }
+    out = history.normalise_result(doc, "existing-py3.11")
+    assert out["results"]["wholefit.Pruning.track"]["result"] == [0.5, None]
+    json.dumps(out, allow_nan=False)  # raises on any NaN left
+
+
 def test_busy_cpus_sees_another_busy_process():
     """The pre-run check measures other work, which the load average cannot."""
     spin = subprocess.Popen(
