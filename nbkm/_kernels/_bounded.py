@@ -78,15 +78,30 @@ def _read(stored, drift):
     return stored - drift - 1e-14 * (abs(stored) + drift)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _exact_distance(X, x_mean, i, centers, a):
-    """``||(x_i - mean) - c_a||`` in float64, from the dtype's centred values."""
+@njit(cache=True, nogil=True, inline="always", fastmath=set(FASTMATH_DOT))
+def _sum_of_squares(diff):
+    """``sum(diff**2)`` in float64, summed in vector lanes."""
     sq = 0.0
+    for f in range(diff.shape[0]):
+        sq += diff[f] * diff[f]
+    return sq
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _exact_distance(X, x_mean, i, centers, a, diff):
+    """``||(x_i - mean) - c_a||`` in float64, from the dtype's centred values.
+
+    Each centred value is one subtraction in the dtype, as Lloyd's products see
+    it; the differences are formed here, in order (no fast-math), and only their
+    float64 sum of squares is reassociated, whose relative error (at most
+    ``d + 2`` float64 ulps) is added before the root. ``diff`` is scratch of
+    shape (n_features,), float64.
+    """
     for f in range(X.shape[1]):
         xc = X.dtype.type(X[i, f] - x_mean[f])
-        diff = np.float64(xc) - np.float64(centers[a, f])
-        sq += diff * diff
-    return np.sqrt(sq) * _UP
+        diff[f] = np.float64(xc) - np.float64(centers[a, f])
+    sq = _sum_of_squares(diff)
+    return np.sqrt(sq * (1.0 + (X.shape[1] + 2) * 2.3e-16)) * _UP
 
 
 #: For the loops that only take minima and roots of finite values: lets LLVM
@@ -299,6 +314,7 @@ def bounded_step_dense(
         values = np.empty((CHUNK_ROWS, n_clusters), dtype=X.dtype)
         gq = np.empty(CHUNK_ROWS, dtype=np.int64)
         gmin = np.empty(n_groups)
+        diff = np.empty(n_features)
         count = 0
         if update_centers:
             for j in range(n_clusters):
@@ -318,7 +334,7 @@ def bounded_step_dense(
                     if _clears(max(gl, 2.0 * half_gap[a] - u), u, pad):
                         upper[i] = u
                         continue
-                    u = _exact_distance(X, x_mean, i, centers, a)
+                    u = _exact_distance(X, x_mean, i, centers, a, diff)
                     upper[i] = u
                     count += 1
                     if _clears(max(gl, 2.0 * half_gap[a] - u), u, pad):
