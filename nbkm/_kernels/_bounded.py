@@ -104,13 +104,7 @@ def _exact_distance(X, x_mean, i, centers, a, diff):
     return np.sqrt(sq * (1.0 + (X.shape[1] + 2) * 2.3e-16)) * _UP
 
 
-#: For the loops that only take minima and roots of finite values: lets LLVM
-#: vectorise them (the values are finite: the estimator refuses NaN and inf, and
-#: data whose squares would overflow).
-_FASTMATH_MIN = {"nnan", "ninf", "nsz", "reassoc", "contract"}
-
-
-@njit(cache=True, nogil=True, inline="always", fastmath=_FASTMATH_MIN)
+@njit(cache=True, nogil=True, inline="always")
 def _min_of(values, start, stop):
     """Least of ``values[start:stop]`` (inf when empty)."""
     m = np.inf
@@ -144,8 +138,8 @@ def _refresh_rows(
     ``values[q, p]`` is ``||c||^2 - 2 x.c`` of row ``rows[q]`` and the centre at
     permuted position ``p``, for the groups ``g`` with ``need[q, g]`` (all groups
     when ``every_group``). The label is the lowest original index among the
-    smallest values (Lloyd's rule). Per row: group minima first (a vectorised
-    pass), then the label among the groups that hold the least value, then the
+    smallest values (Lloyd's rule). Per row: group minima first (one pass),
+    then the label among the groups that hold the least value, then the
     second least within the label's group. ``labels, upper, lower, glob`` are the
     kernel's, ``gmin`` scratch of shape (n_groups,). One call a chunk: a call per
     row would pay the arrays' reference counting on every row.

@@ -175,17 +175,22 @@ def kmeans_parallel_centers(pieces, n_clusters, random_state, n_threads=None):
     all_rows = [new_rows]
     d2 = [None] * pieces.n_chunks
     pending = True  # candidates not yet in d2
-    for round_ in range(1, N_ROUNDS + 1):
-        pending = False
-        d2 = pieces.map(
+
+    def closest_with(d2, candidates):
+        # Each chunk's squared distances to its closest candidate so far.
+        return pieces.map(
             I.nearest_distances,
             pieces.x,
             d2,
             x_mean=x_mean,
-            candidates=new_rows - x_mean,
+            candidates=candidates - x_mean,
             rows=rows,
             n_threads=n_threads,
         )
+
+    for round_ in range(1, N_ROUNDS + 1):
+        pending = False
+        d2 = closest_with(d2, new_rows)
         phi = float(
             pieces.fold(
                 pieces.gather(pieces.map(I.cost_partials, pieces.w, d2, rows=rows))
@@ -209,15 +214,7 @@ def kmeans_parallel_centers(pieces, n_clusters, random_state, n_threads=None):
         all_rows.append(new_rows)
         pending = True
     if pending:  # d2 must cover the last round's candidates
-        d2 = pieces.map(
-            I.nearest_distances,
-            pieces.x,
-            d2,
-            x_mean=x_mean,
-            candidates=new_rows - x_mean,
-            rows=rows,
-            n_threads=n_threads,
-        )
+        d2 = closest_with(d2, new_rows)
     ids = np.concatenate(chosen)
     cand_rows = np.concatenate(all_rows)
     if ids.size < n_clusters:
