@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from blas import nbkm_blas_threads
 from data import make_blobs_data
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.spatial.distance import cdist
@@ -350,22 +351,10 @@ def test_spawn_pool_after_a_fit_works(tmp_path):
 # 10. the BLAS thread count is restored whatever the interleaving
 
 
-def _blas_threads():
-    # The BLAS libraries nbkm calls: NumPy's and SciPy's (Numba's np.dot goes to
-    # SciPy's). Others a test may have loaded (faiss bundles its own OpenBLAS) are
-    # not nbkm's to limit.
-    return [
-        lib.num_threads
-        for lib in ThreadpoolController().lib_controllers
-        if lib.user_api == "blas"
-        and any(part in lib.filepath for part in ("numpy", "scipy"))
-    ]
-
-
 def test_interleaved_calls_restore_the_original_blas_thread_count():
     controller = ThreadpoolController()
     with controller.limit(limits=2, user_api="blas"):
-        original = _blas_threads()
+        original = nbkm_blas_threads()
         a_inside, b_inside, a_left = (threading.Event() for _ in range(3))
         seen = {}
 
@@ -380,7 +369,7 @@ def test_interleaved_calls_restore_the_original_blas_thread_count():
             with _threads.numba_threads(1):
                 b_inside.set()
                 a_left.wait(30)
-                seen["inside"] = _blas_threads()
+                seen["inside"] = nbkm_blas_threads()
 
         threads = [threading.Thread(target=f) for f in (first, second)]
         for t in threads:
@@ -388,13 +377,13 @@ def test_interleaved_calls_restore_the_original_blas_thread_count():
         for t in threads:
             t.join(60)
         assert seen["inside"] == [1] * len(original)
-        assert _blas_threads() == original
+        assert nbkm_blas_threads() == original
 
 
 def test_concurrent_fits_leave_the_blas_thread_count_as_it_was(blobs):
     controller = ThreadpoolController()
     with controller.limit(limits=2, user_api="blas"):
-        original = _blas_threads()
+        original = nbkm_blas_threads()
         threads = [
             threading.Thread(
                 target=lambda: KMeans(8, n_init=3, random_state=0).fit(blobs)
@@ -405,7 +394,7 @@ def test_concurrent_fits_leave_the_blas_thread_count_as_it_was(blobs):
             t.start()
         for t in threads:
             t.join(TIMEOUT)
-        assert _blas_threads() == original
+        assert nbkm_blas_threads() == original
 
 
 # --------------------------------------------------------------------------
