@@ -314,3 +314,18 @@ def test_whole_fit_memory_per_algorithm(tmp_path):
     assert all(res["data_bytes"] == 400 * 3 * 8 for res in memory["impls"].values())
     assert all(res["fit_peak_bytes"] >= 0 for res in memory["impls"].values())
     assert set(rec["results"]["grid"][0]["impls"]) == expected | {"sklearn-lloyd"}
+
+
+def test_nbkm_kernels_are_loaded_once_per_dtype_before_any_timing(monkeypatch):
+    import nbkm
+    from experiments import _wholefit
+
+    calls = []
+    monkeypatch.setattr(nbkm, "compile_kernels", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(_wholefit, "_KERNELS_LOADED", set())
+    for dtype in (np.float32, np.float32, np.float64):
+        _wholefit._load_nbkm_kernels(dtype)
+    assert calls == [
+        {"dtypes": ["float32"], "layouts": ["dense"]},
+        {"dtypes": ["float64"], "layouts": ["dense"]},
+    ]
