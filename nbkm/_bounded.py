@@ -11,7 +11,7 @@ import numpy as np
 from nbkm import _kernels as K
 from nbkm._em import Sweep, finish_centers, run_em
 from nbkm._kernels._bounded import bounded_step_dense, centred_sq_norms
-from nbkm._lloyd import inertia, predict_assigner
+from nbkm._lloyd import _CenterViews, _sweep, inertia, predict_assigner
 from nbkm._samples import Samples
 
 #: Iterations of k-means on the initial centres that form Yinyang's groups.
@@ -169,6 +169,7 @@ class BoundedSweep:
         self.bounded = not lloyd_first  # whether the bounded sweep is in use
         self.bounds_ready = False  # whether its bounds have been set
         self.labels_before = np.full(n_samples, -1, dtype=np.int32)
+        self.lloyd_views = _CenterViews(n_clusters, n_features, dtype)
 
     def assign(self, centers):
         """Assign every sample to ``centers`` (and accumulate the sums, if fused).
@@ -233,19 +234,15 @@ class BoundedSweep:
     def _lloyd_sweep(self, centers):
         """Run Lloyd's fused sweep (same labels and sums); use bounds once stable."""
         sweep = self.sweep
-        permuted = np.ascontiguousarray(centers)
-        K.prepare_centers(permuted, self.centers_t, self.centers_sq)
-        K.lloyd_step_dense(
-            self.samples.X,
-            self.samples.x_mean,
+        partials = (sweep.partial_sums, sweep.partial_weights) if sweep.fused else None
+        _sweep(
+            self.samples,
             self.sample_weight,
-            self.centers_t,
-            self.centers_sq,
-            sweep.bounds,
+            centers,
+            self.lloyd_views.update(centers),
             sweep.labels,
-            sweep.partial_sums,
-            sweep.partial_weights,
-            sweep.fused,
+            sweep.bounds,
+            partials,
         )
         self.fractions.append(1.0)
         changed = np.count_nonzero(sweep.labels != self.labels_before)
