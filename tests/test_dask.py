@@ -213,9 +213,15 @@ def test_killed_worker_does_not_change_the_result(clients):
                 da.from_array(X, chunks=(3000, 4))
             )
 
+    def iterating(dask_scheduler=None):
+        return any(str(key).startswith("lloyd_steps") for key in dask_scheduler.tasks)
+
     thread = threading.Thread(target=fit)
     thread.start()
-    time.sleep(2.0)
+    deadline = time.monotonic() + TIMEOUT
+    while not client.run_on_scheduler(iterating):
+        assert time.monotonic() < deadline, "the fit never started iterating"
+        time.sleep(0.01)
     assert thread.is_alive(), "the fit ended before a worker could be killed"
     victim = sorted(client.scheduler_info()["workers"])[0]
     # A task pinned to the victim ends its process; the nanny starts a new one

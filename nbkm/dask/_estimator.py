@@ -302,9 +302,10 @@ class KMeans(
             labels, best_inertia = self._final_labels(
                 pieces, centers, labels, best_inertia
             )
-        distinct = np.unique(
-            np.concatenate(pieces.gather(pieces.map(T.distinct_labels, labels)))
-        ).size
+        counts = pieces.gather(
+            pieces.map(T.cluster_sizes, labels, n_clusters=self.n_clusters)
+        )
+        distinct = int(np.count_nonzero(np.sum(counts, axis=0)))
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than "

@@ -1,7 +1,8 @@
 """Lloyd's iterations on the cluster: one round trip per iteration.
 
 The client mirrors ``nbkm._em.run_em`` and ``finish_centers`` step for step: the
-workers run the fused sweep on their chunks and send back per-block partial sums;
+workers run the fused sweep on their chunks (one task a worker, for all the
+chunks it holds) and send back per-block partial sums;
 the client reduces them in global block order (``reduce_partials``), relocates
 far samples into empty clusters, averages and measures the shifts with the same
 kernels. Labels stay on the workers. Centres travel as task arguments, so a task
@@ -55,11 +56,13 @@ def assign(pieces, centers, labels_old=None, n_threads=None):
     return labels, n_changed
 
 
-def _relocate(pieces, centers_old, steps, sums, weights, n_threads):
+def _relocate(pieces, centers_old, steps, where, sums, weights, n_threads):
     """``nbkm._em._relocate_empty_clusters`` with per-chunk far candidates.
 
     Each chunk proposes its ``m`` farthest samples; the client picks the global
-    ``m`` among them with ``np.argpartition`` as nbkm does. The chosen samples
+    ``m`` among them with ``np.argpartition`` as nbkm does. ``steps`` are the
+    groups' sweep results and ``where[i]`` is chunk ``i``'s (group, position)
+    in them. The chosen samples
     are nbkm's unless several share the m-th largest distance; with three or
     more empty clusters, argpartition's order (which sample goes to which empty
     cluster) may differ from the single machine's (see ``docs/dask.md``).
@@ -76,13 +79,14 @@ def _relocate(pieces, centers_old, steps, sums, weights, n_threads):
                 w,
                 pieces.x_mean,
                 centers_old,
-                step,
+                steps[group],
+                position,
                 int(offset),
                 m,
                 n_threads,
             )
-            for x, w, step, offset in zip(
-                pieces.x, pieces.w, steps, pieces.offsets[:-1], strict=True
+            for x, w, (group, position), offset in zip(
+                pieces.x, pieces.w, where, pieces.offsets[:-1], strict=True
             )
         ]
     )
@@ -104,6 +108,14 @@ def _relocate(pieces, centers_old, steps, sums, weights, n_threads):
         weights,
     )
     return True
+
+
+def _labels(pieces, steps, where):
+    """One labels future a chunk, taken from the groups' sweep results."""
+    return [
+        pieces.client.submit(T.labels_of, steps[group], position)
+        for group, position in where
+    ]
 
 
 def lloyd_run(pieces, centers_init, max_iter, tol, verbose=0, n_threads=None):
@@ -144,21 +156,32 @@ def lloyd_run(pieces, centers_init, max_iter, tol, verbose=0, n_threads=None):
     sums = np.zeros((n_clusters, n_features), dtype=dtype)
     weights = np.zeros(n_clusters, dtype=dtype)
     shift = np.zeros(n_clusters, dtype=dtype)
-    labels_old = [None] * pieces.n_chunks
+    groups = pieces.by_worker()
+    where = [None] * pieces.n_chunks
+    for g, group in enumerate(groups):
+        for position, i in enumerate(group):
+            where[i] = (g, position)
+    previous = [None] * len(groups)
     strict_convergence = False
     relocated = False
     for i in range(max_iter):
-        steps = pieces.map(
-            T.lloyd_step,
-            pieces.x,
-            pieces.w,
-            labels_old,
-            x_mean=pieces.x_mean,
-            centers=centers,
-            rows=pieces.rows,
-            n_threads=n_threads,
+        steps = [
+            pieces.client.submit(
+                T.lloyd_steps,
+                [pieces.x[c] for c in group],
+                [pieces.w[c] for c in group],
+                before,
+                x_mean=pieces.x_mean,
+                centers=centers,
+                rows=pieces.rows,
+                n_threads=n_threads,
+            )
+            for group, before in zip(groups, previous, strict=True)
+        ]
+        by_group = pieces.gather(
+            [pieces.client.submit(T.partials_of, s) for s in steps]
         )
-        parts = pieces.gather(pieces.map(T.partials_of, steps))
+        parts = [by_group[g][p] for g, p in where]
         K.reduce_partials(
             np.concatenate([p[0] for p in parts]),
             np.concatenate([p[1] for p in parts]),
@@ -166,13 +189,13 @@ def lloyd_run(pieces, centers_init, max_iter, tol, verbose=0, n_threads=None):
             weights,
         )
         n_changed = sum(p[2] for p in parts)
-        labels = pieces.map(T.labels_of, steps)
-        relocated = _relocate(pieces, centers, steps, sums, weights, n_threads)
+        relocated = _relocate(pieces, centers, steps, where, sums, weights, n_threads)
         K.average_centers(sums, weights, centers_new)
         K.center_shifts(centers, centers_new, shift)
-        del steps  # the partial sums can go; the labels stay
         if verbose:
-            value = inertia(pieces, centers, labels, pieces.x_mean, n_threads)
+            value = inertia(
+                pieces, centers, _labels(pieces, steps, where), pieces.x_mean, n_threads
+            )
             print(f"Iteration {i}, inertia {value}.")
         centers, centers_new = centers_new, centers
         if n_changed == 0:
@@ -188,9 +211,11 @@ def lloyd_run(pieces, centers_init, max_iter, tol, verbose=0, n_threads=None):
                     f"within tolerance {tol}."
                 )
             break
-        labels_old = labels
+        previous = steps
     labels_final = not strict_convergence or relocated
     if labels_final:
         labels, _ = assign(pieces, centers + pieces.x_mean, None, n_threads)
+    else:
+        labels = _labels(pieces, steps, where)
     value = inertia(pieces, centers, labels, pieces.x_mean, n_threads)
     return DaskRun(labels, value, centers, i + 1, labels_final)

@@ -150,6 +150,20 @@ class Pieces:
             for args in zip(*per_chunk, strict=True)
         ]
 
+    def by_worker(self):
+        """Chunk indices grouped by the worker that holds each chunk, in order.
+
+        Tasks that take a whole group run where its chunks are. The grouping
+        is only a placement: if a worker is lost, its group's task runs where
+        the recomputed chunks land, with the same result.
+        """
+        holders = self.client.who_has(self.x)
+        groups = {}
+        for i, future in enumerate(self.x):
+            where = sorted(holders.get(future.key, ())) or [None]
+            groups.setdefault(where[0], []).append(i)
+        return list(groups.values())
+
     def gather(self, futures):
         """Fetch results to the client."""
         return self.client.gather(futures)

@@ -8,6 +8,8 @@ makes the folded partials bitwise the single machine's (see
 ``nbkm._kernels._blocks``). Nothing here modifies its inputs.
 """
 
+import functools
+
 import numpy as np
 
 from nbkm import _kernels as K
@@ -26,9 +28,20 @@ def check_dense(x, name="X"):
     return x
 
 
+@functools.lru_cache(maxsize=8)
+def _ones(n, dtype):
+    # Left writeable: a read-only array is another Numba type, so another
+    # compilation of every kernel it reaches. No task writes to weights.
+    return np.ones(n, dtype=dtype)
+
+
 def ones_if_none(w, x):
-    """Return a chunk's weights: ``w``, or ones in ``x``'s dtype."""
-    return np.ones(x.shape[0], dtype=x.dtype) if w is None else w
+    """Return a chunk's weights: ``w``, or shared ones in ``x``'s dtype.
+
+    The ones are cached per length: chunks mostly share one length, and a
+    fresh array per chunk and iteration costs page faults on every sweep.
+    """
+    return _ones(x.shape[0], x.dtype) if w is None else w
 
 
 def prepared(x, dtype):
@@ -47,9 +60,13 @@ def data_stats(x, rows):
         ``(n_blocks_of_chunk, n_features)`` in float64.
     """
     check_dense(x)
-    has_nan = bool(np.isnan(x).any())
-    has_inf = bool(np.isinf(x).any())
-    max_abs = float(np.abs(x).max()) if x.size and not (has_nan or has_inf) else 0.0
+    # Two reductions without temporaries; NaN and infinity make either one
+    # non-finite, and only then are the two told apart.
+    low, high = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    finite = np.isfinite(low) and np.isfinite(high)
+    has_nan = not finite and bool(np.isnan(x).any())
+    has_inf = not finite and bool(np.isinf(x).any())
+    max_abs = max(-low, high) if finite else 0.0
     bounds = K.block_bounds(x.shape[0], rows)
     partial = np.empty((bounds.shape[0] - 1, x.shape[1]))
     if not (has_nan or has_inf):
@@ -90,24 +107,25 @@ def _views(centers):
     return centers_t, centers_sq
 
 
-def lloyd_step(x, w, labels_old, x_mean, centers, rows, n_threads=None):
+def lloyd_step(x, w, labels_old, x_mean, views, rows, n_threads=None):
     """One fused Lloyd sweep of a chunk (``nbkm._lloyd`` ``_sweep`` on its blocks).
+
+    ``views`` is ``(centers_t, centers_sq)`` of the centres.
 
     Returns
     -------
     result : tuple
-        ``(labels, partial_sums, partial_weights, n_changed)``: the labels stay
-        on the worker, the rest is fetched by :func:`partials_of`. ``n_changed``
+        ``(labels, partial_sums, partial_weights, n_changed)``. ``n_changed``
         counts labels that differ from ``labels_old`` (all, when it is None).
     """
     w = ones_if_none(w, x)
-    k, d = centers.shape
+    centers_t, centers_sq = views
+    d, k = centers_t.shape
     bounds = K.block_bounds(x.shape[0], rows)
     n_blocks = bounds.shape[0] - 1
     labels = np.empty(x.shape[0], dtype=np.int32)
     partial_sums = np.zeros((n_blocks, k, d), dtype=x.dtype)
     partial_weights = np.zeros((n_blocks, k), dtype=x.dtype)
-    centers_t, centers_sq = _views(centers)
     with numba_threads(n_threads):
         K.lloyd_step_dense(
             x, x_mean, w, centers_t, centers_sq, bounds, labels,
@@ -120,14 +138,43 @@ def lloyd_step(x, w, labels_old, x_mean, centers, rows, n_threads=None):
     return labels, partial_sums, partial_weights, n_changed
 
 
-def partials_of(step):
-    """Return the small part of a :func:`lloyd_step` result, for the client."""
-    return step[1], step[2], step[3]
+def lloyd_steps(xs, ws, previous, x_mean, centers, rows, n_threads=None):
+    """:func:`lloyd_step` on a group of chunks (those one worker holds).
+
+    One task a worker and iteration instead of one a chunk: the scheduler's
+    cost per task, not the sweep, dominated an iteration with many chunks.
+
+    Parameters
+    ----------
+    xs, ws : list of ndarray
+        The group's chunks and their weights (None entries when unweighted).
+    previous : list of tuple or None
+        This group's result of the previous iteration (for ``n_changed``).
+    x_mean, centers, rows, n_threads
+        As :func:`lloyd_step`.
+
+    Returns
+    -------
+    steps : list of tuple
+        :func:`lloyd_step`'s result for each chunk, in order. The labels stay
+        on the worker; :func:`partials_of` fetches the rest.
+    """
+    views = _views(centers)
+    olds = [None] * len(xs) if previous is None else [p[0] for p in previous]
+    return [
+        lloyd_step(x, w, old, x_mean, views, rows, n_threads)
+        for x, w, old in zip(xs, ws, olds, strict=True)
+    ]
 
 
-def labels_of(step):
-    """Return the labels of a :func:`lloyd_step` result."""
-    return step[0]
+def partials_of(steps):
+    """Return the small part of each :func:`lloyd_steps` result, for the client."""
+    return [step[1:] for step in steps]
+
+
+def labels_of(steps, position):
+    """Return the labels of chunk ``position`` of a :func:`lloyd_steps` result."""
+    return steps[position][0]
 
 
 def assign(x, labels_old, centers, rows, n_threads=None):
@@ -183,7 +230,7 @@ def inertia_partials(x, w, labels, x_mean, centers, rows, n_threads=None):
     return partial
 
 
-def far_samples(x, w, x_mean, centers, step, offset, m, n_threads=None):
+def far_samples(x, w, x_mean, centers, steps, position, offset, m, n_threads=None):
     """Return the ``m`` samples of a chunk farthest from their assigned centre.
 
     Candidates for empty-cluster relocation: the client picks the global ``m``
@@ -196,7 +243,7 @@ def far_samples(x, w, x_mean, centers, step, offset, m, n_threads=None):
         ``(max_distance, global_indices, distances, rows, weights, labels)``.
     """
     w = ones_if_none(w, x)
-    labels = step[0]
+    labels = labels_of(steps, position)
     dist = distances(x, x_mean, centers, labels, n_threads)
     m = min(m, x.shape[0])
     order = np.lexsort((np.arange(x.shape[0]), -dist))[:m]
@@ -216,9 +263,9 @@ def label_pairs(labels_a, labels_b, n_clusters):
     return np.unique(labels_a.astype(np.int64) * n_clusters + labels_b)
 
 
-def distinct_labels(labels):
-    """Distinct labels of a chunk."""
-    return np.unique(labels)
+def cluster_sizes(labels, n_clusters):
+    """Count the samples of a chunk in each cluster (one pass, no sort)."""
+    return np.bincount(labels, minlength=n_clusters)
 
 
 def predict_block(x, centers, n_threads=None):

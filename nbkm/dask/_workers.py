@@ -99,8 +99,17 @@ def ensure_workers_ready(client, dtype) -> dict:
     name = f"{PLUGIN_PREFIX}-{dtype}"
     if name not in client.run_on_scheduler(_plugin_names):
         client.register_plugin(WarmKernels((str(dtype),)), name=name)
-    reports = client.run(worker_report)
+    # A worker lost during the check is skipped: its replacement runs the
+    # plugin, which checks it, before it takes any task.
+    answers = client.run(worker_report, on_error="return")
+    reports = {
+        address: report
+        for address, report in answers.items()
+        if not isinstance(report, BaseException)
+    }
     if not reports:
+        for error in answers.values():
+            raise error
         raise RuntimeError("The Dask cluster has no workers.")
     for address, report in reports.items():
         check_report(address, report)
