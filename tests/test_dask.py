@@ -301,6 +301,60 @@ def test_workers_report_one_thread_and_plugin(clients):
     for report in client.run(nbkm_dask._workers.worker_report).values():
         assert report["worker_threads"] == 1
         assert report["threading_layer"] in ("tbb", "omp", "workqueue")
+        # The Nanny's env reaches Numba although Numba was imported before it.
+        assert report["NUMBA_NUM_THREADS"] == "1"
+        assert report["numba_threads"] == 1
+        assert report["pool_threads"] in (1, None)
+
     refused = {"threading_layer": "workqueue", "worker_threads": 2}
     with pytest.raises(RuntimeError, match="workqueue"):
         nbkm_dask._workers.check_report("w", refused)
+
+
+_SPAWNED_SCRIPT = """
+import nbkm.dask  # at the top: each spawned worker imports Numba before its env
+
+
+def compile_and_count():
+    import numba
+
+    numba.njit(lambda x: x + 1)(1)  # rereads the environment, as dask-ml's would
+    return numba.get_num_threads()
+
+
+if __name__ == "__main__":
+    import dask.array as da
+    import distributed
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+        env={"NUMBA_NUM_THREADS": "1"},
+    ) as cluster, distributed.Client(cluster) as client:
+        X = da.random.random((2000, 4), chunks=500)
+        nbkm.dask.KMeans(3, n_init=1, init="random", random_state=0).fit(X)
+        counts = [
+            client.submit(compile_and_count, workers=[w], pure=False).result()
+            for w in sorted(client.scheduler_info()["workers"])
+        ]
+        print("POOLS", counts)
+"""
+
+
+@pytest.mark.slow
+def test_worker_env_sets_numba_pool_when_numba_came_first(tmp_path):
+    # A script that imports nbkm at the top is re-imported by every spawned
+    # worker before the Nanny applies env=: the pool must still get 1 thread,
+    # and a later compilation must not find the environment changed.
+    script = tmp_path / "fit_on_cluster.py"
+    script.write_text(_SPAWNED_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "POOLS [1, 1]" in done.stdout

@@ -9,10 +9,14 @@ process for single-machine nbkm) is fitted by
 - ``nbkm``: :class:`nbkm.KMeans` with ``--threads`` threads,
 
 with the fixed workload of ``benchmarks/dask_cluster.py`` (``init`` = the first
-``k`` samples, ``n_init=1``, ``tol=0``, ``max_iter``): the seconds of a whole fit
-divided by its ``n_iter_``. One cluster per worker count (``LocalCluster(w,
-threads_per_worker=1, processes=True)``, ``--threads // w`` threads for Numba,
-OpenMP and BLAS in each worker), all started up front. Within each repeat the
+``k`` samples, ``n_init=1``, ``tol=0``, ``max_iter``), timed two ways: the
+seconds of a whole fit divided by its ``n_iter_`` (validation, centring, final
+labels and inertia included), and the marginal cost of an iteration, the
+difference between that fit and a 2-iteration fit divided by ``max_iter - 2``
+(what an iteration costs once the data is on the workers). One cluster per
+worker count (``LocalCluster(w, threads_per_worker=1, processes=True)``,
+``--threads // w`` threads for Numba, OpenMP and BLAS in each worker), all
+started up front. Within each repeat the
 implementations run round-robin, so load on the machine hits all alike; the
 table gives the median over ``--repeats``, after one untimed warm-up fit each.
 
@@ -46,6 +50,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import dask_cluster as dc  # noqa: E402
+
+#: Iterations of the short fit whose time is subtracted for the marginal cost.
+SHORT_FIT = 2
 
 QUICK = {"n": [20_000], "k": [10], "workers": [1, 2], "max_iter": 3, "repeats": 1}
 
@@ -232,6 +239,18 @@ def _implementations(workers):
     return [*names, "nbkm"]
 
 
+def _ratios(median, workers):
+    """Return the target ratios of one shape's medians (seconds per iteration)."""
+    ratios = {
+        f"dask-ml/{w} / nbkm-dask/{w}": median[f"dask-ml/{w}"]
+        / median[f"nbkm-dask/{w}"]
+        for w in workers
+    }
+    if 1 in workers:
+        ratios["nbkm-dask/1 / nbkm"] = median["nbkm-dask/1"] / median["nbkm"]
+    return ratios
+
+
 def run(args, log=print):
     """Time the grid; return the record (see the module docstring).
 
@@ -267,9 +286,9 @@ def run(args, log=print):
         for k in args.k:
             init = local[:k].copy()
 
-            def fit(name, init=init, local=local, data=data, k=k, n=n):
+            def fit(name, max_iter, init=init, local=local, data=data, k=k, n=n):
                 runner, _, w = name.partition("/")
-                est = dc.make_runner(runner, k, init, args.max_iter, args.threads)
+                est = dc.make_runner(runner, k, init, max_iter, args.threads)
                 start = time.perf_counter()
                 if runner == "nbkm":
                     est.fit(local)
@@ -277,36 +296,43 @@ def run(args, log=print):
                     with dc.on(clients[int(w)]):
                         est.fit(data[int(w)][0])
                 seconds = time.perf_counter() - start
-                if est.n_iter_ != args.max_iter:
+                if est.n_iter_ != max_iter:
                     raise RuntimeError(
-                        f"{name} n={n} k={k}: {est.n_iter_} != {args.max_iter} "
+                        f"{name} n={n} k={k}: {est.n_iter_} != {max_iter} "
                         "iterations; the workload is not fixed"
                     )
-                return seconds / est.n_iter_
+                return seconds
 
             for name in names:  # warm-up: compilation, first touch
-                fit(name)
+                fit(name, args.max_iter)
             samples = {name: [] for name in names}
+            marginal = {name: [] for name in names}
             for _ in range(args.repeats):
                 for name in names:
-                    samples[name].append(fit(name))
+                    whole = fit(name, args.max_iter)
+                    samples[name].append(whole / args.max_iter)
+                    if args.max_iter > SHORT_FIT:
+                        short = fit(name, SHORT_FIT)
+                        marginal[name].append(
+                            (whole - short) / (args.max_iter - SHORT_FIT)
+                        )
             median = {name: statistics.median(s) for name, s in samples.items()}
-            ratios = {
-                f"dask-ml/{w} / nbkm-dask/{w}": median[f"dask-ml/{w}"]
-                / median[f"nbkm-dask/{w}"]
-                for w in args.workers
+            row = {
+                "n": n,
+                "k": k,
+                "median_s_per_iter": median,
+                "samples_s_per_iter": samples,
+                "ratios": _ratios(median, args.workers),
             }
-            if 1 in args.workers:
-                ratios["nbkm-dask/1 / nbkm"] = median["nbkm-dask/1"] / median["nbkm"]
-            rows.append(
-                {
-                    "n": n,
-                    "k": k,
-                    "median_s_per_iter": median,
-                    "samples_s_per_iter": samples,
-                    "ratios": ratios,
+            if args.max_iter > SHORT_FIT:
+                row["median_marginal_s_per_iter"] = {
+                    name: statistics.median(s) for name, s in marginal.items()
                 }
-            )
+                row["samples_marginal_s_per_iter"] = marginal
+                row["marginal_ratios"] = _ratios(
+                    row["median_marginal_s_per_iter"], args.workers
+                )
+            rows.append(row)
             log(f"# n={n} k={k} done at {time.perf_counter() - t0:.1f} s")
         del local, data
     environment = _environment(args, clients)
@@ -324,18 +350,32 @@ def run(args, log=print):
     }
 
 
-def table(record):
-    """Return the markdown table of a record: ms per iteration and the ratios."""
-    rows = record["rows"]
-    names = list(rows[0]["median_s_per_iter"])
-    ratio_names = list(rows[0]["ratios"])
-    head = ["n", "k", *(f"{m} (ms/iter)" for m in names), *ratio_names]
+def _table_lines(rows, medians, ratios, unit):
+    names = list(rows[0][medians])
+    ratio_names = list(rows[0][ratios])
+    head = ["n", "k", *(f"{m} ({unit})" for m in names), *ratio_names]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cells = [f"{row['n']:.0e}", str(row["k"])]
-        cells += [f"{1e3 * row['median_s_per_iter'][m]:.1f}" for m in names]
-        cells += [f"{row['ratios'][r]:.2f}" for r in ratio_names]
+        cells += [f"{1e3 * row[medians][m]:.1f}" for m in names]
+        cells += [f"{row[ratios][r]:.2f}" for r in ratio_names]
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def table(record):
+    """Return the markdown tables of a record: ms per iteration and the ratios.
+
+    The first table divides whole fits by their iterations; the second, when
+    the record has it, gives the marginal cost of an iteration.
+    """
+    rows = record["rows"]
+    lines = _table_lines(rows, "median_s_per_iter", "ratios", "ms/iter")
+    if "median_marginal_s_per_iter" in rows[0]:
+        lines.append("")
+        lines += _table_lines(
+            rows, "median_marginal_s_per_iter", "marginal_ratios", "marginal ms/iter"
+        )
     opts, env = record["options"], record["environment"]
     blas = ", ".join(
         f"{b['internal_api']} {b['version']} {b['architecture']}" for b in env["blas"]

@@ -23,6 +23,34 @@ def _layer() -> str | None:
         return None
 
 
+def adopt_worker_environment() -> None:
+    """Make Numba take this worker's ``NUMBA_NUM_THREADS`` before it starts threads.
+
+    A Nanny sets its ``env`` once the worker process runs, but the process
+    imports Numba earlier (while it unpickles its start-up arguments, or
+    re-imports the client's main module), and Numba sizes its thread pool on
+    import. Left alone, every worker's pool gets the parent's count, and the
+    first compilation that rereads the environment (another library's, say)
+    raises "Cannot set NUMBA_NUM_THREADS". Once threads run, nothing can be
+    changed, and a late call leaves things as they are (see
+    :func:`worker_report`).
+    """
+    from numba.np.ufunc import parallel
+
+    if parallel._is_initialized:
+        return
+    numba.config.reload_config()
+    # The pool's size, read from the configuration when Numba was imported.
+    parallel.NUM_THREADS = int(numba.config.NUMBA_NUM_THREADS)
+
+
+def _pool_threads() -> int | None:
+    """Threads of Numba's pool, or None before it starts (asking starts it)."""
+    from numba.np.ufunc import parallel
+
+    return numba.get_num_threads() if parallel._is_initialized else None
+
+
 def worker_report(dask_worker=None) -> dict:
     """Return what a worker runs nbkm with (for ``client.run``)."""
     nthreads = dask_worker.state.nthreads if dask_worker is not None else 1
@@ -30,6 +58,7 @@ def worker_report(dask_worker=None) -> dict:
         "threading_layer": _layer(),
         "worker_threads": int(nthreads),
         "numba_threads": int(numba.config.NUMBA_NUM_THREADS),
+        "pool_threads": _pool_threads(),
         "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS"),
     }
 
@@ -80,6 +109,7 @@ class WarmKernels(WorkerPlugin):
         """Compile the kernels and check the threading layer."""
         from nbkm._compile import compile_kernels
 
+        adopt_worker_environment()
         compile_kernels(self.dtypes, ("dense",))
         check_report(worker.address, worker_report(worker))
 
