@@ -7,6 +7,17 @@ from nbkm._em import Sweep, finish_centers, run_em
 from nbkm._samples import Samples
 
 
+def center_norms(centers, out):
+    """Write the squared norm of each centre into ``out``, as scikit-learn rounds it.
+
+    scikit-learn takes ``row_norms(centers, squared=True)``, NumPy's ``einsum``.
+    Its bits matter wherever distances tie in exact arithmetic: a sparse sample
+    that shares no feature with several centres is at ``||c||^2`` from each, and
+    the argmin is then decided by how those norms were rounded.
+    """
+    np.einsum("ij,ij->i", centers, centers, out=out)
+
+
 class _CenterViews:
     """The centres in the forms the Lloyd kernels read: transposed, and norms."""
 
@@ -16,7 +27,13 @@ class _CenterViews:
 
     def update(self, centers):
         K.prepare_centers(centers, self.t, self.sq)
+        center_norms(centers, self.sq)
         return self
+
+    @classmethod
+    def of(cls, centers):
+        """Return the views of ``centers``."""
+        return cls(*centers.shape, centers.dtype).update(centers)
 
 
 def _sweep(samples, sample_weight, centers, views, labels, bounds, partials=None):
@@ -62,7 +79,7 @@ def assign_labels(samples: Samples, centers):
     -------
     labels : ndarray of int32, shape (n_samples,)
     """
-    views = _CenterViews(*centers.shape, centers.dtype).update(centers)
+    views = _CenterViews.of(centers)
     labels = np.empty(samples.shape[0], dtype=np.int32)
     no_weights = np.empty(0, dtype=samples.dtype)
     _sweep(samples, no_weights, centers, views, labels, K.block_bounds(len(labels)))

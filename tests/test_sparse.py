@@ -76,6 +76,36 @@ def test_same_seed_gives_sklearns_result_on_tfidf(algorithm, seed):
     assert_allclose(ours.score(X), ref.score(X), rtol=1e-9)
 
 
+def _disjoint_topic_documents(seed, n_docs=3000, n_topics=30, vocabulary=600):
+    """L2-normalised documents of topics with few words each: most documents
+    share no word with most centres, so their distances to those centres are
+    ``||c||^2`` exactly, and ties are broken by how the norms were rounded."""
+    rng = np.random.default_rng(seed)
+    word_probs = rng.dirichlet(np.full(vocabulary, 0.05), size=n_topics)
+    topic = rng.integers(n_topics, size=n_docs)
+    words = np.stack([rng.choice(vocabulary, size=20, p=word_probs[t]) for t in topic])
+    X = sp.csr_matrix(
+        (np.ones(words.size), words.ravel(), np.arange(0, words.size + 1, 20)),
+        shape=(n_docs, vocabulary),
+    )
+    X.sum_duplicates()
+    X.data = np.log1p(X.data)
+    return sp.csr_matrix(sp.diags(1 / np.sqrt(X.multiply(X).sum(axis=1).A1)) @ X)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_norm_ties_on_sparse_documents_break_as_sklearns(seed):
+    X = _disjoint_topic_documents(seed)
+    init = X[:30].toarray()
+    # Many samples share no word with several initial centres.
+    assert np.mean((X @ init.T) == 0) > 0.5
+    params = dict(n_clusters=30, init=init, n_init=1, algorithm="lloyd")
+    ours, ref = KMeans(**params).fit(X), SKKMeans(**params).fit(X)
+    assert_array_equal(ours.labels_, ref.labels_)
+    assert ours.n_iter_ == ref.n_iter_
+    assert_allclose(ours.inertia_, ref.inertia_, rtol=1e-10)
+
+
 def test_kmeans_plusplus_picks_sklearns_samples_on_sparse():
     X = _tfidf_corpus(5)
     centers, idx = kmeans_plusplus(X, 6, random_state=3)

@@ -11,7 +11,7 @@ import numpy as np
 
 from nbkm import _kernels as K
 from nbkm._threads import numba_threads
-from nbkm.dask._tasks import ones_if_none
+from nbkm.dask._tasks import _views, ones_if_none
 
 
 def row_uniforms(key, offset, n):
@@ -45,10 +45,7 @@ def nearest_distances(x, d2_old, x_mean, candidates, rows, n_threads=None):
     Nearest by nbkm's Lloyd kernel (labels only, per 256-row BLAS product), then
     the exact squared distance to that candidate, in float64.
     """
-    k, d = candidates.shape
-    centers_t = np.empty((d, k), dtype=candidates.dtype)
-    centers_sq = np.empty(k, dtype=candidates.dtype)
-    K.prepare_centers(candidates, centers_t, centers_sq)
+    centers_t, centers_sq = _views(candidates)
     labels = np.empty(x.shape[0], dtype=np.int32)
     dist = np.empty(x.shape[0], dtype=x.dtype)
     with numba_threads(n_threads):
@@ -99,10 +96,7 @@ def farthest(x, d2, offset, m, exclude):
 
 def candidate_weights(x, w, x_mean, candidates, rows, n_threads=None):
     """Per-block weight of the rows nearest to each candidate, in float64."""
-    k, d = candidates.shape
-    centers_t = np.empty((d, k), dtype=candidates.dtype)
-    centers_sq = np.empty(k, dtype=candidates.dtype)
-    K.prepare_centers(candidates, centers_t, centers_sq)
+    centers_t, centers_sq = _views(candidates)
     labels = np.empty(x.shape[0], dtype=np.int32)
     bounds = K.block_bounds(x.shape[0], rows)
     with numba_threads(n_threads):
@@ -114,7 +108,7 @@ def candidate_weights(x, w, x_mean, candidates, rows, n_threads=None):
     # bincount adds in sample order within each block.
     return np.stack(
         [
-            np.bincount(labels[a:b], weights=w[a:b], minlength=k)
+            np.bincount(labels[a:b], weights=w[a:b], minlength=candidates.shape[0])
             for a, b in zip(bounds[:-1], bounds[1:], strict=True)
         ]
     )

@@ -13,6 +13,7 @@ import functools
 import numpy as np
 
 from nbkm import _kernels as K
+from nbkm._lloyd import _CenterViews
 from nbkm._threads import numba_threads
 
 
@@ -100,11 +101,8 @@ def scaled_weights(w, exponent):
 
 
 def _views(centers):
-    k, d = centers.shape
-    centers_t = np.empty((d, k), dtype=centers.dtype)
-    centers_sq = np.empty(k, dtype=centers.dtype)
-    K.prepare_centers(centers, centers_t, centers_sq)
-    return centers_t, centers_sq
+    views = _CenterViews.of(centers)  # the single machine's, bit for bit
+    return views.t, views.sq
 
 
 def lloyd_step(x, w, labels_old, x_mean, views, rows, n_threads=None):
