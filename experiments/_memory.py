@@ -73,6 +73,10 @@ def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads
     peak_reset = _reset_peak()
     before = _rss_bytes()
     est = timed_fit(lib, X, threads, **params)[0]
+    # Bounded algorithms start with Lloyd's sweeps and allocate their bounds
+    # later: the peak is theirs only if some iteration ran with bounds.
+    computed = getattr(est, "distances_computed_", None)
+    bounded = None if computed is None else int(np.sum(np.asarray(computed) < 1))
     return {
         "impl": impl,
         "peak_reset": peak_reset,
@@ -80,6 +84,7 @@ def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads
         "peak_bytes": _peak_bytes(),
         "data_bytes": int(X.nbytes),
         "n_iter": int(est.n_iter_),
+        "bounded_iterations": bounded,
     }
 
 
@@ -113,9 +118,11 @@ def fit_peak_memory(
     Returns
     -------
     result : dict
-        ``rss_before_fit_bytes``, ``peak_bytes``, ``data_bytes``, ``n_iter`` and
-        ``fit_peak_bytes`` (peak minus the resident set before the fit), with
-        ``n_by_k_bytes``, the size of one ``n x k`` matrix of ``dtype`` for scale.
+        ``rss_before_fit_bytes``, ``peak_bytes``, ``data_bytes``, ``n_iter``,
+        ``bounded_iterations`` (nbkm: iterations that skipped distances; None
+        for sklearn) and ``fit_peak_bytes`` (peak minus the resident set before
+        the fit), with ``n_by_k_bytes``, the size of one ``n x k`` matrix of
+        ``dtype`` for scale.
 
     Raises
     ------

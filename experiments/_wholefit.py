@@ -407,12 +407,28 @@ def evaluate_targets(grid: list[dict]) -> dict:
     return out
 
 
+def _bounded_note(result: dict) -> str:
+    """Say how many iterations of a memory fit ran with bounds (nbkm's only)."""
+    bounded = result.get("bounded_iterations")
+    if bounded is None or result["impl"].endswith(("-lloyd", "-elkan")):
+        return ""
+    return f" (bounds in {bounded} of {result['n_iter']} iterations)"
+
+
+#: Iterations of the peak-memory fit of a bounded algorithm (and of "auto"):
+#: enough for its Lloyd phase to end on Gaussian data at 1e6 x 64, k=1000.
+MEMORY_MAX_ITER_BOUNDED = 20
+
+
 def run_memory(spec: dict, algorithms: list[str], params: dict) -> dict:
     """Peak memory one fit adds to its data, per nbkm algorithm and sklearn's two.
 
     Each in a fresh process (``experiments/_memory.py``), float64, Gaussian data,
-    2 iterations (every buffer is allocated in the first); Elkan above
-    ``elkan_max_bounds`` is skipped (its n x k bounds).
+    2 iterations (Lloyd and Elkan allocate every buffer in the first), or up to
+    :data:`MEMORY_MAX_ITER_BOUNDED` for the algorithms that start with Lloyd's
+    sweeps and allocate their bounds later (each result says how many
+    iterations ran with bounds); Elkan above ``elkan_max_bounds`` is skipped
+    (its n x k bounds).
     """
     from experiments._memory import fit_peak_memory
 
@@ -422,11 +438,15 @@ def run_memory(spec: dict, algorithms: list[str], params: dict) -> dict:
         if impl.endswith("-elkan") and n * k > params["elkan_max_bounds"]:
             skipped[impl] = f"n x k = {n * k:.3g} above elkan_max_bounds"
             continue
-        impls[impl] = fit_peak_memory(impl, n, d, k, "float64", 2, params["n_threads"])
+        bounded = impl.startswith("nbkm-") and not impl.endswith(("-lloyd", "-elkan"))
+        max_iter = MEMORY_MAX_ITER_BOUNDED if bounded else 2
+        impls[impl] = fit_peak_memory(
+            impl, n, d, k, "float64", max_iter, params["n_threads"]
+        )
     return {
         **spec,
         "dtype": "float64",
-        "max_iter": 2,
+        "max_iter": {impl: res["n_iter"] for impl, res in impls.items()},
         "label": label("gaussian", n, d, k, "float64"),
         "impls": impls,
         "skipped": skipped,
@@ -655,7 +675,7 @@ def footer(results: dict) -> list[str]:
     memory = results["memory"]
     if memory:
         mib = ", ".join(
-            f"{impl} {res['fit_peak_bytes'] / 2**20:,.0f}"
+            f"{impl} {res['fit_peak_bytes'] / 2**20:,.0f}" + _bounded_note(res)
             for impl, res in memory["impls"].items()
         )
         lines.append(

@@ -423,6 +423,18 @@ def test_fit_peak_memory_sees_elkans_bounds_and_not_lloyds():
     assert lloyd["fit_peak_bytes"] < 0.25 * lloyd["n_by_k_bytes"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
+def test_fit_peak_memory_of_bounded_fits_has_no_n_by_k_array(algorithm):
+    """Bounds start after Lloyd's sweeps; once they run, still nothing n x k."""
+    from experiments._memory import fit_peak_memory
+
+    n, d, k = 200_000, 2, 100  # n x k float64: 153 MiB, data 3 MiB
+    result = fit_peak_memory(f"nbkm-{algorithm}", n, d, k, max_iter=30, n_threads=2)
+    assert result["bounded_iterations"] >= 1
+    assert result["fit_peak_bytes"] < 0.25 * result["n_by_k_bytes"]
+
+
 def test_report(results_root):
     assert cli.main(["report", "--root", str(results_root)]) == 0
     text = (results_root / "README.md").read_text()
