@@ -139,6 +139,47 @@ def _sparse(n, d, density, seed):
     )
 
 
+def topic_documents(n, vocabulary, topics, words=60, seed=0):
+    """Return bag-of-words documents of ``topics`` topics as a TF-IDF-like CSR matrix.
+
+    Each topic draws its word probabilities from Dirichlet(0.05) over the
+    vocabulary (a few dozen words carry most of a topic), each document picks a
+    topic and ``words`` words from it; counts become ``log1p`` and rows are
+    L2-normalised. Unlike :func:`sparse_tfidf_like` the rows have clusters, so
+    fits run tens of iterations, and most documents share no word with most
+    centres (exact ties of ``||c||^2``).
+
+    Parameters
+    ----------
+    n, vocabulary, topics, words : int
+        Documents (shrunk in smoke mode), features, topics, words a document.
+    seed : int, default=0
+        Seed of :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (n, vocabulary), float64
+    """
+    import scipy.sparse as sp
+
+    n, words = n_samples(n), int(words)
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.full(int(vocabulary), 0.05), size=int(topics))
+    topic = rng.integers(int(topics), size=n)
+    cols = np.empty((n, words), dtype=np.int64)
+    for t in range(int(topics)):
+        rows = np.flatnonzero(topic == t)
+        cols[rows] = rng.choice(int(vocabulary), size=(rows.size, words), p=probs[t])
+    indptr = np.arange(0, n * words + 1, words)
+    X = sp.csr_matrix(
+        (np.ones(n * words), cols.ravel(), indptr), shape=(n, int(vocabulary))
+    )
+    X.sum_duplicates()
+    X.data = np.log1p(X.data)
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ X)
+
+
 def digits(dtype="float64"):
     """Return scikit-learn's digits (1797 x 64, fewer in smoke mode) and labels."""
     return _digits(n_samples(1797), dtype)
