@@ -29,7 +29,7 @@ RUNS = {
     "digits": ["digits"],
     "digits_tsne": ["digits", "--embed", "tsne"],
     "blobs": ["blobs"],
-    "compare": ["compare", "--n", "100000", "--repeats", "2", "--budget", "40"],
+    "compare": "compare --n 100000 --repeats 2 --budget 40 --memory".split(),
     "history": ["history", "--results", "{root}/asv"],
 }
 
