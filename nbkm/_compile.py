@@ -106,6 +106,20 @@ def _exercise(X) -> None:
 
     n = X.shape[0]
     samples = Samples.of(X)
+    if not samples.is_sparse:
+        # The bounded sweep: a fit runs Lloyd's sweep until labels settle, and
+        # tiny data converges before that, so two bounded sweeps are run here
+        # (the first sets the bounds, the second tests them).
+        from nbkm._bounded import BoundedSweep
+        from nbkm._em import Sweep
+
+        centers = np.ascontiguousarray(samples.X[:3] - samples.x_mean)
+        bounded = BoundedSweep(
+            samples, np.ones(n, X.dtype), centers, 1, Sweep.allocate(samples, 3),
+            lloyd_first=False,
+        )  # fmt: skip
+        bounded.assign(centers)
+        bounded.assign(centers * 0.5)
     if not samples.is_sparse:  # k-means++ on large dense data (small: NumPy)
         t = np.ones((X.shape[1], 2), X.dtype)
         K.candidate_potentials_dense(

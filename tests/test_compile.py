@@ -102,6 +102,37 @@ def test_compile_command_prepares_every_later_fit(tmp_path):
     assert fit["log"] == [] and fit["misses"] == 0
 
 
+# A Hamerly fit long enough to leave Lloyd's first sweeps; prints whether it ran
+# with bounds and the cache misses of every kernel module.
+BOUNDED_FIT_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    import nbkm
+    from nbkm._kernels import _bounded, _blocks, _centers, _dense, _distances
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4)) + rng.integers(0, 40, size=(3000, 1))
+    km = nbkm.KMeans(60, algorithm="hamerly", n_init=1, random_state=0).fit(X)
+    misses = 0
+    for module in (_bounded, _blocks, _centers, _dense, _distances):
+        for value in vars(module).values():
+            if hasattr(value, "stats"):
+                misses += sum(value.stats.cache_misses.values())
+    bounded = int(np.sum(km.distances_computed_ < 1))
+    print(json.dumps({"misses": misses, "bounded_iterations": bounded}))
+    """
+)
+
+
+def test_compile_command_prepares_bounded_fits(tmp_path):
+    env = _env(NUMBA_CACHE_DIR=tmp_path / "cache")
+    _python(["-m", "nbkm", "compile", "--dtype", "float64", "--layout", "dense"], env)
+    proc = _python(["-c", BOUNDED_FIT_SCRIPT], env)
+    fit = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert fit["bounded_iterations"] >= 1  # the bounded kernel ran
+    assert fit["misses"] == 0
+
+
 def test_experiments_print_nbkm_notices(monkeypatch, capsys):
     from experiments import __main__ as cli
 
