@@ -407,10 +407,15 @@ def evaluate_targets(grid: list[dict]) -> dict:
     return out
 
 
+def _bounds_come_later(impl: str) -> bool:
+    """Whether ``impl`` starts with Lloyd's sweeps and sets bounds later."""
+    return impl.startswith("nbkm-") and not impl.endswith(("-lloyd", "-elkan"))
+
+
 def _bounded_note(result: dict) -> str:
     """Say how many iterations of a memory fit ran with bounds (nbkm's only)."""
     bounded = result.get("bounded_iterations")
-    if bounded is None or result["impl"].endswith(("-lloyd", "-elkan")):
+    if bounded is None or not _bounds_come_later(result["impl"]):
         return ""
     return f" (bounds in {bounded} of {result['n_iter']} iterations)"
 
@@ -438,8 +443,7 @@ def run_memory(spec: dict, algorithms: list[str], params: dict) -> dict:
         if impl.endswith("-elkan") and n * k > params["elkan_max_bounds"]:
             skipped[impl] = f"n x k = {n * k:.3g} above elkan_max_bounds"
             continue
-        bounded = impl.startswith("nbkm-") and not impl.endswith(("-lloyd", "-elkan"))
-        max_iter = MEMORY_MAX_ITER_BOUNDED if bounded else 2
+        max_iter = MEMORY_MAX_ITER_BOUNDED if _bounds_come_later(impl) else 2
         impls[impl] = fit_peak_memory(
             impl, n, d, k, "float64", max_iter, params["n_threads"]
         )

@@ -8,10 +8,9 @@ the sample-centre distances that the bounds cannot rule out.
 
 import numpy as np
 
-from nbkm import _kernels as K
 from nbkm._em import Sweep, finish_centers, run_em
 from nbkm._kernels._bounded import bounded_step_dense, centred_sq_norms
-from nbkm._lloyd import _CenterViews, _sweep, center_norms, inertia, predict_assigner
+from nbkm._lloyd import _CenterViews, _sweep, inertia, predict_assigner, prepare_views
 from nbkm._samples import Samples
 
 #: Iterations of k-means on the initial centres that form Yinyang's groups.
@@ -184,8 +183,7 @@ class BoundedSweep:
         self.bounds_ready = True
         n_features = centers.shape[1]
         permuted = np.ascontiguousarray(centers[self.perm])
-        K.prepare_centers(permuted, self.centers_t, self.centers_sq)
-        center_norms(permuted, self.centers_sq)  # Lloyd's bits, for its fallback
+        prepare_views(permuted, self.centers_t, self.centers_sq)  # Lloyd's bits
         starts = self.group_starts
         for g in range(starts.shape[0] - 1):
             s, e = starts[g], starts[g + 1]

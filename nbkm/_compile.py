@@ -120,7 +120,7 @@ def _exercise(X) -> None:
         )  # fmt: skip
         bounded.assign(centers)
         bounded.assign(centers * 0.5)
-    if not samples.is_sparse:  # k-means++ on large dense data (small: NumPy)
+        # k-means++ on large dense data (small data takes NumPy's path).
         t = np.ones((X.shape[1], 2), X.dtype)
         K.candidate_potentials_dense(
             X,

@@ -7,15 +7,17 @@ from nbkm._em import Sweep, finish_centers, run_em
 from nbkm._samples import Samples
 
 
-def center_norms(centers, out):
-    """Write the squared norm of each centre into ``out``, as scikit-learn rounds it.
+def prepare_views(centers, centers_t, centers_sq):
+    """Write ``centers.T`` into ``centers_t`` and the squared norms into ``centers_sq``.
 
-    scikit-learn takes ``row_norms(centers, squared=True)``, NumPy's ``einsum``.
-    Its bits matter wherever distances tie in exact arithmetic: a sparse sample
-    that shares no feature with several centres is at ``||c||^2`` from each, and
-    the argmin is then decided by how those norms were rounded.
+    The norms are rounded as scikit-learn's ``row_norms(centers, squared=True)``
+    (NumPy's ``einsum``), overwriting the kernel's own sum. Their bits matter
+    wherever distances tie in exact arithmetic: a sparse sample that shares no
+    feature with several centres is at ``||c||^2`` from each, and the argmin is
+    then decided by how those norms were rounded.
     """
-    np.einsum("ij,ij->i", centers, centers, out=out)
+    K.prepare_centers(centers, centers_t, centers_sq)
+    np.einsum("ij,ij->i", centers, centers, out=centers_sq)
 
 
 class _CenterViews:
@@ -26,8 +28,7 @@ class _CenterViews:
         self.sq = np.empty(n_clusters, dtype=dtype)
 
     def update(self, centers):
-        K.prepare_centers(centers, self.t, self.sq)
-        center_norms(centers, self.sq)
+        prepare_views(centers, self.t, self.sq)
         return self
 
     @classmethod

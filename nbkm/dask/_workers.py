@@ -138,8 +138,8 @@ def ensure_workers_ready(client, dtype) -> dict:
         if not isinstance(report, BaseException)
     }
     if not reports:
-        for error in answers.values():
-            raise error
+        if answers:  # every worker failed the check: say why
+            raise next(iter(answers.values()))
         raise RuntimeError("The Dask cluster has no workers.")
     for address, report in reports.items():
         check_report(address, report)
