@@ -402,3 +402,29 @@ def test_grouped_sums_give_the_fused_result(rng, run, monkeypatch):
     assert_array_equal(fused[0], grouped[0])
     assert fused[3] == grouped[3]
     assert_allclose(fused[2], grouped[2], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_clusters", [1, 7, 31, 32, 33, 100, 1000])
+def test_nearest_center_is_numpys_first_argmin(dtype, n_clusters, rng):
+    # Both branches (a scalar loop below KEYED_MIN_CLUSTERS centres, integer
+    # keys from it on) against NumPy's argmin, which returns the first of equal
+    # minima: values drawn from few integers tie often, with negative,
+    # zero and positive distances.
+    from nbkm._kernels._rows import nearest_center
+
+    values = np.empty(n_clusters, dtype=dtype)
+    for _ in range(50):
+        centers_sq = rng.integers(0, 4, size=n_clusters).astype(dtype)
+        dots = (rng.integers(-6, 6, size=n_clusters) / 4).astype(dtype)
+        expected = np.argmin(centers_sq - (dots + dots))
+        assert nearest_center(dots, centers_sq, values) == expected
+        # Continuous values, of mixed magnitudes (the keys order exponents too).
+        centers_sq = (
+            rng.uniform(size=n_clusters) * 10.0 ** rng.integers(-3, 4)
+        ).astype(dtype)
+        dots = rng.normal(scale=10.0 ** rng.integers(-3, 4), size=n_clusters).astype(
+            dtype
+        )
+        expected = np.argmin(centers_sq - (dots + dots))
+        assert nearest_center(dots, centers_sq, values) == expected

@@ -58,17 +58,20 @@ def _chunk_dots(X, x_mean, r0, r1, centers_t, xc):
 
 
 @njit(cache=True, nogil=True)
-def _nearest_centers_chunk(X, x_mean, r0, r1, centers_t, centers_sq, labels, xc):
+def _nearest_centers_chunk(
+    X, x_mean, r0, r1, centers_t, centers_sq, labels, xc, values
+):
     """Assign the samples ``r0:r1`` (at most CHUNK_ROWS) to their nearest centre.
 
     The distance is ``||c||^2 - 2 x.c`` with the dot products of
     :func:`_chunk_dots`, as in sklearn; ties go to the lowest centre index.
     ``labels[r0:r1]`` is written; the other arguments are those of
-    :func:`_chunk_dots`, plus ``centers_sq``, the squared norms of the centres.
+    :func:`_chunk_dots`, plus ``centers_sq``, the squared norms of the centres,
+    and ``values``, scratch of :func:`nbkm._kernels._rows.nearest_center`.
     """
     dots = _chunk_dots(X, x_mean, r0, r1, centers_t, xc)
     for q in range(r1 - r0):
-        labels[r0 + q] = nearest_center(dots[q], centers_sq)
+        labels[r0 + q] = nearest_center(dots[q], centers_sq, values)
 
 
 @njit(cache=True, parallel=True)
@@ -116,6 +119,7 @@ def lloyd_step_dense(
     n_features = X.shape[1]
     for b in prange(n_blocks):
         xc = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
+        values = np.empty(centers_sq.shape[0], dtype=X.dtype)
         if update_centers:
             # Loops, not `partial_sums[b] = 0`: array expressions compile slowly.
             for j in range(partial_sums.shape[1]):
@@ -124,7 +128,9 @@ def lloyd_step_dense(
                     partial_sums[b, j, f] = 0
         for r0 in range(bounds[b], bounds[b + 1], CHUNK_ROWS):
             r1 = min(r0 + CHUNK_ROWS, bounds[b + 1])
-            _nearest_centers_chunk(X, x_mean, r0, r1, centers_t, centers_sq, labels, xc)
+            _nearest_centers_chunk(
+                X, x_mean, r0, r1, centers_t, centers_sq, labels, xc, values
+            )
             if update_centers:
                 for i in range(r0, r1):
                     w = sample_weight[i]

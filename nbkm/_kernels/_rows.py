@@ -57,22 +57,87 @@ def _add_weighted_row_csr(X, x_mean, i, w, sums, label):
         sums[label, indices[k]] += data[k] * w
 
 
+#: From this many centres on, :func:`nearest_center` takes the argmin through
+#: integer keys, in loops that vectorise; below it, one scalar loop is cheaper.
+#: Measured per row of 256-row chunks (float32 / float64): at k = 1000, 0.29 /
+#: 0.35 against 0.88 / 0.81 ns a centre for the scalar loop; at k = 100, 0.34 /
+#: 0.50 against 0.83 / 0.88; at k = 10 the scalar loop is 1.3-1.5x faster.
+KEYED_MIN_CLUSTERS = 32
+
+
+def _keys_of_float32(values):
+    return values.view(np.int32), np.int32(31), np.int32(0x7FFFFFFF)
+
+
+def _keys_of_float64(values):
+    return values.view(np.int64), np.int64(63), np.int64(0x7FFFFFFFFFFFFFFF)
+
+
+def _keys_of(values):
+    """Return ``values``' bits as integers, with the shift and mask of their sign.
+
+    ``bits ^ ((bits >> shift) & mask)`` orders the integers as the floats they
+    hold (negative floats are sign and magnitude; the xor turns them into
+    two's complement), for every value but NaN and -0.0.
+    """
+    if values.dtype == np.float32:
+        return _keys_of_float32(values)
+    return _keys_of_float64(values)
+
+
+@overload(_keys_of, jit_options={"cache": True})
+def _keys_of_overload(values):
+    if values.dtype == types.float32:
+        return _keys_of_float32
+    return _keys_of_float64
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _first_least(keys, shift, mask):
+    """Lowest index of the least ordered key (see :func:`_keys_of`).
+
+    Two integer passes, a minimum and then the first index that holds it: both
+    are reductions that LLVM vectorises, which a float minimum with its NaN
+    rules is not.
+    """
+    k = keys.shape[0]
+    least = keys[0] ^ ((keys[0] >> shift) & mask)
+    for j in range(1, k):
+        least = min(least, keys[j] ^ ((keys[j] >> shift) & mask))
+    first = k
+    for j in range(k):
+        key = keys[j] ^ ((keys[j] >> shift) & mask)
+        first = min(first, j if key == least else k)
+    return first
+
+
 @njit(cache=True, nogil=True)
-def nearest_center(dots, centers_sq):
+def nearest_center(dots, centers_sq, values):
     """Return the index of the nearest centre from a sample's dot products.
 
     The distance is ``||c||^2 - 2 x.c``, as in sklearn (``||x||^2`` does not change
     the argmin); ``dots + dots`` doubles exactly and keeps float32 in float32. Ties
-    go to the lowest centre index.
+    go to the lowest centre index. ``values`` is scratch of shape (n_clusters,)
+    in the dtype. From ``KEYED_MIN_CLUSTERS`` centres on, the distances are
+    written there and compared as integer keys: the same order as the floats
+    (adding 0 turns a -0.0 into 0.0; the samples and centres are finite, so no
+    distance is NaN), hence the same label.
     """
-    best = np.inf
-    label = 0
-    for j in range(dots.shape[0]):
-        d = centers_sq[j] - (dots[j] + dots[j])
-        if d < best:
-            best = d
-            label = j
-    return label
+    k = dots.shape[0]
+    if k < KEYED_MIN_CLUSTERS:
+        best = np.inf
+        label = 0
+        for j in range(k):
+            d = centers_sq[j] - (dots[j] + dots[j])
+            if d < best:
+                best = d
+                label = j
+        return label
+    zero = values.dtype.type(0)
+    for j in range(k):
+        values[j] = (centers_sq[j] - (dots[j] + dots[j])) + zero
+    keys, shift, mask = _keys_of(values)
+    return _first_least(keys, shift, mask)
 
 
 def n_rows(X):

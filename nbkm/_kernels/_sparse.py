@@ -41,6 +41,7 @@ def nearest_centers_sparse(X, centers_t, centers_sq, bounds, labels):
     n_blocks = bounds.shape[0] - 1
     for b in prange(n_blocks):
         dots = np.empty(n_clusters, dtype=data.dtype)
+        values = np.empty(n_clusters, dtype=data.dtype)
         for i in range(bounds[b], bounds[b + 1]):
             for j in range(n_clusters):
                 dots[j] = 0
@@ -49,4 +50,4 @@ def nearest_centers_sparse(X, centers_t, centers_sq, bounds, labels):
                 row = centers_t[indices[p]]
                 for j in range(n_clusters):
                     dots[j] += row[j] * x
-            labels[i] = nearest_center(dots, centers_sq)
+            labels[i] = nearest_center(dots, centers_sq, values)
