@@ -116,7 +116,7 @@ def _exercise(X) -> None:
         centers = np.ascontiguousarray(samples.X[:3] - samples.x_mean)
         bounded = BoundedSweep(
             samples, np.ones(n, X.dtype), centers, 1, Sweep.allocate(samples, 3),
-            lloyd_first=False,
+            adaptive=False,
         )  # fmt: skip
         bounded.assign(centers)
         bounded.assign(centers * 0.5)

@@ -61,7 +61,7 @@ def test_labels_and_bounds_hold_after_arbitrary_centre_moves(dtype, n_groups, rn
     centers = xc[rng.choice(n, k, replace=False)].copy()
     sweep = Sweep.allocate(samples, k)
     bounded = BoundedSweep(
-        samples, np.ones(n, dtype), centers, n_groups, sweep, lloyd_first=False
+        samples, np.ones(n, dtype), centers, n_groups, sweep, adaptive=False
     )
     group_of = bounded.group_of
     for step in range(8):
@@ -98,6 +98,7 @@ def test_runs_equal_nbkm_lloyd_bitwise(
 ):
     if bounds_from == "second sweep":  # keep bounds from the second sweep on
         monkeypatch.setattr(nbkm._bounded, "BOUNDS_AFTER_CHANGED", 2.0)
+        monkeypatch.setattr(nbkm._bounded, "MAX_BOUNDED_FRACTION", 2.0)
     X = make_blobs_data(rng, 4000, 8, 12, dtype=dtype, std=1.5)
     w = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
     init = X[rng.choice(X.shape[0], k, replace=False)]
@@ -111,6 +112,25 @@ def test_runs_equal_nbkm_lloyd_bitwise(
         # Then the bounds skip most distances on blobs.
         assert ours.distances_computed[1] >= 1.0  # the full sweep sets them
         assert ours.distances_computed[-1] < 0.5
+
+
+@pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
+def test_poor_pruning_falls_back_to_lloyd_and_retries(algorithm, rng, monkeypatch):
+    # A zero threshold makes every second pruned sweep fall back, so the run
+    # alternates: Lloyd sweeps, a full bounded sweep (fraction 1), two pruned
+    # sweeps, then Lloyd again for twice as many sweeps. The result must stay
+    # Lloyd's, bit for bit.
+    monkeypatch.setattr(nbkm._bounded, "BOUNDS_AFTER_CHANGED", 2.0)
+    monkeypatch.setattr(nbkm._bounded, "MAX_BOUNDED_FRACTION", 0.0)
+    monkeypatch.setattr(nbkm._bounded, "RETRY_AFTER", 2)
+    X = rng.uniform(size=(3000, 5))
+    init = X[rng.choice(X.shape[0], 40, replace=False)]
+    ours = _run(RUNS[algorithm], X, init, max_iter=20)
+    _assert_bitwise_same_run(ours, _run(lloyd_single, X, init, max_iter=20))
+    # Sweep 0 is Lloyd's, 1 a full bounded one, 2 and 3 pruned ones (fraction
+    # not 1), then 2 Lloyd sweeps, full, 2 pruned; 4 Lloyd, full, 2 pruned.
+    bounded_sweeps = np.flatnonzero(ours.distances_computed != 1.0)
+    assert_array_equal(bounded_sweeps, [2, 3, 7, 8, 14, 15])
 
 
 @pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
