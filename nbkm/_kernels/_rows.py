@@ -111,7 +111,7 @@ def _first_least(keys, shift, mask):
     return first
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def nearest_center(dots, centers_sq, values):
     """Return the index of the nearest centre from a sample's dot products.
 
