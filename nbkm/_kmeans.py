@@ -278,9 +278,10 @@ class KMeans(
         The algorithm the fit ran (what ``"auto"`` chose).
     distances_computed_ : ndarray of shape (n_iter_,)
         For the best run, the fraction of the ``n_samples * n_clusters``
-        sample-centre distances computed in each iteration (1 for Lloyd; a
-        bounded algorithm can exceed 1 by its exact re-checks; NaN for Elkan,
-        which does not count).
+        sample-centre distances computed in each iteration (1 for Lloyd, and
+        for the Lloyd sweeps a bounded fit runs first and falls back to when
+        bounds do not pay, which depends on timing; a bounded sweep can exceed 1
+        by its exact re-checks; NaN for Elkan, which does not count).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
