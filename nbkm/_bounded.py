@@ -151,6 +151,18 @@ class BoundedSweep:
         Summed largest shifts per group and of any centre.
     fractions : list of float
         Fraction of the distances computed, per sweep.
+    bounded, bounds_ready : bool
+        Whether the next sweep uses bounds, and whether they are set (if not,
+        the next bounded sweep is a full one that sets them).
+    sums_valid : bool
+        Whether the sweep's partial sums are those of the current labels.
+    lloyd_seconds : float
+        Wall time of the run's quickest Lloyd sweep (the fallback's yardstick).
+    pruned : list of float
+        Wall times of the last two pruned sweeps since the bounds were set.
+    lloyd_sweeps_left, retry_after : int
+        After a fallback, Lloyd sweeps still to run before the bounds are tried
+        again, and how many the next fallback will ask for.
     """
 
     def __init__(
@@ -188,7 +200,7 @@ class BoundedSweep:
         self.bounded = not adaptive  # whether the bounded sweep is in use
         self.lloyd_sweeps_left = 0  # after a fallback: Lloyd sweeps before a retry
         self.retry_after = RETRY_AFTER
-        self.pruned = []  # seconds of the pruned sweeps since bounds were set
+        self.pruned = []  # seconds of the last two pruned sweeps since bounds were set
         self.lloyd_seconds = np.inf  # the quickest Lloyd sweep of the run
         self.bounds_ready = False  # whether its bounds have been set
         # Whether the sweep's partial sums are those of the current labels.
@@ -210,7 +222,7 @@ class BoundedSweep:
             return
         first = self._bounded_sweep(centers)
         seconds = time.perf_counter() - start
-        self.pruned = [] if first else self.pruned + [seconds]
+        self.pruned = [] if first else self.pruned[-1:] + [seconds]
         recent = self.pruned[-2:]
         if (
             self.adaptive
@@ -271,14 +283,18 @@ class BoundedSweep:
             sweep.fused,
             self.sums_valid,
         )
-        self.sums_valid = True
+        self.sums_valid = sweep.fused
         self.bounds_at[:] = centers
         n_pairs = sweep.labels.shape[0] * centers.shape[0]
         self.fractions.append(self.computed.sum() / n_pairs)
         return first
 
     def _lloyd_sweep(self, centers):
-        """Run Lloyd's fused sweep (same labels and sums); use bounds once stable."""
+        """Run Lloyd's fused sweep (same labels and sums).
+
+        The bounds come (back) once the labels settle and, after a fallback,
+        once ``lloyd_sweeps_left`` Lloyd sweeps have run.
+        """
         sweep = self.sweep
         partials = (sweep.partial_sums, sweep.partial_weights) if sweep.fused else None
         _sweep(

@@ -142,7 +142,8 @@ def _refresh_rows(
     ``values[q, p]`` is ``||c||^2 - 2 x.c`` of row ``rows[q]`` and the centre at
     permuted position ``p``, for the groups ``row_groups[q, :n_row_groups[q]]``
     (all groups when ``every_group``); ``least_skipped[q]`` is the least lower
-    bound of the row's other groups (unused when ``every_group``). The label is
+    bound of the row's other groups, as read (drift subtracted; unused when
+    ``every_group``). The label is
     the lowest original index among the smallest values (Lloyd's rule). Per
     row, over its computed groups only: group minima first (one pass), then
     the label among the groups that hold the least value, then the second least
@@ -299,9 +300,10 @@ def bounded_step_dense(
     bounds : ndarray of int64, shape (n_blocks + 1,)
         IN. Block boundaries.
     partial_sums : ndarray, shape (n_blocks, n_clusters, n_features), same dtype
-        OUT. As in ``lloyd_step_dense``.
+        INOUT. As in ``lloyd_step_dense``; a block is rewritten only when
+        ``sums_valid`` is False or one of its labels changed.
     partial_weights : ndarray, shape (n_blocks, n_clusters), same dtype as X
-        OUT. As in ``lloyd_step_dense``.
+        INOUT. Likewise.
     computed : ndarray of int64, shape (n_blocks,)
         OUT. Sample-centre distances computed per block.
     update_centers : bool

@@ -120,8 +120,10 @@ def nearest_center(dots, centers_sq, values):
     go to the lowest centre index. ``values`` is scratch of shape (n_clusters,)
     in the dtype. From ``KEYED_MIN_CLUSTERS`` centres on, the distances are
     written there and compared as integer keys: the same order as the floats
-    (adding 0 turns a -0.0 into 0.0; the samples and centres are finite, so no
-    distance is NaN), hence the same label.
+    for every value but NaN (adding 0 would turn a -0.0 into 0.0), hence the
+    same label. No distance is NaN: the estimator refuses samples and centres
+    whose squared distances could overflow (``nbkm._checks.check_squares_fit``),
+    so no ``inf - inf`` arises. ``values`` must hold exactly n_clusters values.
     """
     k = dots.shape[0]
     if k < KEYED_MIN_CLUSTERS:
