@@ -41,7 +41,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbkm._kernels._config import FASTMATH_DOT
-from nbkm._kernels._dense import CHUNK_ROWS
+from nbkm._kernels._dense import CHUNK_ROWS, accumulate_rows
 
 #: Relative widening of every float64 bound update (a few float64 ulps).
 _UP = 1.0 + 1e-14
@@ -503,14 +503,16 @@ def bounded_step_dense(
                 partial_weights[b, j] = 0
                 for f in range(n_features):
                     partial_sums[b, j, f] = 0
-            for i in range(bounds[b], bounds[b + 1]):
-                w = sample_weight[i]
-                label = labels[i]
-                partial_weights[b, label] += w
-                srow = partial_sums[b, label]
-                xrow = X[i]
-                for f in range(n_features):
-                    srow[f] += (xrow[f] - x_mean[f]) * w
+            accumulate_rows(
+                X,
+                x_mean,
+                sample_weight,
+                labels,
+                bounds[b],
+                bounds[b + 1],
+                partial_sums[b],
+                partial_weights[b],
+            )
 
 
 @njit(cache=True, parallel=True)

@@ -74,6 +74,34 @@ def _nearest_centers_chunk(
         labels[r0 + q] = nearest_center(dots[q], centers_sq, values)
 
 
+@njit(cache=True, nogil=True)
+def accumulate_rows(X, x_mean, sample_weight, labels, r0, r1, sums, weights):
+    """Add the weighted, centred samples ``r0:r1`` to their clusters' sums.
+
+    The M-step's accumulation, in sample order with one expression: the
+    bounded sweep, which re-sums only some blocks, must produce Lloyd's bits.
+
+    Parameters
+    ----------
+    X, x_mean, sample_weight, labels
+        As in :func:`lloyd_step_dense`.
+    r0, r1 : int
+        The samples to add.
+    sums : ndarray, shape (n_clusters, n_features), same dtype as X
+        INOUT. One block's partial sums.
+    weights : ndarray, shape (n_clusters,), same dtype as X
+        INOUT. One block's partial weights.
+    """
+    for i in range(r0, r1):
+        w = sample_weight[i]
+        label = labels[i]
+        weights[label] += w
+        srow = sums[label]
+        xrow = X[i]
+        for f in range(X.shape[1]):
+            srow[f] += (xrow[f] - x_mean[f]) * w
+
+
 @njit(cache=True, parallel=True)
 def lloyd_step_dense(
     X,
@@ -132,14 +160,16 @@ def lloyd_step_dense(
                 X, x_mean, r0, r1, centers_t, centers_sq, labels, xc, values
             )
             if update_centers:
-                for i in range(r0, r1):
-                    w = sample_weight[i]
-                    label = labels[i]
-                    partial_weights[b, label] += w
-                    srow = partial_sums[b, label]
-                    xrow = X[i]
-                    for f in range(n_features):
-                        srow[f] += (xrow[f] - x_mean[f]) * w
+                accumulate_rows(
+                    X,
+                    x_mean,
+                    sample_weight,
+                    labels,
+                    r0,
+                    r1,
+                    partial_sums[b],
+                    partial_weights[b],
+                )
 
 
 @njit(cache=True, parallel=True)
