@@ -223,11 +223,10 @@ class BoundedSweep:
         first = self._bounded_sweep(centers)
         seconds = time.perf_counter() - start
         self.pruned = [] if first else self.pruned[-1:] + [seconds]
-        recent = self.pruned[-2:]
         if (
             self.adaptive
-            and len(recent) == 2
-            and sum(recent) > 2 * MAX_BOUNDED_TIME_RATIO * self.lloyd_seconds
+            and len(self.pruned) == 2
+            and sum(self.pruned) > 2 * MAX_BOUNDED_TIME_RATIO * self.lloyd_seconds
         ):
             # Bounds left stale here are set afresh by the next first sweep.
             self.bounded = self.bounds_ready = False

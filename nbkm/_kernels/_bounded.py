@@ -115,6 +115,15 @@ def _exact_distance(X, x_mean, i, centers, a, diff):
     return np.sqrt(sq * (1.0 + (X.shape[1] + 2) * 2.3e-16)) * _UP
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _min_of(values, start, stop):
+    """Least of ``values[start:stop]`` (inf when empty)."""
+    m = np.inf
+    for p in range(start, stop):
+        m = min(m, np.float64(values[p]))
+    return m
+
+
 @njit(cache=True, nogil=True)
 def _refresh_rows(
     values,
@@ -207,15 +216,6 @@ def _refresh_rows(
         glob[i] = least + drift_all
         near_tie = near_tie or runner_up - best <= 2.0 * pad
     return read, near_tie
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _min_of(values, start, stop):
-    """Least of ``values[start:stop]`` (inf when empty)."""
-    m = np.inf
-    for p in range(start, stop):
-        m = min(m, np.float64(values[p]))
-    return m
 
 
 @njit(cache=True, parallel=True)
@@ -347,6 +347,7 @@ def bounded_step_dense(
                 for q in range(r1 - r0):
                     before[q] = labels[r0 + q]
             m = 0
+            pairs = 0
             for g in range(n_groups):
                 n_members[g] = 0
             if not first:
@@ -390,15 +391,13 @@ def bounded_step_dense(
                             n_computed += 1
                             members[g, n_members[g]] = m
                             n_members[g] += 1
+                            pairs += 1
                         else:
                             least = min(least, low)
                     n_row_groups[m] = n_computed
                     least_skipped[m] = least
                     rows[m] = i
                     m += 1
-            pairs = 0
-            for g in range(n_groups):
-                pairs += n_members[g]
             full = first or pairs > FULL_PATH_FRACTION * (r1 - r0) * n_groups
             if not full and m > 0:
                 for q in range(m):
