@@ -12,7 +12,7 @@ import numpy as np
 
 from nbkm._em import Sweep, finish_centers, run_em
 from nbkm._kernels._bounded import bounded_step_dense, centred_sq_norms
-from nbkm._lloyd import _CenterViews, _sweep, inertia, predict_assigner, prepare_views
+from nbkm._lloyd import _CenterViews, _sweep, inertia, predict_assigner
 from nbkm._samples import Samples
 
 #: Iterations of k-means on the initial centres that form Yinyang's groups.
@@ -43,6 +43,10 @@ RETRY_AFTER = 8
 #: Rows of the centre-to-centre distance matrix formed at a time (memory bound).
 _GAP_ROWS = 512
 
+#: Absolute rounding error of a float64 operation in the subnormal range: sums
+#: of squares of tiny values lose up to this much a term, whatever their size.
+_SQUARES_FLOOR = float(np.finfo(np.float64).smallest_subnormal)
+
 
 def half_gaps(centers: np.ndarray, out: np.ndarray) -> None:
     """Half the distance from each centre to its nearest other centre, rounded down.
@@ -68,6 +72,7 @@ def half_gaps(centers: np.ndarray, out: np.ndarray) -> None:
         stop = min(start + _GAP_ROWS, k)
         sq = norms[start:stop, None] + norms[None, :] - 2.0 * (c[start:stop] @ c.T)
         sq -= err * (norms[start:stop, None] + norms[None, :])
+        sq -= _SQUARES_FLOOR * (2 * d + 8)
         sq[np.arange(stop - start), np.arange(start, stop)] = np.inf
         out[start:stop] = np.sqrt(np.maximum(sq.min(axis=1), 0.0)) * (0.5 - 1e-15)
 
@@ -103,10 +108,13 @@ def center_groups(centers: np.ndarray, n_groups: int) -> np.ndarray:
     if n_groups <= 1:
         return np.zeros(k, dtype=np.int64)
     c = centers.astype(np.float64)
+    c_sq = np.einsum("ij,ij->i", c, c)
     seeds = c[np.linspace(0, k - 1, n_groups).astype(np.int64)]
     group_of = np.zeros(k, dtype=np.int64)
     for _ in range(GROUPING_ITERATIONS):
-        sq = ((c[:, None, :] - seeds[None, :, :]) ** 2).sum(axis=2)
+        # ||c - s||^2 through one product: memory k x G, never k x G x d (the
+        # groups only steer the pruning, so their rounding does not matter).
+        sq = c_sq[:, None] - 2.0 * (c @ seeds.T) + np.einsum("ij,ij->i", seeds, seeds)
         group_of = np.argmin(sq, axis=1)
         for g in range(n_groups):
             members = group_of == g
@@ -184,7 +192,6 @@ class BoundedSweep:
         self.lower = np.zeros((n_samples, n_groups))
         self.glob = np.zeros(n_samples)
         self.computed = np.zeros(sweep.bounds.shape[0] - 1, dtype=np.int64)
-        self.centers_t = np.empty((n_features, n_clusters), dtype=dtype)
         self.centers_sq = np.empty(n_clusters, dtype=dtype)
         self.group_t = np.empty(n_features * n_clusters, dtype=dtype)
         self.half_gap = np.empty(n_clusters)
@@ -194,6 +201,10 @@ class BoundedSweep:
         # Bound on the rounding error of one computed ||c||^2 - 2 x.c, relative
         # to ||x||^2 + max ||c||^2 (see nbkm._kernels._bounded).
         self.pad_factor = (2 * n_features + 4) * float(np.finfo(dtype).eps) / 2
+        # Rounding in the subnormal range is absolute: each of the value's
+        # operations may lose up to a smallest subnormal, however tiny the data.
+        tiniest = float(np.finfo(dtype).smallest_subnormal)
+        self.pad_floor = (4 * n_features + 16) * tiniest
         self.bounds_at = np.zeros(centers_init.shape)
         self.fractions = []
         self.adaptive = adaptive
@@ -239,7 +250,8 @@ class BoundedSweep:
         self.bounds_ready = True
         n_features = centers.shape[1]
         permuted = np.ascontiguousarray(centers[self.perm])
-        prepare_views(permuted, self.centers_t, self.centers_sq)  # Lloyd's bits
+        lloyd = self.lloyd_views.update(centers)
+        self.centers_sq[:] = lloyd.sq[self.perm]  # Lloyd's bits
         starts = self.group_starts
         for g in range(starts.shape[0] - 1):
             s, e = starts[g], starts[g + 1]
@@ -249,7 +261,8 @@ class BoundedSweep:
             # How far each centre moved since the bounds were last set, in
             # float64 and rounded up.
             moved = centers.astype(np.float64) - self.bounds_at
-            self.shift[:] = np.sqrt(np.einsum("ij,ij->i", moved, moved)) * (1 + 1e-12)
+            moved_sq = np.einsum("ij,ij->i", moved, moved) + _SQUARES_FLOOR * n_features
+            self.shift[:] = np.sqrt(moved_sq) * (1 + 1e-12)
             self.drift += np.maximum.reduceat(self.shift[self.perm], starts[:-1])
             self.drift_all += float(self.shift.max())
         samples, sweep = self.samples, self.sweep
@@ -259,9 +272,10 @@ class BoundedSweep:
             self.x_sq,
             self.sample_weight,
             centers,
-            self.centers_t,
             self.centers_sq,
             self.group_t,
+            lloyd.t,
+            lloyd.sq,
             self.perm,
             starts,
             self.group_of,
@@ -270,6 +284,7 @@ class BoundedSweep:
             self.drift,
             self.drift_all,
             self.pad_factor,
+            self.pad_floor,
             first,
             self.upper,
             self.lower,

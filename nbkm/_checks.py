@@ -49,7 +49,8 @@ def check_csr_structure(X) -> None:
         )
 
 
-def _max_abs(a) -> float:
+def max_abs(a) -> float:
+    """Largest absolute value of an array or of a sparse matrix's stored values."""
     values = a.data if sp.issparse(a) else a
     if values.size == 0:
         return 0.0
@@ -81,7 +82,7 @@ def check_squares_fit(X, dtype) -> None:
     ValueError
         If ``16 d M**2`` exceeds the largest finite value of ``dtype``.
     """
-    magnitude = _max_abs(X)
+    magnitude = max_abs(X)
     limit = float(np.sqrt(np.finfo(dtype).max / (16.0 * max(X.shape[1], 1))))
     if magnitude > limit:
         raise ValueError(
@@ -92,27 +93,69 @@ def check_squares_fit(X, dtype) -> None:
         )
 
 
-#: Weights whose largest value lies in [2**-WEIGHT_EXPONENT_RANGE,
-#: 2**WEIGHT_EXPONENT_RANGE] are used as given.
-WEIGHT_EXPONENT_RANGE = 32
+def weight_exponent(low, high, n_samples, n_features, magnitude, dtype) -> int:
+    """Return the power of two that keeps weighted sums finite and weights normal.
+
+    Centres are ``sum(w x) / sum(w)`` per cluster, k-means++ draws by ``w d**2``
+    and the inertia sums ``w d**2``: these sums overflow when the weights are
+    huge, and the reciprocal of a cluster's weight overflows (an infinite
+    centre) when its weights are subnormal. Multiplying every weight by
+    the same power of two ``2**e`` is exact in binary floating point as long as
+    no weight leaves the normal range, so centres and labels are unchanged. The
+    answer is ``e = 0`` (scikit-learn's arithmetic bit for bit) whenever the
+    weights already fit; otherwise the smallest shift that brings them in. When
+    no shift fits both ends (weights spread over more than the float type's
+    range), the sums are kept finite and the smallest weights lose precision.
+
+    Parameters
+    ----------
+    low : float
+        Smallest positive weight.
+    high : float
+        Largest weight (positive).
+    n_samples : int
+        Number of samples (bounds how many terms a sum has).
+    n_features : int
+        Number of features.
+    magnitude : float
+        Largest absolute value of the samples (centred ones are at most twice it).
+    dtype : numpy dtype
+        The float type of the sums.
+
+    Returns
+    -------
+    e : int
+        Multiply the weights by ``2**e``; an inertia computed with them by
+        ``2**-e``.
+    """
+    info = np.finfo(dtype)
+    # Every sum of n terms w x, w and w d**2 (d**2 < 16 d M**2, as
+    # check_squares_fit bounds it) stays below half the largest value.
+    term = max(16.0 * max(n_features, 1) * magnitude * magnitude, 2.0 * magnitude, 1.0)
+    spread = int(np.frexp(float(max(n_samples, 1)) * term)[1])
+    top = info.maxexp - 1 - spread  # frexp exponent the largest weight may have
+    bottom = info.minexp + 1  # frexp exponent of the smallest normal value
+    e_high = int(np.frexp(high)[1])
+    e_low = int(np.frexp(low)[1])
+    if e_high > top:
+        return top - e_high
+    if e_low < bottom:
+        return min(bottom - e_low, top - e_high)
+    return 0
 
 
-def normalized_weights(sample_weight) -> tuple[np.ndarray, float]:
+def normalized_weights(sample_weight, X) -> tuple[np.ndarray, float]:
     """Scale extreme weights by a power of two so that their sums stay finite.
 
-    Weights so small that ``1 / (cluster weight)`` overflows (subnormal weights)
-    would give infinite centres, and weights so large that the weighted sums
-    overflow would give NaN. Multiplying every weight by the same power of two is
-    exact in binary floating point (the products and sums scale exactly, so
-    centres and labels are unchanged); the inertia is scaled back by the caller.
-    Weights whose largest value is within ``2**±WEIGHT_EXPONENT_RANGE`` are
-    returned as they are, so ordinary weights give scikit-learn's arithmetic
-    bit for bit.
+    See :func:`weight_exponent`: ordinary weights, and any whose sums fit, are
+    returned as they are, so they give scikit-learn's arithmetic bit for bit.
 
     Parameters
     ----------
     sample_weight : ndarray of shape (n_samples,)
         Non-negative weights with a positive maximum.
+    X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+        The samples (their largest magnitude bounds the sums).
 
     Returns
     -------
@@ -121,8 +164,16 @@ def normalized_weights(sample_weight) -> tuple[np.ndarray, float]:
     inertia_scale : float
         ``2**-e``: multiply an inertia computed with ``weights`` by it.
     """
-    exponent = int(np.frexp(sample_weight.max())[1])
-    if abs(exponent) <= WEIGHT_EXPONENT_RANGE:
+    positive = sample_weight[sample_weight > 0]
+    exponent = weight_exponent(
+        positive.min(),
+        positive.max(),
+        X.shape[0],
+        X.shape[1],
+        max_abs(X),
+        sample_weight.dtype,
+    )
+    if exponent == 0:
         return sample_weight, 1.0
-    scaled = np.ldexp(sample_weight, -exponent).astype(sample_weight.dtype)
-    return scaled, float(np.ldexp(1.0, exponent))
+    scaled = np.ldexp(sample_weight, exponent).astype(sample_weight.dtype)
+    return scaled, float(np.ldexp(1.0, -exponent))

@@ -97,16 +97,20 @@ def _checked_weights(sample_weight, X):
     Returns
     -------
     sample_weight : ndarray of shape (n_samples,), X's dtype
-        Non-negative, not all zero, with a maximum within ``2**±32`` (see
-        :func:`nbkm._checks.normalized_weights`).
+        Non-negative, not all zero, scaled by a power of two when their
+        weighted sums could overflow or their cluster weights be subnormal (see
+        :func:`nbkm._checks.weight_exponent`).
     inertia_scale : float
         Factor that turns an inertia computed with these weights into one with
         the caller's weights.
     """
+    given = sample_weight is not None
     sample_weight = _check_sample_weight(
         sample_weight, X, dtype=X.dtype, ensure_non_negative=True
     )
-    return normalized_weights(sample_weight)
+    if not given:  # unit weights always fit
+        return sample_weight, 1.0
+    return normalized_weights(sample_weight, X)
 
 
 @validate_params(

@@ -5,13 +5,13 @@ shared by the module. Every fit is compared with ``nbkm.KMeans`` on the computed
 array: labels, centres, inertia and iteration count must be bitwise equal.
 """
 
-import contextlib
 import os
 import subprocess
 import sys
 import threading
 import time
 
+import dask_fixtures
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -24,40 +24,10 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 nbkm_dask = pytest.importorskip("nbkm.dask")
 
-TIMEOUT = 120
-
-
-@contextlib.contextmanager
-def _on(client):
-    """Make ``client`` the one fits and ``.compute()`` use."""
-    import dask
-
-    with client.as_current(), dask.config.set(scheduler=client):
-        yield client
-
-
-@pytest.fixture(scope="module")
-def clients():
-    """``{n_workers: Client}`` for 1 and 2 workers, closed at the end."""
-    made = {}
-    try:
-        for n_workers in (1, 2):
-            cluster = distributed.LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                env={"NUMBA_NUM_THREADS": "1"},
-            )
-            client = distributed.Client(cluster, set_as_default=False)
-            client.wait_for_workers(n_workers, timeout=TIMEOUT)
-            made[n_workers] = client
-        yield made
-    finally:
-        for client in made.values():
-            cluster = client.cluster
-            client.close()
-            cluster.close()
+# The module's clusters: one of 1 worker, one of 2 (see dask_fixtures).
+clients = dask_fixtures.clients
+_on = dask_fixtures.on
+TIMEOUT = dask_fixtures.TIMEOUT
 
 
 def _blobs(n=6000, d=4, k=5, dtype=np.float64, seed=0):

@@ -238,8 +238,8 @@ def test_extreme_uniform_weights_give_the_unweighted_clustering(
 
 
 def test_ordinary_weights_are_used_exactly_as_given(blobs):
-    # Scaling happens only outside 2**+-32: weights of 3.0 give bitwise the same
-    # centres as the weights themselves would (no hidden rescaling).
+    # Weights whose sums fit are not rescaled: weights of 3.0 give bitwise the
+    # same centres as weights of 6.0 (no hidden rescaling).
     w = np.full(blobs.shape[0], 3.0)
     a = KMeans(8, random_state=0, n_init=1).fit(blobs, sample_weight=w)
     b = KMeans(8, random_state=0, n_init=1).fit(blobs, sample_weight=w * 2.0)

@@ -19,20 +19,23 @@ rows that still fail are compacted into a contiguous buffer, and their distances
 the centres of each failing group come from one BLAS product per group (all
 centres for Hamerly), or from a vectorised loop when the product would be tiny. A
 chunk where most (row, group) pairs fail, and every chunk of the first iteration,
-takes Lloyd's path: one product of the whole chunk against all centres, the very
-call ``lloyd_step_dense`` makes.
+takes Lloyd's path: one product of the whole chunk against all centres in their
+original order, the very call ``lloyd_step_dense`` makes (a BLAS product's bits
+change when its columns are permuted, so the grouped order would not do).
 
 Exactness. Labels are chosen from ``||c||^2 - 2 x.c`` as Lloyd's are. A skip must
 never hide a centre that Lloyd's computed values would prefer, so the tests are
-padded by ``pad = (2 d + 4) eps (||x||^2 + max ||c||^2)``, a bound on the rounding
-error of one such computed squared distance (``eps`` the unit roundoff of the
-data's dtype): a row skips only if ``lower^2 - u^2 > 2 pad``. Bounds derived from
-computed values are widened by ``pad``, and every float64 bound update is rounded
-outward. A row whose two best computed values lie within ``2 pad`` (a near-tie that
-another product's rounding could order differently) sends its chunk down Lloyd's
-path. The weighted sums are accumulated row by row in sample order with
-``lloyd_step_dense``'s expression, so with the same labels the sums, and hence the
-centres, are bitwise Lloyd's. A block none of whose labels changed keeps the
+padded by ``pad = (2 d + 4) eps (||x||^2 + max ||c||^2) + floor``, a bound on the
+rounding error of one such computed squared distance (``eps`` the unit roundoff
+of the data's dtype; ``floor`` a multiple of its smallest subnormal, as rounding
+in the subnormal range is absolute): a row skips only if
+``lower^2 - u^2 > 2 pad``. Bounds derived from computed values are widened by
+``pad``, and every float64 bound update is rounded outward. A row whose two
+best computed values lie within ``2 pad`` (a near-tie that another product's
+rounding could order differently) sends its chunk down Lloyd's path. The
+weighted sums are accumulated row by row in sample order with
+``lloyd_step_dense``'s expression, so with the same labels the sums, and hence
+the centres, are bitwise Lloyd's. A block none of whose labels changed keeps the
 partial sums of the last sweep, which summing again would reproduce bit for bit;
 late in a fit most blocks are such, and their rows are then never read.
 """
@@ -41,7 +44,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbkm._kernels._config import FASTMATH_DOT
-from nbkm._kernels._dense import CHUNK_ROWS, accumulate_rows
+from nbkm._kernels._dense import CHUNK_ROWS, accumulate_rows, chunk_dots
 
 #: Relative widening of every float64 bound update (a few float64 ulps).
 _UP = 1.0 + 1e-14
@@ -105,14 +108,17 @@ def _exact_distance(X, x_mean, i, centers, a, diff):
     Each centred value is one subtraction in the dtype, as Lloyd's products see
     it; the differences are formed here, in order (no fast-math), and only their
     float64 sum of squares is reassociated, whose relative error (at most
-    ``d + 2`` float64 ulps) is added before the root. ``diff`` is scratch of
+    ``d + 2`` float64 ulps) and absolute error in the subnormal range (as many
+    smallest subnormals) are added before the root. ``diff`` is scratch of
     shape (n_features,), float64.
     """
     for f in range(X.shape[1]):
         xc = X.dtype.type(X[i, f] - x_mean[f])
         diff[f] = np.float64(xc) - np.float64(centers[a, f])
     sq = _sum_of_squares(diff)
-    return np.sqrt(sq * (1.0 + (X.shape[1] + 2) * 2.3e-16)) * _UP
+    # Relative error of the sum, and absolute error of subnormal squares.
+    n_terms = X.shape[1] + 2
+    return np.sqrt(sq * (1.0 + n_terms * 2.3e-16) + n_terms * 5e-324) * _UP
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -137,6 +143,7 @@ def _refresh_rows(
     group_starts,
     x_sq,
     pad_factor,
+    pad_floor,
     c2max,
     drift,
     drift_all,
@@ -176,7 +183,7 @@ def _refresh_rows(
     for q in range(n_rows):
         i = rows[q]
         row = values[q]
-        pad = pad_factor * (x_sq[i] + c2max)
+        pad = pad_factor * (x_sq[i] + c2max) + pad_floor
         n_computed = n_groups if every_group else n_row_groups[q]
         best = np.inf
         for t in range(n_computed):
@@ -225,9 +232,10 @@ def bounded_step_dense(
     x_sq,
     sample_weight,
     centers,
-    centers_t,
     centers_sq,
     group_t,
+    lloyd_t,
+    lloyd_sq,
     perm,
     group_starts,
     group_of,
@@ -236,6 +244,7 @@ def bounded_step_dense(
     drift,
     drift_all,
     pad_factor,
+    pad_floor,
     first,
     upper,
     lower,
@@ -262,13 +271,17 @@ def bounded_step_dense(
         IN. Weight of each sample.
     centers : ndarray, shape (n_clusters, n_features), same dtype as X
         IN. The current centres, original order.
-    centers_t : ndarray, shape (n_features, n_clusters), same dtype as X
-        IN. The centres transposed, in permuted order.
     centers_sq : ndarray, shape (n_clusters,), same dtype as X
-        IN. Squared norms of the centres, in permuted order.
+        IN. ``lloyd_sq`` in permuted order.
     group_t : ndarray, shape (n_features * n_clusters,), same dtype as X
         IN. Group ``g``'s centres transposed, C-contiguous ``(n_features, k_g)``,
         at offset ``n_features * group_starts[g]``.
+    lloyd_t : ndarray, shape (n_features, n_clusters), same dtype as X
+        IN. The centres transposed in original order, as Lloyd's sweep multiplies
+        by them: a BLAS product rounds a column by its position, so Lloyd's path
+        must use Lloyd's own column order to give Lloyd's labels.
+    lloyd_sq : ndarray, shape (n_clusters,), same dtype as X
+        IN. Squared norms of the centres, original order, as Lloyd's sweep has.
     perm : ndarray of int64, shape (n_clusters,)
         IN. Original index of the centre at each permuted position.
     group_starts : ndarray of int64, shape (n_groups + 1,)
@@ -285,7 +298,11 @@ def bounded_step_dense(
     drift_all : float
         IN. Total of the largest shift of any centre over all past steps.
     pad_factor : float
-        IN. ``(2 d + 4) eps``: a row's pad is ``pad_factor (x_sq + max ||c||^2)``.
+        IN. ``(2 d + 4) eps``: a row's pad is ``pad_factor (x_sq + max ||c||^2)``
+        plus ``pad_floor``.
+    pad_floor : float
+        IN. The absolute part of the pad: rounding in the subnormal range is
+        absolute, so a relative pad alone fails for tiny data.
     first : bool
         IN. Whether the bounds are unset (every chunk takes Lloyd's path).
     upper : ndarray of float64, shape (n_samples,)
@@ -358,7 +375,7 @@ def bounded_step_dense(
                 n_tight = 0
                 for i in range(r0, r1):
                     a = labels[i]
-                    pad = pad_factor * (x_sq[i] + c2max)
+                    pad = pad_factor * (x_sq[i] + c2max) + pad_floor
                     u = (upper[i] + shift[a]) * _UP
                     gl = _read(glob[i], drift_all)
                     if _clears(max(gl, 2.0 * half_gap[a] - u), u, pad):
@@ -374,7 +391,7 @@ def bounded_step_dense(
                     i = tight[t]
                     a = labels[i]
                     u = upper[i]
-                    pad = pad_factor * (x_sq[i] + c2max)
+                    pad = pad_factor * (x_sq[i] + c2max) + pad_floor
                     if _clears(
                         max(_read(glob[i], drift_all), 2.0 * half_gap[a] - u), u, pad
                     ):
@@ -444,6 +461,7 @@ def bounded_step_dense(
                     group_starts,
                     x_sq,
                     pad_factor,
+                    pad_floor,
                     c2max,
                     drift,
                     drift_all,
@@ -458,15 +476,14 @@ def bounded_step_dense(
                 # from Lloyd's: redo the chunk as Lloyd does.
                 full = near_tie
             if full:
-                # Lloyd's path: the chunk against all centres in one product.
+                # Lloyd's path: the chunk against all centres in one product,
+                # Lloyd's own call (same columns, same bits), stored permuted.
+                dots = chunk_dots(X, x_mean, r0, r1, lloyd_t, xc)
                 for q in range(r1 - r0):
                     rows[q] = r0 + q
-                    for f in range(n_features):
-                        xc[q, f] = X[r0 + q, f] - x_mean[f]
-                dots = np.dot(xc[: r1 - r0], centers_t)
-                for q in range(r1 - r0):
                     for p in range(n_clusters):
-                        values[q, p] = centers_sq[p] - (dots[q, p] + dots[q, p])
+                        j = perm[p]
+                        values[q, p] = lloyd_sq[j] - (dots[q, j] + dots[q, j])
                 read, _ = _refresh_rows(
                     values,
                     rows,
@@ -479,6 +496,7 @@ def bounded_step_dense(
                     group_starts,
                     x_sq,
                     pad_factor,
+                    pad_floor,
                     c2max,
                     drift,
                     drift_all,

@@ -24,7 +24,7 @@ CHUNK_ROWS = 256
 
 
 @njit(cache=True, nogil=True)
-def _chunk_dots(X, x_mean, r0, r1, centers_t, xc):
+def chunk_dots(X, x_mean, r0, r1, centers_t, xc):
     """Dot products of the centred samples ``r0:r1`` with every centre, by BLAS.
 
     One matrix product, which Numba hands to BLAS (scipy's; the caller limits BLAS
@@ -64,12 +64,12 @@ def _nearest_centers_chunk(
     """Assign the samples ``r0:r1`` (at most CHUNK_ROWS) to their nearest centre.
 
     The distance is ``||c||^2 - 2 x.c`` with the dot products of
-    :func:`_chunk_dots`, as in sklearn; ties go to the lowest centre index.
+    :func:`chunk_dots`, as in sklearn; ties go to the lowest centre index.
     ``labels[r0:r1]`` is written; the other arguments are those of
-    :func:`_chunk_dots`, plus ``centers_sq``, the squared norms of the centres,
+    :func:`chunk_dots`, plus ``centers_sq``, the squared norms of the centres,
     and ``values``, scratch of :func:`nbkm._kernels._rows.nearest_center`.
     """
-    dots = _chunk_dots(X, x_mean, r0, r1, centers_t, xc)
+    dots = chunk_dots(X, x_mean, r0, r1, centers_t, xc)
     for q in range(r1 - r0):
         labels[r0 + q] = nearest_center(dots[q], centers_sq, values)
 
@@ -188,7 +188,7 @@ def candidate_potentials_dense(
     """Closest squared distances and potential if each candidate became a centre.
 
     Distances use ``||x||^2 + ||c||^2 - 2 x.c`` floored at 0, as sklearn's k-means++
-    does, with the dot products of one BLAS product per chunk (:func:`_chunk_dots`).
+    does, with the dot products of one BLAS product per chunk (:func:`chunk_dots`).
 
     Parameters
     ----------
@@ -222,7 +222,7 @@ def candidate_potentials_dense(
         xc = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
         for r0 in range(bounds[b], bounds[b + 1], CHUNK_ROWS):
             r1 = min(r0 + CHUNK_ROWS, bounds[b + 1])
-            dots = _chunk_dots(X, x_mean, r0, r1, candidates_t, xc)
+            dots = chunk_dots(X, x_mean, r0, r1, candidates_t, xc)
             for q in range(r1 - r0):
                 i = r0 + q
                 w = sample_weight[i]

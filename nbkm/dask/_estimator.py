@@ -18,6 +18,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted
 
+from nbkm import _kernels as K
 from nbkm._checks import check_squares_fit
 from nbkm._kernels._dense import CHUNK_ROWS
 from nbkm.dask import _init as init_centers
@@ -26,6 +27,7 @@ from nbkm.dask import _tasks as T
 from nbkm.dask._pieces import (
     aligned_chunks,
     as_dask_matrix,
+    as_dask_weights,
     float_dtype,
     scatter_data,
     tolerance,
@@ -57,7 +59,12 @@ def _same_clustering(pieces, labels_a, labels_b, n_clusters):
 
 
 class KMeans(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClusterMixin,
+    BaseEstimator,
+    # No wrapping of transform's output in a DataFrame: that would compute it.
+    auto_wrap_output_keys=None,
 ):
     """K-Means on a Dask cluster with nbkm's kernels; nbkm's answer, bit for bit.
 
@@ -68,7 +75,9 @@ class KMeans(
     order. Given the same initial centres, ``labels_``, ``cluster_centers_``,
     ``inertia_`` and ``n_iter_`` are bitwise those of
     ``nbkm.KMeans(algorithm="lloyd", n_init=1)`` on the computed array, for any
-    chunking and number of workers (limits: ``docs/dask.md``).
+    chunking and number of workers (limits: ``docs/dask.md``). ``predict`` and
+    ``transform`` return dask arrays, lazily, whatever scikit-learn's
+    ``transform_output`` setting (see :meth:`set_output`).
 
     Parameters
     ----------
@@ -110,7 +119,10 @@ class KMeans(
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
         Coordinates of cluster centers.
     labels_ : dask.array.Array of shape (n_samples,)
-        Labels of each point (int32), kept on the workers.
+        Labels of each point (int32), kept on the workers. A pickled or copied
+        model (``pickle``, ``joblib``, ``copy``) gathers them to the client
+        first: its ``labels_`` is a dask array over the labels in memory,
+        chunked alike, that computes without the fit's cluster.
     inertia_ : float
         Sum of squared distances of samples to their closest cluster center,
         weighted by the sample weights if provided.
@@ -336,11 +348,23 @@ class KMeans(
         zero = np.zeros(pieces.n_features, dtype=pieces.dtype)
         return final, _lloyd.inertia(pieces, centers, final, zero, self.n_threads)
 
-    def _query(self, X):
+    def __getstate__(self):
+        # labels_ is built on futures of the fit's cluster, which a copy cannot
+        # use: it gets the labels themselves.
+        state = dict(super().__getstate__())  # a copy: the fitted model keeps its own
+        futures = state.pop("_label_futures", None)
+        if futures is not None:
+            labels = np.concatenate(futures[0].client.gather(futures))
+            state["labels_"] = da.from_array(labels, chunks=self.labels_.chunks)
+        return state
+
+    def _query(self, X, blocks=False):
         """Return validated query data and the centres.
 
         Chunks start at multiples of 256 rows, nbkm's BLAS groups, so that the
-        labels are bitwise ``nbkm.KMeans.predict``'s.
+        labels are bitwise ``nbkm.KMeans.predict``'s; with ``blocks``, at
+        multiples of ``rows_per_block(n_samples)`` (themselves multiples of
+        256), so that per-block sums are bitwise nbkm's too.
         """
         check_is_fitted(self)
         centers = check_array(self.cluster_centers_, dtype=[np.float64, np.float32])
@@ -351,7 +375,8 @@ class KMeans(
                 f"expecting {self.n_features_in_} features as input."
             )
         X = X.rechunk({1: -1})
-        chunks = aligned_chunks(X.chunks[0], CHUNK_ROWS)
+        rows = K.rows_per_block(X.shape[0]) if blocks else CHUNK_ROWS
+        chunks = aligned_chunks(X.chunks[0], rows)
         if chunks != X.chunks[0]:
             X = X.rechunk({0: chunks})
         return X, np.ascontiguousarray(centers)
@@ -389,7 +414,8 @@ class KMeans(
         Returns
         -------
         X_new : dask.array.Array of shape (n_samples, n_clusters)
-            Euclidean distances, in the model's dtype.
+            Euclidean distances, in the model's dtype; a dask array whatever
+            ``set_output`` or scikit-learn's ``transform_output`` ask for.
         """
         X, centers = self._query(X)
         return X.map_blocks(
@@ -399,6 +425,92 @@ class KMeans(
             chunks=(X.chunks[0], (centers.shape[0],)),
             dtype=centers.dtype,
         )
+
+    def set_output(self, *, transform=None):
+        """Keep the default output: this model's transforms return dask arrays.
+
+        A pandas or polars DataFrame would compute the result into memory, so
+        they are refused; build a lazy frame from the dask array instead, e.g.
+        ``dask.dataframe.from_dask_array(X_new, columns=km.get_feature_names_out())``.
+        scikit-learn's global ``transform_output`` setting is not applied either.
+
+        Parameters
+        ----------
+        transform : {"default"} or None, default=None
+            ``"default"`` or None (no change).
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+
+        Raises
+        ------
+        ValueError
+            For ``"pandas"``, ``"polars"`` or any other container.
+        """
+        if transform not in (None, "default"):
+            raise ValueError(
+                f"{self.__class__.__name__}.set_output(transform={transform!r}) is "
+                "not supported: nbkm.dask transforms return dask arrays, lazily, "
+                "and a DataFrame would compute the result into memory. Convert "
+                "the dask array yourself, e.g. with dask.dataframe.from_dask_array("
+                "X_new, columns=km.get_feature_names_out())."
+            )
+        return self
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the value of X on the K-means objective.
+
+        Computed on the cluster of the current Client: bitwise
+        ``nbkm.KMeans.score`` for the same centres, for any chunking.
+
+        Parameters
+        ----------
+        X : dask.array.Array of shape (n_samples, n_features)
+            New data. A NumPy array is accepted and sent as one chunk.
+        y : Ignored
+            Not used, present here for API consistency by convention.
+        sample_weight : dask.array.Array or array-like of shape (n_samples,), \
+                default=None
+            The weights for each observation in X; None means all ones.
+
+        Returns
+        -------
+        score : float
+            Opposite of the value of X on the K-means objective: minus the
+            weighted sum of squared distances to the nearest centre.
+
+        Raises
+        ------
+        ValueError
+            If X has another number of features than in :term:`fit`, or the
+            weights are invalid (wrong length, unknown chunk sizes, negative,
+            NaN or infinite).
+        RuntimeError
+            Without a ``distributed.Client``.
+        """
+        X, centers = self._query(X, blocks=True)
+        rows = K.rows_per_block(X.shape[0])
+        row_chunks = X.chunks[0]
+        arrays = [X, "ij"]
+        if sample_weight is not None:
+            w = as_dask_weights(sample_weight, X.shape[0], row_chunks, centers.dtype)
+            arrays += [w, "i"]
+        partials = da.blockwise(
+            T.score_partials,
+            "i",
+            *arrays,
+            centers=centers,
+            rows=rows,
+            n_threads=self.n_threads,
+            concatenate=True,
+            adjust_chunks={"i": lambda size: -(-size // rows)},  # blocks per chunk
+            dtype=np.float64,
+            meta=np.empty(0, dtype=np.float64),
+        )
+        # Folded in block order here, as nbkm.KMeans.score folds them.
+        return -float(K.fold_blocks(_client().compute(partials, sync=True)))
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return ``labels_`` (a dask array).

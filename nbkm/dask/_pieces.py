@@ -17,7 +17,7 @@ from dask.core import flatten
 from distributed import futures_of
 
 from nbkm import _kernels as K
-from nbkm._checks import WEIGHT_EXPONENT_RANGE, check_squares_fit
+from nbkm._checks import check_squares_fit, weight_exponent
 from nbkm.dask import _tasks as T
 
 _FLOAT_DTYPES = (np.float32, np.float64)
@@ -28,6 +28,16 @@ def _is_sparse_meta(meta) -> bool:
         return True
     module = type(meta).__module__
     return module.startswith(("sparse", "cupyx.scipy.sparse"))
+
+
+def _check_known_chunks(a, name):
+    """Raise ``ValueError`` if the row chunk sizes of dask array ``a`` are unknown."""
+    # Unknown after boolean indexing, say: the rows cannot be cut at block
+    # boundaries, nor matched with other arrays, without counting them.
+    if any(np.isnan(c) for c in a.chunks[0]):
+        raise ValueError(
+            f"{name} has unknown chunk sizes; call {name}.compute_chunk_sizes() first."
+        )
 
 
 def as_dask_matrix(X, name="X"):
@@ -54,16 +64,57 @@ def as_dask_matrix(X, name="X"):
             f"{type(X._meta).__name__} (sparse). Convert them with "
             ".map_blocks(lambda b: b.toarray()) or use nbkm.KMeans."
         )
-    if any(np.isnan(c) for c in X.chunks[0]):
-        raise ValueError(
-            f"{name} has unknown chunk sizes; call {name}.compute_chunk_sizes() first."
-        )
+    _check_known_chunks(X, name)
     if X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(
             f"Found array with {X.shape[0]} sample(s) and {X.shape[1]} feature(s) "
             "while a minimum of 1 is required."
         )
     return X
+
+
+def as_dask_weights(sample_weight, n, chunks, dtype):
+    """Return sample weights as a dask array chunked as the samples, or raise.
+
+    Only the shape and the chunks are checked here; the values are checked
+    where the chunks are.
+
+    Parameters
+    ----------
+    sample_weight : dask.array.Array, array-like or scalar
+        Weight of each sample; a scalar weighs them all, as in scikit-learn.
+    n : int
+        Number of samples.
+    chunks : tuple of int
+        Row chunk sizes of the samples.
+    dtype : numpy dtype
+        The computation's float dtype.
+
+    Returns
+    -------
+    w : dask.array.Array of shape (n,)
+        Dense, C-contiguous chunks in ``dtype``, chunked as ``chunks``.
+    """
+    if isinstance(sample_weight, da.Array):
+        w = sample_weight
+    else:
+        w = np.asarray(sample_weight)
+        if w.ndim == 0:  # a scalar weight, as sklearn allows
+            w = np.full(n, w)
+    if w.ndim != 1:
+        raise ValueError(
+            f"Sample weights must be 1D array or scalar, got {w.ndim}D array. "
+            f"Expected either a scalar value or a 1D array of length {n}."
+        )
+    if isinstance(w, da.Array):
+        _check_known_chunks(w, "sample_weight")
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+    if not isinstance(w, da.Array):
+        w = da.from_array(w, chunks=(chunks,))
+    if _is_sparse_meta(getattr(w, "_meta", None)):
+        raise TypeError("sample_weight must be dense.")
+    return w.rechunk((chunks,)).map_blocks(T.prepared, dtype, dtype=dtype)
 
 
 def float_dtype(X):
@@ -173,24 +224,26 @@ class Pieces:
         return K.fold_blocks(np.concatenate(partials, axis=0))
 
 
-def _check_weights(client, w_futures, n):
-    """Apply nbkm's weight rules (``_check_sample_weight``, ``normalized_weights``)."""
+def _check_weights(client, w_futures, n, n_features, max_abs, dtype):
+    """Apply nbkm's weight rules (``_check_sample_weight``, ``normalized_weights``).
+
+    Returns the weights' futures, scaled by ``nbkm._checks.weight_exponent``'s
+    power of two when needed, and the factor that turns back the inertia.
+    """
     stats = client.gather([client.submit(T.weight_stats, f) for f in w_futures])
-    if any(s[0] for s in stats):
-        raise ValueError("Input sample_weight contains NaN.")
-    if any(s[1] for s in stats):
-        raise ValueError("Input sample_weight contains infinity.")
     low = min(s[2] for s in stats)
     high = max(s[3] for s in stats)
+    problem = T.weight_problem(any(s[0] for s in stats), any(s[1] for s in stats), low)
+    if problem is not None:
+        raise ValueError(problem)
     if high == 0 and low == 0:
         raise ValueError("Sample weights must contain at least one non-zero number.")
-    if low < 0:
-        raise ValueError("Negative values in data passed to `sample_weight`")
-    exponent = int(np.frexp(high)[1])
-    if abs(exponent) <= WEIGHT_EXPONENT_RANGE:
+    low_positive = min(s[4] for s in stats)
+    exponent = weight_exponent(low_positive, high, n, n_features, max_abs, dtype)
+    if exponent == 0:
         return w_futures, 1.0
     scaled = [client.submit(T.scaled_weights, f, exponent) for f in w_futures]
-    return scaled, float(np.ldexp(1.0, exponent))
+    return scaled, float(np.ldexp(1.0, -exponent))
 
 
 def scatter_data(client, X, sample_weight, dtype):
@@ -221,32 +274,28 @@ def scatter_data(client, X, sample_weight, dtype):
 
     w = None
     if sample_weight is not None:
-        if isinstance(sample_weight, da.Array):
-            w = sample_weight
-        else:
-            w = np.asarray(sample_weight)
-            if w.ndim == 0:  # a scalar weight, as sklearn allows
-                w = np.full(n, w)
-        if w.ndim != 1:
-            raise ValueError(
-                f"Sample weights must be 1D array or scalar, got {w.ndim}D array. "
-                f"Expected either a scalar value or a 1D array of length {n}."
-            )
-        if w.shape != (n,):
-            raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
-        if not isinstance(w, da.Array):
-            w = da.from_array(w, chunks=(chunks,))
-        if _is_sparse_meta(getattr(w, "_meta", None)):
-            raise TypeError("sample_weight must be dense.")
-        w = w.rechunk((chunks,)).map_blocks(T.prepared, dtype, dtype=dtype)
+        w = as_dask_weights(sample_weight, n, chunks, dtype)
 
     X = client.persist(X)
     x_futures = _ordered_futures(X)
+    stats = client.gather(
+        [client.submit(T.data_stats, f, rows=rows) for f in x_futures]
+    )
+    if any(s[0] for s in stats):
+        raise ValueError("Input X contains NaN.")
+    if any(s[1] for s in stats):
+        raise ValueError(
+            f"Input X contains infinity or a value too large for {np.dtype(dtype)!r}."
+        )
+    max_abs = max(s[2] for s in stats)
+    check_squares_fit(np.full((1, d), max_abs), dtype)
     if w is None:
         w_futures, scale, weighted = [None] * len(x_futures), 1.0, False
     else:
         w = client.persist(w)
-        w_futures, scale = _check_weights(client, _ordered_futures(w), n)
+        w_futures, scale = _check_weights(
+            client, _ordered_futures(w), n, d, max_abs, dtype
+        )
         weighted = True
     pieces = Pieces(
         client=client,
@@ -259,15 +308,7 @@ def scatter_data(client, X, sample_weight, dtype):
         inertia_scale=scale,
         weighted=weighted,
     )
-    stats = pieces.gather(pieces.map(T.data_stats, pieces.x, rows=rows))
-    if any(s[0] for s in stats):
-        raise ValueError("Input X contains NaN.")
-    if any(s[1] for s in stats):
-        raise ValueError(
-            f"Input X contains infinity or a value too large for {np.dtype(dtype)!r}."
-        )
-    pieces.max_abs = max(s[2] for s in stats)
-    check_squares_fit(np.full((1, d), pieces.max_abs), dtype)
+    pieces.max_abs = max_abs
     # column_means: block sums folded in block order, divided by n, cast.
     pieces.x_mean = (pieces.fold([s[3] for s in stats]) / n).astype(dtype)
     return pieces

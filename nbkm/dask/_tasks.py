@@ -85,19 +85,32 @@ def deviation_sums(x, x_mean, rows):
     return partial
 
 
+def weight_problem(has_nan, has_inf, low):
+    """Return nbkm's error message for weights with these stats, or None."""
+    if has_nan:
+        return "Input sample_weight contains NaN."
+    if has_inf:
+        return "Input sample_weight contains infinity."
+    if low < 0:
+        return "Negative values in data passed to `sample_weight`"
+    return None
+
+
 def weight_stats(w):
-    """``(has_nan, has_inf, min, max)`` of a chunk of sample weights."""
+    """``(has_nan, has_inf, min, max, least positive)`` of a chunk of weights."""
     check_dense(w, "sample_weight")
     has_nan = bool(np.isnan(w).any())
     has_inf = bool(np.isinf(w).any())
+    positive = w[w > 0]
+    low_positive = float(positive.min()) if positive.size else np.inf
     if w.size == 0:
-        return has_nan, has_inf, np.inf, -np.inf
-    return has_nan, has_inf, float(w.min()), float(w.max())
+        return has_nan, has_inf, np.inf, -np.inf, low_positive
+    return has_nan, has_inf, float(w.min()), float(w.max()), low_positive
 
 
 def scaled_weights(w, exponent):
-    """``w * 2**-exponent`` exactly as ``nbkm._checks.normalized_weights`` scales."""
-    return np.ldexp(w, -exponent).astype(w.dtype)
+    """``w * 2**exponent`` exactly as ``nbkm._checks.normalized_weights`` scales."""
+    return np.ldexp(w, exponent).astype(w.dtype)
 
 
 def _views(centers):
@@ -266,22 +279,43 @@ def cluster_sizes(labels, n_clusters):
     return np.bincount(labels, minlength=n_clusters)
 
 
+def _query_block(x, centers):
+    """Return a block of query data prepared in the centres' dtype, or raise."""
+    x = prepared(x, centers.dtype)
+    if not np.isfinite(x).all():
+        raise ValueError("Input X contains NaN or infinity.")
+    return x
+
+
 def predict_block(x, centers, n_threads=None):
     """Return ``predict``'s labels for one block of a dask array.
 
     A chunk that starts at a multiple of 256 rows gives nbkm's labels bitwise.
     """
-    x = prepared(x, centers.dtype)
-    if not np.isfinite(x).all():
-        raise ValueError("Input X contains NaN or infinity.")
+    x = _query_block(x, centers)
     return assign(x, None, centers, K.rows_per_block(x.shape[0]), n_threads)[0]
+
+
+def score_partials(x, w=None, *, centers, rows, n_threads=None):
+    """Per-block weighted squared distances to the nearest centre (``score``).
+
+    ``nbkm.KMeans.score`` on the chunk's blocks: the labels of ``predict``, then
+    :func:`inertia_partials` without centring. A chunk whose first row sits at
+    a multiple of ``rows`` gives that score's partials bitwise.
+    """
+    x = _query_block(x, centers)
+    if w is not None:
+        problem = weight_problem(*weight_stats(w)[:3])
+        if problem is not None:
+            raise ValueError(problem)
+    labels = assign(x, None, centers, rows, n_threads)[0]
+    zero = np.zeros(x.shape[1], dtype=x.dtype)
+    return inertia_partials(x, w, labels, zero, centers, rows, n_threads)
 
 
 def transform_block(x, centers, n_threads=None):
     """``transform`` of one block: Euclidean distances to every centre."""
-    x = prepared(x, centers.dtype)
-    if not np.isfinite(x).all():
-        raise ValueError("Input X contains NaN or infinity.")
+    x = _query_block(x, centers)
     centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
     K.squared_norms(centers, centers_sq)
     out = np.empty((x.shape[0], centers.shape[0]), dtype=x.dtype)
