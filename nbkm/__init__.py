@@ -1,7 +1,9 @@
 """nbkm: Numba-parallel k-means behind a scikit-learn-compatible estimator."""
 
-from nbkm._compile import compile_kernels
+from nbkm._compile import compile_kernels, guard_caches
 from nbkm._kmeans import KMeans, kmeans_plusplus
+
+guard_caches()
 
 __version__ = "0.1.0"
 

@@ -4,6 +4,8 @@ import argparse
 import logging
 import sys
 
+import numba
+
 from nbkm._compile import DTYPES, LAYOUTS, compile_kernels
 
 
@@ -18,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     code : int
-        0 on success (argparse exits 2 on a usage error).
+        0 on success; 1 when Numba's compiler is disabled (NUMBA_DISABLE_JIT);
+        argparse exits 2 on a usage error.
     """
     parser = argparse.ArgumentParser(
         prog="python -m nbkm",
@@ -45,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
             help=f"{what} to compile for (default: all of them)",
         )
     args = parser.parse_args(argv)
+    if numba.config.DISABLE_JIT:
+        print(
+            "python -m nbkm compile: nothing compiled: NUMBA_DISABLE_JIT is set, "
+            "so nbkm's kernels run as plain Python (unset it to compile them)",
+            file=sys.stderr,
+        )
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     report = compile_kernels(dtypes=args.dtype, layouts=args.layout)
     kernels = sorted(report["kernels"].items(), key=lambda item: -item[1])

@@ -6,8 +6,26 @@ structures whose indices are in range, values whose squared distances are finite
 and weights whose sums neither underflow nor overflow.
 """
 
+from numbers import Integral
+
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval
+
+
+class _Count(Interval):
+    """An integer interval that refuses booleans (``n_threads=True`` is a mistake).
+
+    scikit-learn's ``Interval(Integral, ...)`` accepts ``True`` as 1, since
+    ``bool`` is an integer type; a thread count given as a boolean is a typo.
+    """
+
+    def is_satisfied_by(self, val):  # noqa: D102 - scikit-learn's hook
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+
+#: The parameter constraint of ``n_threads``: a positive int (not a bool) or None.
+THREAD_COUNT = [_Count(Integral, 1, None, closed="left"), None]
 
 
 def check_csr_structure(X) -> None:

@@ -11,6 +11,8 @@ Compilations are observed through Numba's event API (``numba:compile`` fires for
 real compilations only, never for cache loads), so a warm cache never logs.
 """
 
+import contextlib
+import functools
 import logging
 import threading
 import time
@@ -18,6 +20,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 from numba.core import event, types
+from numba.core.caching import Cache
 
 logger = logging.getLogger("nbkm")
 logger.addHandler(logging.NullHandler())
@@ -77,6 +80,66 @@ class _CompileWatch(event.Listener):
 WATCH = _CompileWatch()
 event.register("numba:compile", WATCH)
 
+CACHE_NOTICE = (
+    "nbkm: Numba's cache of {name} could not be {action} ({error}); "
+    "it is discarded and the kernel compiled afresh"
+)
+
+
+def _is_nbkm_cache(cache) -> bool:
+    func = getattr(cache, "_py_func", None)
+    return getattr(func, "__module__", "").startswith("nbkm.")
+
+
+def guard_caches() -> None:
+    """Make nbkm kernels whose cache files are damaged recompile instead of failing.
+
+    Numba reads its cache index and data with ``pickle``: a file cut short (a
+    process killed while writing it) raises ``UnpicklingError`` or ``EOFError``
+    on every later call, forever. For nbkm's functions (the kernels, and the
+    implementations Numba builds for their ``overload``s, which no module
+    attribute reaches), Numba's cache loading and saving are wrapped so that any
+    failure is reported through the ``nbkm`` logger, the function's index is
+    emptied (Numba's ``flush``) and the kernel compiles as on a cold cache; the
+    next save writes a sound cache. Other functions' caches are left to Numba.
+    (Bytes that unpickle but are not machine code can still crash the
+    interpreter inside Numba; nothing short of not loading the cache prevents
+    that.)
+    """
+    if getattr(Cache, "nbkm_guarded", False):
+        return
+    load, save = Cache.load_overload, Cache.save_overload
+
+    def discard(cache, action, exc):
+        name = getattr(cache._py_func, "__qualname__", cache._name)
+        logger.warning(CACHE_NOTICE.format(name=name, action=action, error=exc))
+        with contextlib.suppress(Exception):
+            cache.flush()
+
+    @functools.wraps(load)
+    def load_overload(self, sig, target_context):
+        if not _is_nbkm_cache(self):
+            return load(self, sig, target_context)
+        try:
+            return load(self, sig, target_context)
+        except Exception as exc:  # noqa: BLE001 - any unreadable cache: recompile
+            discard(self, "read", exc)
+            return None
+
+    @functools.wraps(save)
+    def save_overload(self, sig, data):
+        if not _is_nbkm_cache(self):
+            return save(self, sig, data)
+        try:
+            save(self, sig, data)
+        except Exception as exc:  # noqa: BLE001 - the compiled kernel still runs
+            discard(self, "written", exc)
+
+    Cache.load_overload = load_overload
+    Cache.save_overload = save_overload
+    Cache.nbkm_guarded = True
+
+
 #: What ``compile_kernels`` (and ``python -m nbkm compile``) can prepare for.
 DTYPES = ("float64", "float32")
 LAYOUTS = ("dense", "csr")
@@ -102,10 +165,11 @@ def _exercise(X) -> None:
     # data whose per-block partial sums would be too large) and the k-means++
     # kernel of large dense data. Their kernels are called directly.
     from nbkm import _kernels as K
-    from nbkm._samples import Samples
+    from nbkm._samples import Samples, read_only
 
     n = X.shape[0]
     samples = Samples.of(X)
+    ones = read_only(np.ones(n, X.dtype))  # weights as the estimator passes them
     if not samples.is_sparse:
         # The bounded sweep: a fit runs Lloyd's sweep until labels settle, and
         # tiny data converges before that, so two bounded sweeps are run here
@@ -115,21 +179,20 @@ def _exercise(X) -> None:
 
         centers = np.ascontiguousarray(samples.X[:3] - samples.x_mean)
         bounded = BoundedSweep(
-            samples, np.ones(n, X.dtype), centers, 1, Sweep.allocate(samples, 3),
-            adaptive=False,
-        )  # fmt: skip
+            samples, ones, centers, 1, Sweep.allocate(samples, 3), adaptive=False
+        )
         bounded.assign(centers)
         bounded.assign(centers * 0.5)
         # k-means++ on large dense data (small data takes NumPy's path).
         t = np.ones((X.shape[1], 2), X.dtype)
         K.candidate_potentials_dense(
-            X,
+            samples.X,
             samples.x_mean,
             np.ones(n),
             t,
             np.ones(2),
             np.ones(n),
-            np.ones(n, X.dtype),
+            ones,
             K.block_bounds(n),
             np.empty((2, n)),
             np.empty(2),
@@ -139,12 +202,27 @@ def _exercise(X) -> None:
     K.accumulate_by_cluster(
         samples.X,
         samples.x_mean,
-        np.ones(n, X.dtype),
+        ones,
         order,
         starts,
         np.zeros((2, X.shape[1]), X.dtype),
         np.zeros(2, X.dtype),
     )
+
+
+def _as_list(value) -> list:
+    """One value (a string or dtype-like) as a list of one; a sequence as a list."""
+    if isinstance(value, str | type | np.dtype):
+        return [value]
+    return list(value)
+
+
+def _dtype_name(value):
+    """``"float64"`` for ``np.float64``, ``np.dtype("float64")`` or the string."""
+    try:
+        return np.dtype(value).name
+    except TypeError:
+        return value  # reported as unknown by the caller
 
 
 def compile_kernels(dtypes=DTYPES, layouts=LAYOUTS) -> dict:
@@ -155,10 +233,10 @@ def compile_kernels(dtypes=DTYPES, layouts=LAYOUTS) -> dict:
 
     Parameters
     ----------
-    dtypes : sequence of {"float64", "float32"}, default=("float64", "float32")
-        Float types of the data to prepare for (integer data is fitted as
-        float64).
-    layouts : sequence of {"dense", "csr"}, default=("dense", "csr")
+    dtypes : dtype-like or sequence of them, default=("float64", "float32")
+        Float types of the data to prepare for: ``"float64"``, ``np.float32``,
+        ``np.dtype("float64")``, ... (integer data is fitted as float64).
+    layouts : {"dense", "csr"} or sequence of them, default=("dense", "csr")
         Dense arrays, CSR matrices (any scipy.sparse input), or both.
 
     Returns
@@ -180,6 +258,8 @@ def compile_kernels(dtypes=DTYPES, layouts=LAYOUTS) -> dict:
     >>> sorted(report)
     ['kernels', 'seconds']
     """
+    dtypes = [_dtype_name(d) for d in _as_list(dtypes)]
+    layouts = _as_list(layouts)
     unknown = [d for d in dtypes if d not in DTYPES]
     unknown += [layout for layout in layouts if layout not in LAYOUTS]
     if unknown:

@@ -27,6 +27,7 @@ from nbkm import _kernels as K
 from nbkm._auto import SPARSE_ALGORITHMS, choose_algorithm
 from nbkm._bounded import hamerly_single, yinyang_single
 from nbkm._checks import (
+    THREAD_COUNT,
     check_csr_structure,
     check_squares_fit,
     normalized_weights,
@@ -34,7 +35,7 @@ from nbkm._checks import (
 from nbkm._elkan import elkan_single
 from nbkm._init import kmeans_plusplus_indices, random_indices
 from nbkm._lloyd import assign_labels, inertia, lloyd_single
-from nbkm._samples import Samples
+from nbkm._samples import Samples, read_only
 from nbkm._threads import effective_n_threads, numba_threads
 
 _FLOAT_DTYPES = [np.float64, np.float32]
@@ -52,7 +53,7 @@ def _tolerance(X, tol, n_threads):
         variances = mean_variance_axis(X, axis=0)[1]
     else:
         with numba_threads(n_threads):
-            variances = K.column_variances(X)
+            variances = K.column_variances(read_only(X))
     return float(np.mean(variances) * tol)
 
 
@@ -109,8 +110,9 @@ def _checked_weights(sample_weight, X):
         sample_weight, X, dtype=X.dtype, ensure_non_negative=True
     )
     if not given:  # unit weights always fit
-        return sample_weight, 1.0
-    return normalized_weights(sample_weight, X)
+        return read_only(sample_weight), 1.0
+    weights, inertia_scale = normalized_weights(sample_weight, X)
+    return read_only(weights), inertia_scale
 
 
 @validate_params(
@@ -121,7 +123,7 @@ def _checked_weights(sample_weight, X):
         "x_squared_norms": ["array-like", None],
         "random_state": ["random_state"],
         "n_local_trials": [Interval(Integral, 1, None, closed="left"), None],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "n_threads": THREAD_COUNT,
     },
     prefer_skip_nested_validation=True,
 )
@@ -321,7 +323,7 @@ class KMeans(
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
         "algorithm": [StrOptions({"auto", "lloyd", "elkan", "hamerly", "yinyang"})],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "n_threads": THREAD_COUNT,
     }
 
     def __init__(
@@ -689,6 +691,7 @@ class KMeans(
         sample_weight = _check_sample_weight(
             sample_weight, samples.source, dtype=samples.dtype, ensure_non_negative=True
         )
+        sample_weight = read_only(sample_weight)
         with numba_threads(self.n_threads):
             labels = assign_labels(samples, centers)
             return -inertia(samples, sample_weight, centers, labels)

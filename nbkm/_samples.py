@@ -8,6 +8,20 @@ import scipy.sparse as sp
 from nbkm._kernels import column_means
 
 
+def read_only(a: np.ndarray) -> np.ndarray:
+    """Return a read-only view of ``a``: kernels take the caller's arrays so.
+
+    Numba types a read-only array (``np.load(mmap_mode="r")``, a joblib memmap,
+    ``writeable=False``) apart from a writeable one and compiles each kernel
+    again for it. The kernels never write the caller's arrays, so they always
+    take them read-only: one compiled signature serves both, and a kernel that
+    tried to write one would not compile.
+    """
+    view = np.asarray(a).view()
+    view.flags.writeable = False
+    return view
+
+
 @dataclass(frozen=True)
 class Samples:
     """Validated samples, ready for the kernels.
@@ -33,6 +47,7 @@ class Samples:
         """Wrap a validated C-contiguous float array, centred by ``x_mean`` if given."""
         if x_mean is None:
             x_mean = np.zeros(X.shape[1], dtype=X.dtype)
+        X = read_only(X)
         return cls(X=X, x_mean=x_mean, source=X)
 
     @classmethod
@@ -41,9 +56,9 @@ class Samples:
         if not X.has_canonical_format:
             X = X.copy()
             X.sum_duplicates()  # also sorts the indices
-        data = X.data
-        indices = X.indices.astype(np.int32, copy=False)
-        indptr = X.indptr.astype(np.int32, copy=False)
+        data = read_only(X.data)
+        indices = read_only(X.indices.astype(np.int32, copy=False))
+        indptr = read_only(X.indptr.astype(np.int32, copy=False))
         return cls(
             X=(data, indices, indptr),
             x_mean=np.zeros(X.shape[1], dtype=data.dtype),
@@ -55,6 +70,7 @@ class Samples:
         """Wrap validated samples, dense (centred when ``centre``) or CSR."""
         if sp.issparse(X):
             return cls.csr(X)
+        X = read_only(X)
         return cls.dense(X, column_means(X) if centre else None)
 
     @property

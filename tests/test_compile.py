@@ -201,3 +201,69 @@ def test_unwritable_package_directory_falls_back_to_the_user_cache(installed, tm
     assert list(home.rglob("*.nbi")), "no index in the user's cache directory"
     warm = _fit(env, cwd=tmp_path)
     assert warm["misses"] == 0 and warm["hits"] > 0 and warm["log"] == []
+
+
+# Read-only input of every kind a user meets (a read-only memmap from np.load, a
+# joblib memmap, an array with writeable=False) through every algorithm and
+# method; prints the cache misses of every kernel.
+READ_ONLY_FIT_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import joblib
+    import numpy as np
+    import nbkm
+    from nbkm import _kernels as K
+    tmp = sys.argv[1]
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4)) + rng.integers(0, 40, size=(3000, 1))
+    np.save(tmp + "/x.npy", X)
+    joblib.dump(X, tmp + "/x.joblib")
+    frozen = X.copy()
+    frozen.setflags(write=False)
+    w = np.ones(len(X))
+    w.setflags(write=False)
+    for data in (
+        np.load(tmp + "/x.npy", mmap_mode="r"),
+        joblib.load(tmp + "/x.joblib", mmap_mode="r"),
+        frozen,
+    ):
+        for algorithm in ("lloyd", "elkan", "hamerly", "yinyang"):
+            km = nbkm.KMeans(60, algorithm=algorithm, n_init=1, random_state=0)
+            km.fit(data, sample_weight=w)
+            km.predict(data), km.transform(data), km.score(data, sample_weight=w)
+        nbkm.kmeans_plusplus(data, 5, sample_weight=w, random_state=0)
+    misses = 0
+    for module in vars(K).values():
+        for value in vars(module).values() if hasattr(module, "__file__") else ():
+            if hasattr(value, "stats"):
+                misses += sum(value.stats.cache_misses.values())
+    print(json.dumps({"misses": misses}))
+    """
+)
+
+
+def test_compile_command_prepares_read_only_input(tmp_path):
+    env = _env(NUMBA_CACHE_DIR=tmp_path / "cache")
+    _python(["-m", "nbkm", "compile", "--dtype", "float64", "--layout", "dense"], env)
+    proc = _python(["-c", READ_ONLY_FIT_SCRIPT, str(tmp_path)], env)
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["misses"] == 0
+
+
+@pytest.mark.parametrize("damaged", ["*.nbi", "*.nbc"])
+def test_damaged_cache_files_are_discarded_and_recompiled(tmp_path, damaged):
+    # A process killed while Numba wrote its cache leaves files cut short; every
+    # later fit raised UnpicklingError. Now the kernel recompiles, says so, and
+    # the cache it writes serves the next run.
+    cache = tmp_path / "cache"
+    env = _env(NUMBA_CACHE_DIR=cache)
+    _fit(env)
+    files = sorted(cache.rglob(damaged))
+    assert files
+    for path in files:
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    repaired = _fit(env)
+    warnings = [line for line in repaired["log"] if "could not be read" in line]
+    assert warnings and "discarded and the kernel compiled afresh" in warnings[0]
+    assert repaired["misses"] > 0
+    again = _fit(env)
+    assert again["log"] == [] and again["misses"] == 0 and again["hits"] > 0

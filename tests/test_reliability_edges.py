@@ -1,9 +1,13 @@
 """Regression tests for wrong results at the edges: weights spread over the float
-range, subnormal squared distances, Yinyang's column order, grouping memory.
+range, subnormal squared distances, Yinyang's column order, grouping memory,
+read-only input, and parameters that were taken for what they are not.
 
 Each test failed before its fix.
 """
 
+import os
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -13,6 +17,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.cluster import KMeans as SKKMeans
 
 import nbkm._bounded
+import nbkm._compile
 from nbkm import KMeans
 from nbkm._bounded import BoundedSweep, center_groups
 from nbkm._checks import weight_exponent
@@ -143,3 +148,78 @@ def test_subnormal_squared_distances_give_lloyds_run(algorithm, scale, monkeypat
         assert km.n_iter_ == ref.n_iter_
         assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
         assert km.inertia_ == ref.inertia_
+
+
+# --------------------------------------------------------------------------
+# Read-only input (a read-only memmap, writeable=False) runs the kernels
+# compiled for writeable input: no second signature, no second compilation.
+
+
+def _nbkm_signatures():
+    """Every compiled or loaded signature of every nbkm kernel, by kernel."""
+    import nbkm._kernels as kernels
+
+    found = {}
+    for module in vars(kernels).values():
+        if getattr(module, "__name__", "").startswith("nbkm._kernels."):
+            for name, value in vars(module).items():
+                if hasattr(value, "signatures"):
+                    found[f"{module.__name__}.{name}"] = set(value.signatures)
+    return found
+
+
+def test_read_only_input_uses_the_signatures_of_writeable_input(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4)) + rng.integers(0, 40, size=(3000, 1))
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+
+    def every_path(data, weights):
+        for algorithm in ALGORITHMS:
+            km = KMeans(60, algorithm=algorithm, n_init=1, random_state=0)
+            km.fit(data, sample_weight=weights)
+            km.predict(data), km.transform(data), km.score(data, sample_weight=weights)
+
+    every_path(X, w)
+    before = _nbkm_signatures()
+    np.save(tmp_path / "x.npy", X)
+    frozen_w = w.copy()
+    frozen_w.setflags(write=False)
+    every_path(np.load(tmp_path / "x.npy", mmap_mode="r"), frozen_w)
+    assert _nbkm_signatures() == before
+
+
+# --------------------------------------------------------------------------
+# Parameters and commands that took the wrong thing.
+
+
+@pytest.mark.parametrize("dtypes", ["float64", np.float64, np.dtype("float64")])
+def test_compile_kernels_takes_one_dtype_in_any_spelling(dtypes, monkeypatch):
+    seen = []
+    monkeypatch.setattr(nbkm._compile, "_exercise", lambda X: seen.append(X.dtype))
+    nbkm.compile_kernels(dtypes=dtypes, layouts="dense")
+    assert seen == [np.dtype("float64")]
+
+
+def test_compile_kernels_names_what_it_does_not_know():
+    with pytest.raises(ValueError, match=r"Unknown dtype or layout \['float16'\]"):
+        nbkm.compile_kernels(dtypes=np.float16)
+
+
+@pytest.mark.parametrize("n_threads", [True, False, 0, 1.5])
+def test_n_threads_must_be_a_positive_int_not_a_bool(n_threads):
+    X = np.eye(4)
+    with pytest.raises(ValueError, match="'n_threads' parameter of KMeans"):
+        KMeans(2, n_threads=n_threads, n_init=1).fit(X)
+
+
+def test_compile_command_under_disabled_jit_says_nothing_was_compiled():
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbkm", "compile", "--layout", "dense"],
+        env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "all cached" not in proc.stdout
+    assert "NUMBA_DISABLE_JIT is set" in proc.stderr

@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted
 
 from nbkm import _kernels as K
-from nbkm._checks import check_squares_fit
+from nbkm._checks import THREAD_COUNT, check_squares_fit
 from nbkm._kernels._dense import CHUNK_ROWS
 from nbkm.dask import _init as init_centers
 from nbkm.dask import _lloyd
@@ -161,7 +161,7 @@ class KMeans(
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
         "algorithm": [StrOptions({"auto", "lloyd", "elkan", "hamerly", "yinyang"})],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "n_threads": THREAD_COUNT,
     }
 
     def __init__(

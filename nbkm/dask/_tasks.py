@@ -14,6 +14,7 @@ import numpy as np
 
 from nbkm import _kernels as K
 from nbkm._lloyd import _CenterViews
+from nbkm._samples import read_only
 from nbkm._threads import numba_threads
 
 
@@ -31,9 +32,9 @@ def check_dense(x, name="X"):
 
 @functools.lru_cache(maxsize=8)
 def _ones(n, dtype):
-    # Left writeable: a read-only array is another Numba type, so another
-    # compilation of every kernel it reaches. No task writes to weights.
-    return np.ones(n, dtype=dtype)
+    # Read-only, as every array the kernels take from the caller (one Numba
+    # signature; see nbkm._samples.read_only), and safe to share.
+    return read_only(np.ones(n, dtype=dtype))
 
 
 def ones_if_none(w, x):
@@ -46,9 +47,13 @@ def ones_if_none(w, x):
 
 
 def prepared(x, dtype):
-    """Return the chunk as the kernels take it: dense, C-contiguous, in ``dtype``."""
+    """Return the chunk as the kernels take it: dense, C-contiguous, in ``dtype``.
+
+    Read-only, as nbkm.KMeans hands the caller's arrays to the kernels (see
+    ``nbkm._samples.read_only``): the workers compile one signature, the same.
+    """
     check_dense(x)
-    return np.ascontiguousarray(x, dtype=dtype)
+    return read_only(np.ascontiguousarray(x, dtype=dtype))
 
 
 def data_stats(x, rows):
