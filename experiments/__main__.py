@@ -20,7 +20,7 @@ if sys.argv[1:2] and sys.argv[1] in ("compare", "reference"):
 import experiments  # noqa: E402
 from experiments._cli import REGISTRY, UsageError  # noqa: E402
 from experiments._cli import main as run_experiment  # noqa: E402
-from experiments._io import RecordError  # noqa: E402
+from experiments._io import RecordError, SetError  # noqa: E402
 
 
 def load_all() -> dict:
@@ -104,6 +104,9 @@ def _dispatch(argv: list[str]) -> int:
         return 2
     except RecordError as exc:
         print(f"error: malformed record: {exc}", file=sys.stderr)
+        return 1
+    except SetError as exc:  # the place of a set changed while it was made
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader went away (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

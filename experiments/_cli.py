@@ -13,7 +13,6 @@ import argparse
 import os
 import shlex
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +63,9 @@ class Experiment:
         Position in the help and in the README (smallest first).
     exit_code : callable, optional
         ``exit_code(results) -> int`` once the set is written (default 0).
+    check_results : callable, optional
+        ``check_results(record, where)`` raises :class:`~experiments._io.RecordError`
+        where the body is not what ``section`` and the other readers expect.
     """
 
     name: str
@@ -76,11 +78,30 @@ class Experiment:
     set_name: Callable | None = None
     required: tuple = ()
     exit_code: Callable | None = None
+    check_results: Callable | None = None
     order: int = 50
 
     def directory(self, params: dict) -> str:
         """Name of the result set of a run with ``params``."""
         return self.set_name(params) if self.set_name else self.name
+
+    def validate_record(self, record: dict, where: str) -> dict:
+        """Validate ``record`` as one of this experiment's; return it unchanged.
+
+        Raises
+        ------
+        experiments._io.RecordError
+            When the header, the required keys or the body are not this
+            experiment's (see :func:`experiments._io.validate`).
+        """
+        _io.validate(record, where, self.required)
+        if record["experiment"] != self.name:
+            raise _io.RecordError(
+                f"{where}: a record of {record['experiment']!r}, not of {self.name!r}"
+            )
+        if self.check_results is not None:
+            self.check_results(record, where)
+        return record
 
 
 #: Every registered experiment and command, by name.
@@ -96,7 +117,8 @@ def register(module: str, order: int, required=()) -> Experiment:
         The module's ``__name__``; its last part is the command name. It defines
         ``add_arguments(parser)`` and ``run``, and for an experiment
         ``params_from(args)``; optionally ``summary``, ``section``,
-        ``set_name`` and ``exit_code`` (see :class:`Experiment`).
+        ``set_name``, ``exit_code`` and ``check_results`` (see
+        :class:`Experiment`).
     order : int
         Position in the help and in the README.
     required : tuple of str, default=()
@@ -109,6 +131,7 @@ def register(module: str, order: int, required=()) -> Experiment:
     """
     mod = sys.modules[module]
     hooks = ("add_arguments", "run", "summary", "section", "set_name", "exit_code")
+    hooks += ("check_results",)
     experiment = Experiment(
         name=module.rpartition(".")[2],
         doc=mod.__doc__,
@@ -135,7 +158,8 @@ def parser(experiment: Experiment) -> Parser:
             "--out",
             type=out_dir,
             default=None,
-            help="directory of the result set (default: runs/<set>, git-ignored)",
+            help="directory of the result set (default: runs/<set>, git-ignored); "
+            "new, empty, or an earlier set of this experiment",
         )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     experiment.add_arguments(p)
@@ -149,7 +173,7 @@ def main(experiment: Experiment, argv: list[str]) -> int:
         return int(experiment.run(args) or 0)
     params = experiment.params(args)
     out = args.out or _io.RUNS_DIR / experiment.directory(params)
-    check_writable(out)
+    check_set_dir(out, experiment.name)
     command = shlex.join(["python", "-m", "experiments", experiment.name, *argv])
     record = run_into(experiment, params, out, command, args.quiet)
     # Without a summary of its own, an experiment prints its README section.
@@ -169,11 +193,11 @@ def run_into(experiment, params: dict, out, command: str, quiet: bool) -> dict:
     record : dict
         The validated record, also written as ``<set>.json`` in ``out``.
     """
-    with _io.result_set(out) as tmp:
+    with _io.result_set(out, experiment.name) as tmp:
         results, figures = experiment.run(params, tmp, quiet)
         public = {k: v for k, v in params.items() if not k.startswith("_")}
         record = _io.make_record(experiment.name, command, public, results, figures)
-        _io.validate(record, experiment.name, experiment.required)
+        experiment.validate_record(record, experiment.name)
         _io.write_json(tmp / f"{experiment.directory(params)}.json", record)
     return record
 
@@ -242,28 +266,72 @@ def n_init(text: str) -> int | str:
 
 
 def out_dir(text: str) -> Path:
-    """Argparse type of ``--out``: a non-empty path that is not a file."""
+    """Argparse type of a directory option: a non-empty path that is not a file.
+
+    Messages leave out the option: argparse names it (``argument --root: ...``).
+    """
     if not text.strip():
-        raise argparse.ArgumentTypeError("--out must not be empty")
+        raise argparse.ArgumentTypeError("must not be empty")
     path = Path(text)
     if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"--out {text}: exists and is not a directory")
+        raise argparse.ArgumentTypeError(f"{text}: exists and is not a directory")
     return path
 
 
-def check_writable(out: Path) -> None:
-    """Check, before any computation, that a result set can be written at ``out``.
+def check_set_dir(out: Path, owner: str, option: str = "--out") -> None:
+    """Check, before any computation, that a set of ``owner`` can replace ``out``.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        Directory of the result set.
+    owner : str
+        Experiment (or other writer) of the set (see :func:`_io.refusal`).
+    option : str, default="--out"
+        The option that named ``out``, for messages.
 
     Raises
     ------
     UsageError
-        When the parent cannot be created or written.
+        When the parent cannot be created or written, when ``out`` exists and
+        cannot be written, or when it is not an earlier set of ``owner`` nor
+        empty.
+    """
+    check_dir_writable(out.parent, f"{option} {out}", create=True)
+    if (reason := _io.refusal(out, owner)) is not None:
+        raise UsageError(f"{option} {out}: {reason}")
+    if out.exists():
+        check_dir_writable(out, f"{option} {out}")  # the old set is moved, then removed
+
+
+def check_dir_writable(directory: Path, where: str, create: bool = False) -> None:
+    """Check that files can be made and removed in ``directory``.
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        The directory.
+    where : str
+        The option and its value, first in messages.
+    create : bool, default=False
+        Create ``directory`` (and its parents) when missing; otherwise a
+        missing directory is an error.
+
+    Raises
+    ------
+    UsageError
+        When ``directory`` is missing (without ``create``), cannot be created,
+        or cannot be written.
     """
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=out.parent))
+        if create:
+            directory.mkdir(parents=True, exist_ok=True)
+        elif not directory.is_dir():
+            raise UsageError(f"{where}: no such directory")
     except OSError as exc:
-        raise UsageError(f"--out {out}: cannot write there ({exc.strerror})") from None
+        raise UsageError(f"{where}: cannot write there ({exc.strerror})") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"{where}: cannot write there (permission denied)")
 
 
 # -------------------------------------------------------------------- output

@@ -24,9 +24,11 @@ and a ``results`` body (``SCHEMA_VERSION = 2``):
 ``figures`` : dict
     Figure name -> file name, beside the JSON in the same result set.
 
-Records are validated when written and when read (:func:`validate`). An
-experiment's files form a *result set*, one directory written as a whole by
-:func:`result_set`.
+Records are validated when written and when read (:func:`validate`; each
+experiment checks its own body, :func:`check_shape`). An experiment's files form
+a *result set*, one directory written as a whole by :func:`result_set` with a
+hidden :data:`MARKER` naming the experiment: a set replaces only an earlier set
+of the same experiment, or an empty directory (:func:`refusal`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: result sets are swapped in without a lock
+    fcntl = None
 
 SCHEMA_VERSION = 2
 #: Root of the repository (the parent of ``experiments/``).
@@ -128,43 +135,163 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.load(fh)
 
 
-@contextlib.contextmanager
-def result_set(out: str | os.PathLike):
-    """Write a result set into a temporary directory, then move it into place.
+#: Hidden file in every result set, naming its owner: what may replace it.
+MARKER = ".nbkm-result-set"
 
-    The temporary directory sits beside ``out`` (same file system, hidden
-    name). On success the previous set is swapped out and removed; on any
-    exception, including ``KeyboardInterrupt``, the temporary directory is
-    removed and ``out`` keeps the previous complete set.
+
+class SetError(Exception):
+    """A directory that a result set may not replace."""
+
+
+def refusal(out: str | os.PathLike, owner: str) -> str | None:
+    """Why a result set of ``owner`` may not replace ``out``; None when it may.
+
+    A set replaces a directory whole, so only what the harness can tell is an
+    earlier set of the same owner may go: a directory whose :data:`MARKER`
+    names ``owner``, or an empty one. Anything else (a checkout, a results
+    root, a folder of the user's) is refused.
 
     Parameters
     ----------
     out : str or path-like
         Directory of the set.
+    owner : str
+        Experiment (or other writer) of the set.
+
+    Returns
+    -------
+    reason : str or None
+        One phrase, or None when ``out`` is missing, empty or ``owner``'s set.
+    """
+    out = Path(out)
+    if not out.exists():
+        return None
+    if not out.is_dir():
+        return "exists and is not a directory"
+    try:
+        if not any(out.iterdir()):
+            return None
+        found = (out / MARKER).read_text(encoding="utf-8").strip()
+    except OSError:
+        found = None
+    if found == owner:
+        return None
+    keep = "choose a new or empty directory"
+    if found:
+        return f"a result set of {found}, not of {owner}; {keep}"
+    return f"not a result set (no {MARKER} in it), not replacing it; {keep}"
+
+
+@contextlib.contextmanager
+def result_set(out: str | os.PathLike, owner: str):
+    """Write a result set into a temporary directory, then move it into place.
+
+    The temporary directory sits beside ``out`` (same file system, hidden
+    name). On success it replaces ``out`` (:func:`install`); on any exception,
+    including ``KeyboardInterrupt``, the temporary directory is removed and
+    ``out`` keeps the previous complete set.
+
+    Parameters
+    ----------
+    out : str or path-like
+        Directory of the set.
+    owner : str
+        Experiment (or other writer) of the set, recorded in its :data:`MARKER`.
 
     Yields
     ------
     tmp : pathlib.Path
         Where to write the set's files.
+
+    Raises
+    ------
+    SetError
+        Before anything is written when ``out`` may not be replaced
+        (:func:`refusal`).
     """
     out = Path(out)
+    if (reason := refusal(out, owner)) is not None:
+        raise SetError(f"{out}: {reason}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         yield tmp
-        tmp.chmod(0o777 & ~_umask())
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        if out.exists():
-            os.replace(out, old)
-        try:
-            os.replace(tmp, out)
-        except BaseException:
-            if old.exists():
-                os.replace(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    install(tmp, out, owner)
+
+
+def install(new: str | os.PathLike, out: str | os.PathLike, owner: str) -> Path:
+    """Mark the finished set ``new`` as ``owner``'s and swap it in at ``out``.
+
+    The swap holds a lock on the parent directory, so two runs finishing the
+    same set at once take turns: the later one replaces the earlier one's set.
+    ``new`` must be on the file system of ``out`` (beside it, or in a staging
+    directory there).
+
+    Parameters
+    ----------
+    new : str or path-like
+        The finished set; moved, or removed when the swap fails.
+    out : str or path-like
+        Where the set goes; the previous set there is removed.
+    owner : str
+        Experiment (or other writer) of the set.
+
+    Returns
+    -------
+    out : pathlib.Path
+
+    Raises
+    ------
+    SetError
+        When ``out`` became something else meanwhile (:func:`refusal`); ``new``
+        is then kept, and the message says where.
+    """
+    new, out = Path(new), Path(out)
+    old = None
+    with _locked(out.parent):
+        if (reason := refusal(out, owner)) is not None:
+            raise SetError(f"{out}: {reason}; the new set is kept in {new}")
+        try:
+            (new / MARKER).write_text(owner + "\n", encoding="utf-8")
+            new.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide it from others
+            if out.exists():  # rename may replace an empty directory: a fresh name
+                old = Path(tempfile.mkdtemp(".old", f".{out.name}.", out.parent))
+                os.replace(out, old)
+            try:
+                os.replace(new, out)
+            except BaseException:
+                if old is not None:
+                    os.replace(old, out)
+                    old = None
+                raise
+        except BaseException:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+@contextlib.contextmanager
+def _locked(directory: Path):
+    """Hold an exclusive ``flock`` on ``directory`` (released when closed).
+
+    A directory, not a lock file: nothing is left beside the sets. Where the
+    file system cannot lock, the swap goes ahead unlocked.
+    """
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:
@@ -421,13 +548,71 @@ def read_record(path: str | os.PathLike, required=()) -> dict:
     Raises
     ------
     RecordError
-        If the file is not valid JSON or not a valid record.
+        If the file is not strict JSON (NaN and infinity are not: records are
+        written without them) or not a valid record.
     """
     try:
-        record = read_json(path)
+        with open(path, encoding="utf-8") as fh:
+            record = json.load(fh, parse_constant=_not_a_number)
     except ValueError as exc:
         raise RecordError(f"{path}: not valid JSON ({exc})") from None
     return validate(record, str(path), required)
+
+
+def _not_a_number(token: str):
+    raise ValueError(f"{token} is not a JSON number")
+
+
+#: Shape of a number in :func:`check_shape` (a bool is not one).
+NUMBER = (int, float)
+
+
+def check_shape(value: Any, shape: Any, where: str, name: str = "") -> None:
+    """Check that the decoded JSON ``value`` has ``shape``.
+
+    Parameters
+    ----------
+    value : object
+        Decoded JSON.
+    shape : type, tuple of types, dict or list
+        A type or a tuple of types: ``value`` is an instance (a bool only where
+        ``bool`` is named). A dict: ``value`` is an object with at least these
+        keys, each of its shape; a dict ``{...: shape}`` gives the shape of every
+        value instead. A list of one shape: ``value`` is a list of such items.
+    where : str
+        Where the value comes from (a file path), first in messages.
+    name : str, default=""
+        Dotted name of ``value`` in the record, for messages.
+
+    Raises
+    ------
+    RecordError
+        Naming the first part that differs.
+    """
+
+    def fail(message):
+        raise RecordError(f"{where}: {name or 'record'} {message}")
+
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            fail("must be an object")
+        keys = value if ... in shape else shape
+        for key in keys:
+            if key not in value:
+                fail(f"has no {key!r}")
+            inner = shape.get(key, shape.get(...))
+            check_shape(value[key], inner, where, f"{name}.{key}".lstrip("."))
+    elif isinstance(shape, list):
+        if not isinstance(value, list):
+            fail("must be a list")
+        for i, item in enumerate(value):
+            check_shape(item, shape[0], where, f"{name}[{i}]")
+    else:
+        types = shape if isinstance(shape, tuple) else (shape,)
+        if not isinstance(value, types) or (
+            isinstance(value, bool) and bool not in types
+        ):
+            fail(f"must be {' or '.join(t.__name__ for t in types)}")
 
 
 def strip_volatile(obj: Any) -> Any:

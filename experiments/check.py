@@ -16,8 +16,10 @@ source made the reference, and whether the nbkm that runs now is the same:
 * The raw digits run with ``n_init=10`` on all samples must also have a mean
   accuracy in the tutorial's band [0.78, 0.81].
 
-Timings are never compared. Exit status 0 when everything passes, 1 on a
-mismatch, 2 when there is no reference to check.
+Timings are never compared. Every reference record is validated before the
+first rerun (a damaged one, say with fewer seeds than its parameters list, is a
+malformed record). Exit status 0 when everything passes, 1 on a mismatch or a
+malformed record, 2 when there is no reference to check.
 """
 
 from __future__ import annotations
@@ -54,8 +56,12 @@ def compare_exact(reference: dict, fresh: dict) -> list[str]:
         return [f"settings differ: {sorted(old_runs)} vs {sorted(new_runs)}"]
     problems = []
     for key, impl in itertools.product(old_runs, IMPLS):
-        seeds = (runs[key][impl]["per_seed"] for runs in (old_runs, new_runs))
-        for old, new in zip(*seeds, strict=False):
+        seeds = [runs[key][impl]["per_seed"] for runs in (old_runs, new_runs)]
+        if len(seeds[0]) != len(seeds[1]):  # a pass needs every seed compared
+            counts = " vs ".join(str(len(rows)) for rows in seeds)
+            problems.append(f"{key} {impl}: {counts} seeds")
+            continue
+        for old, new in zip(*seeds, strict=True):
             where = f"{key} {impl} seed {old['seed']}"
             for f in ("seed", *EXACT_KEYS):
                 if old[f] != new[f]:
@@ -115,11 +121,26 @@ def tutorial_band(params: dict, fresh: dict) -> list[str]:
     ]
 
 
-def check_record(path: Path, strict: bool, atol: float, quiet: bool) -> bool:
+def read_reference(path: Path) -> dict:
+    """Read a reference digits record and validate all that ``check`` reads of it.
+
+    Raises
+    ------
+    experiments._io.RecordError
+        When it is not a complete digits record (see
+        :func:`experiments.digits.check_results`).
+    """
+    from experiments import digits
+
+    return digits.EXPERIMENT.validate_record(_io.read_record(path), str(path))
+
+
+def check_record(
+    path: Path, reference: dict, strict: bool, atol: float, quiet: bool
+) -> bool:
     """Rerun one reference digits record, print the comparison, return whether OK."""
     from experiments import digits
 
-    reference = _io.read_record(path, digits.EXPERIMENT.required)
     params = dict(reference["params"], repeats=1)
     git = reference["git"]
     _cli.say(
@@ -163,7 +184,11 @@ def run(args) -> int:
     ]
     if not files:
         raise _cli.UsageError(f"check: no digits record under {args.reference}")
-    ok = [check_record(f, args.strict, args.atol, args.quiet) for f in files]
+    references = [read_reference(f) for f in files]  # all of them, before any run
+    ok = [
+        check_record(f, ref, args.strict, args.atol, args.quiet)
+        for f, ref in zip(files, references, strict=True)
+    ]
     _cli.say(f"check: {'passed' if all(ok) else 'FAILED'} ({sum(ok)}/{len(ok)})")
     return 0 if all(ok) else 1
 

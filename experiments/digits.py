@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from experiments import _cli
+from experiments import _cli, _io
 from experiments import _metrics as M
 from experiments._fit import IMPLS, timed_fit
 
@@ -509,6 +509,94 @@ def section(record: dict, rel_dir: str) -> list[str]:
     return out
 
 
+NUMBER, _INT_OR_NONE, _STR_OR_NONE = _io.NUMBER, (int, type(None)), (str, type(None))
+#: The parts of a digits record that ``check`` reruns from and compares, and that
+#: ``section`` prints (shapes of :func:`experiments._io.check_shape`).
+PARAMS_SHAPE = {
+    "seeds": [int],
+    "n_init": [(int, str)],
+    "n_clusters": int,
+    "algorithm": str,
+    "embed": _STR_OR_NONE,
+    "tsne": dict,
+    "repeats": int,
+    "n_threads": _INT_OR_NONE,
+    "agreement": bool,
+    "jitter": NUMBER,
+    "n_samples": _INT_OR_NONE,
+}
+_SEED_ROW = {"seed": int, "labels": [int], "n_iter": int, "inertia": NUMBER}
+_BLOCK = {
+    "per_seed": [_SEED_ROW | dict.fromkeys(SCORES, NUMBER)],
+    "metrics": dict.fromkeys(SCORES, dict.fromkeys(("mean", "min", "max"), NUMBER)),
+    "timing": {"fit_seconds_median": NUMBER},
+}
+_COMPARISON = {
+    "per_seed": [{"seed": int, "labels_equal": bool, "n_labels_differ": int}],
+    "n_seeds": int,
+    "n_labels_equal": int,
+    "n_accuracy_equal": int,
+    "time_ratio_nbkm_over_sklearn": NUMBER,
+}
+RESULTS_SHAPE = {
+    "dataset": {"n_samples": int, "n_features": int, "embed": _STR_OR_NONE},
+    "runs": {...: dict.fromkeys(IMPLS, _BLOCK) | {"comparison": _COMPARISON}},
+    "timings": {"n_threads": int, "first_call_seconds": dict.fromkeys(IMPLS, NUMBER)},
+}
+_PAIR = {"labels_equal": int, "n_iter_equal": int, "disagreements_all_at_ties": bool}
+_AGREEMENT_COUNTS = ("n_runs", "init_indices_equal", "runs_with_ties")
+
+
+def check_results(record: dict, where: str) -> None:
+    """Check what ``check`` and ``section`` read of a digits record.
+
+    Beyond the shapes (:data:`PARAMS_SHAPE`, :data:`RESULTS_SHAPE`): one run per
+    ``n_init`` setting, one row per seed of ``params["seeds"]`` in each, in that
+    order, label vectors as long as the data set, positive inertia.
+
+    Raises
+    ------
+    experiments._io.RecordError
+        Naming the file and the first part that differs.
+    """
+    from experiments._agreement import PAIRS
+
+    def fail(message):
+        raise _io.RecordError(f"{where}: {message}")
+
+    params, results = record["params"], record["results"]
+    _io.check_shape(params, PARAMS_SHAPE, where, "params")
+    _io.check_shape(results, RESULTS_SHAPE, where, "results")
+    seeds = params["seeds"]
+    if not seeds or not params["n_init"]:
+        fail("params.seeds and params.n_init must not be empty")
+    if [
+        n
+        for n in params["n_init"]
+        if n != "auto" and not (isinstance(n, int) and n > 0)
+    ]:
+        fail(f"params.n_init must hold positive integers or 'auto': {params['n_init']}")
+    settings = [setting_key(n) for n in params["n_init"]]
+    if list(results["runs"]) != settings:
+        fail(f"results.runs has {list(results['runs'])}, expected {settings}")
+    n_samples = results["dataset"]["n_samples"]
+    for key, run_ in results["runs"].items():
+        for part in (*IMPLS, "comparison"):
+            rows, name = run_[part]["per_seed"], f"results.runs.{key}.{part}.per_seed"
+            if [row["seed"] for row in rows] != seeds:
+                found = [row["seed"] for row in rows]
+                fail(f"{name} has the rows of seeds {found}, expected {seeds}")
+            for i, row in enumerate(rows if part in IMPLS else ()):
+                if len(row["labels"]) != n_samples or not row["inertia"] > 0:
+                    fail(f"{name}[{i}] needs {n_samples} labels, a positive inertia")
+        if run_["comparison"]["n_seeds"] != len(seeds):
+            fail(f"results.runs.{key}.comparison.n_seeds is not {len(seeds)}")
+    if results["agreement"] is not None:  # None: the study was not run
+        shape = dict.fromkeys(PAIRS, _PAIR) | dict.fromkeys(_AGREEMENT_COUNTS, int)
+        shape["jitter"] = NUMBER
+        _io.check_shape(results["agreement"], shape, where, "results.agreement")
+
+
 def set_name(params: dict) -> str:
     """Return the result set of a run: ``digits`` or ``digits_<embed>``."""
     return f"digits_{params['embed']}" if params.get("embed") else "digits"
@@ -534,10 +622,13 @@ def add_arguments(p) -> None:
 
 def params_from(args) -> dict:
     """Return the run's parameters from the parsed options."""
+    repeated = sorted({str(v) for v in args.n_init if args.n_init.count(v) > 1})
+    if repeated:  # a typo, or a setting the user thinks runs twice
+        raise _cli.UsageError(f"--n-init: {', '.join(repeated)} given more than once")
     return dict(
         DEFAULTS,
         seeds=list(range(args.seeds)),
-        n_init=list(dict.fromkeys(args.n_init)),
+        n_init=list(args.n_init),
         repeats=args.repeats,
         n_threads=args.threads,
         embed=None if args.embed == "none" else args.embed,

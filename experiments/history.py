@@ -47,6 +47,8 @@ from experiments._fit import IMPLS
 ASV_RUNS = _io.RUNS_DIR / "asv"
 #: The committed asv results, the starting point of ``ASV_RUNS``.
 ASV_REFERENCE = _io.RESULTS_DIR / "asv"
+#: Owner of the asv web pages (``--publish``) in their marker.
+PUBLISH_OWNER = "asv publish"
 #: CPUs busy with other work, measured just before a run, above which it warns.
 BUSY_CPUS = 0.25
 FIRST_PARENT = ("log", "--first-parent", "--reverse")
@@ -577,8 +579,9 @@ def run(params: dict, out: Path, quiet: bool = False) -> tuple[dict, dict]:
     done = {row["commit"] for row in rows}
     plotted = [c for c in commits if c["commit"] in done]
     newest = plotted[-1]["commit"] if plotted else None
-    if args.publish is not None:
-        publish(args.results, args.publish)
+    if args.publish is not None:  # asv empties its folder: ours, staged and swapped
+        with _io.result_set(args.publish, PUBLISH_OWNER) as html:
+            publish(args.results, html)
         _cli.say(f"history: asv web pages -> {args.publish}")
     results = {
         "asv_machine": info["machine"],
@@ -639,13 +642,17 @@ def add_arguments(p) -> None:
         nargs="?",
         metavar="HTML_DIR",
         const=_io.REPO_ROOT / ".asv" / "html",
-        help="asv's web pages (.asv/html)",
+        help="asv's web pages (.asv/html): new, empty, or pages published before",
     )
     add("--list", action="store_true", help="list the commits and whether stored")
 
 
 def params_from(args) -> dict:
-    """Return the run's parameters; ``--list`` prints the commits and exits here."""
+    """Return the run's parameters; ``--list`` prints the commits and exits here.
+
+    A ``--publish`` folder is checked here, before any work: it may only be
+    missing, empty, or pages published here before.
+    """
     if args.list:
         commits, todo = _prepare(args)
         missing = {c["commit"] for c in todo}
@@ -653,6 +660,8 @@ def params_from(args) -> dict:
             mark = "missing" if c["commit"] in missing else "stored"
             _cli.say(f"{c['short']}  {mark:<7}  {c['date'][:10]}  {c['subject']}")
         raise SystemExit(0)
+    if args.publish is not None:
+        _cli.check_set_dir(args.publish, PUBLISH_OWNER, "--publish")
     return {
         "branch": args.branch,
         "machine": args.machine,

@@ -5,73 +5,116 @@ reference (:data:`RUNS`) into a staging directory beside ``results/``, writes
 their README there, and only when all of them succeeded moves each result set
 and the README into ``results/``. An interrupt or a failure leaves ``results/``
 as it was. The asv results under ``results/asv/`` are the reference machine's
-raw timings: ``--asv DIR`` first copies the stored results of DIR (for example
-``runs/asv`` after ``python -m experiments history --run``) into them; the
-history figure is then drawn from ``results/asv/``. ``--only NAME`` regenerates
-one set (and the README). The compare set is the whole-fit grid at n = 1e5 (both
-d, every k, dtype and data kind, every nbkm algorithm and peer, cells estimated
-above 40 s skipped): about 16 minutes on 2 quiet cores. The issue's full target
-grid (to n = 1e6) is ``python -m experiments compare --memory``, many hours on 2
-cores (``--estimate`` prints the plan).
+raw timings: ``--asv DIR`` adds the stored results of DIR (for example
+``runs/asv`` after ``python -m experiments history --run``) to a staged copy of
+them, which the history figure is drawn from and which is swapped in with the
+other sets. Each set it replaces must be a result set of the same experiment
+(its hidden marker file says so, see ``experiments/_io.py``), empty or missing.
+``--only NAME`` regenerates one set (and the README). The compare set is the
+whole-fit grid at n = 1e5 (both d, every k, dtype and data kind, every nbkm
+algorithm and peer, cells estimated above 40 s skipped): about 16 minutes on 2
+quiet cores. The issue's full target grid (to n = 1e6) is ``python -m
+experiments compare --memory``, many hours on 2 cores (``--estimate`` prints the
+plan).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from experiments import _cli, _io
 
-#: The reference runs: result set -> command-line arguments of the experiment.
+#: The reference runs: result set -> command-line arguments of the experiment
+#: (``{asv}``: the asv results the history is drawn from).
 RUNS = {
     "digits": ["digits"],
     "digits_tsne": ["digits", "--embed", "tsne"],
     "blobs": ["blobs"],
     "compare": "compare --n 100000 --repeats 2 --budget 40 --memory".split(),
-    "history": ["history", "--results", "{root}/asv"],
+    "history": ["history", "--results", "{asv}"],
 }
+#: Owner of the set ``asv`` (the asv results), in its marker.
+ASV_OWNER = "asv results"
 
 
-def regenerate(root: Path, names: list[str], quiet: bool) -> None:
-    """Run ``names`` of :data:`RUNS` into a staging folder, then swap into ``root``."""
+def owners(names: list[str], with_asv: bool = False) -> dict:
+    """Return the sets a reference run replaces, each with its marker's owner.
+
+    Parameters
+    ----------
+    names : list of str
+        Sets of :data:`RUNS`; each is owned by the experiment that writes it.
+    with_asv : bool, default=False
+        Add the asv results (``--asv``), owned by :data:`ASV_OWNER`.
+
+    Returns
+    -------
+    owners : dict
+        Set name -> owner.
+    """
+    found = {name: RUNS[name][0] for name in names}
+    return found | ({"asv": ASV_OWNER} if with_asv else {})
+
+
+def regenerate(root: Path, names: list[str], quiet: bool, asv: Path | None = None):
+    """Run ``names`` of :data:`RUNS` into a staging folder, then swap into ``root``.
+
+    With ``asv``, the asv results of ``root`` with those of ``asv`` added are
+    staged too; the history is drawn from the staged copy, which is swapped in
+    with the other sets.
+    """
     import shlex
 
     from experiments.__main__ import load_all
 
     registry = load_all()
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    stored = root / "asv"
     try:
+        if asv is not None:
+            stored = staging / "asv"
+            if (root / "asv").is_dir():
+                shutil.copytree(root / "asv", stored)
+            shutil.copytree(asv, stored, dirs_exist_ok=True)
         for name in names:
-            argv = [arg.format(root=root) for arg in RUNS[name]]
+            argv = [arg.format(asv=stored) for arg in RUNS[name]]
             experiment = registry[argv[0]]
             out = ["--out", str(root / name)] + ["--quiet"] * quiet
             params = experiment.params(
                 _cli.parser(experiment).parse_args(argv[1:] + out)
             )
-            shown = [arg.format(root=_cli.shown(root)) for arg in RUNS[name]]
+            # the record names where the asv results go, not where they are staged
+            staged = _cli.shown(stored)
+            params = {
+                k: _cli.shown(root / "asv") if v == staged else v
+                for k, v in params.items()
+            }
+            shown = [arg.format(asv=_cli.shown(root / "asv")) for arg in RUNS[name]]
             command = shlex.join(["python", "-m", "experiments", *shown])
             _cli.say(f"reference: {command}")
             _cli.run_into(experiment, params, staging / name, command, quiet)
-        for name in names:
-            with _io.result_set(root / name) as tmp:
-                os.rmdir(tmp)
-                os.replace(staging / name, tmp)
-    finally:
+        for name, owner in owners(names, asv is not None).items():
+            _io.install(staging / name, root / name, owner)
+    except _io.SetError:
+        raise  # the sets not swapped in yet stay in staging, as the message says
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+    staging.rmdir()
 
 
 def run(args) -> int:
     """Regenerate the reference; see the module docstring."""
     root = args.root
     names = args.only or list(RUNS)
-    if args.asv is not None:
-        target = root / "asv"
-        if not (args.asv / "benchmarks.json").is_file():
-            raise _cli.UsageError(f"reference: {args.asv} holds no asv results")
-        shutil.copytree(args.asv, target, dirs_exist_ok=True)
-    regenerate(root, names, args.quiet)
+    if args.asv is not None and not (args.asv / "benchmarks.json").is_file():
+        raise _cli.UsageError(f"reference: --asv {args.asv} holds no asv results")
+    _cli.check_dir_writable(root, f"--root {root}")
+    for name, owner in owners(names, args.asv is not None).items():
+        _cli.check_set_dir(root / name, owner, "--root")
+    regenerate(root, names, args.quiet, args.asv)
     from experiments import report
 
     report.write(root)

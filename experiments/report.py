@@ -40,21 +40,52 @@ record layout is documented in `experiments/_io.py`. This file is written by
 
 
 def records(root: Path) -> list[tuple[Path, dict]]:
-    """Every valid record under ``root``, in the registry's order.
+    """Every record under ``root``, validated, in the registry's order.
+
+    Each record is checked as one of its experiment's (header, required keys,
+    and the experiment's own check of its body, where it has one).
 
     Returns
     -------
     found : list of (pathlib.Path, dict)
         The set directory and its record.
+
+    Raises
+    ------
+    experiments._io.RecordError
+        At the first record that is malformed.
     """
     from experiments.__main__ import load_all
 
-    order = {name: i for i, name in enumerate(load_all())}
+    registry = load_all()
+    order = {name: i for i, name in enumerate(registry)}
     found = []
     for directory in sorted(p for p in Path(root).iterdir() if p.is_dir()):
         for path in _io.listed_files(directory, f"{directory.name}.json"):
-            found.append((directory, _io.read_record(path)))
+            record = _io.read_record(path)
+            experiment = registry.get(record["experiment"])
+            if experiment is not None:
+                experiment.validate_record(record, str(path))
+            found.append((directory, record))
     return sorted(found, key=lambda item: order.get(item[1]["experiment"], 99))
+
+
+def section(experiment, record: dict, directory: Path) -> list[str]:
+    """Return the experiment's README section of ``record``.
+
+    Raises
+    ------
+    experiments._io.RecordError
+        When the section cannot be drawn from the record: a body damaged in a
+        way the experiment's checks do not see is still a malformed record.
+    """
+    try:
+        return experiment.section(record, directory.name)
+    except (LookupError, TypeError, AttributeError, ValueError, ArithmeticError) as exc:
+        where = directory / f"{directory.name}.json"
+        raise _io.RecordError(
+            f"{where}: its results cannot be read ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def provenance(record: dict) -> str:
@@ -81,7 +112,7 @@ def render(root: Path) -> str:
         experiment = registry.get(record["experiment"])
         if experiment is None or experiment.section is None:
             continue
-        body = experiment.section(record, directory.name)
+        body = section(experiment, record, directory)
         lines += [body[0], "", provenance(record), *body[1:], ""]
         lines += [
             f"![{name}]({directory.name}/{file})"

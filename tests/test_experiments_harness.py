@@ -26,6 +26,8 @@ BAD_OPTIONS = [
     ["digits", "--threads", "99"],
     ["digits", "--n-init", "0"],
     ["digits", "--n-init", "ten"],
+    ["digits", "--n-init", "auto", "auto"],
+    ["digits", "--n-init", "10", "010"],
     ["digits", "--n-samples", "0"],
     ["digits", "--n-samples", "5"],
     ["digits", "--n-samples", "-5"],
@@ -87,6 +89,8 @@ def test_user_error_in_a_fresh_process_has_no_traceback():
 def test_n_init_message_is_clear(capsys):
     assert cli.main(["digits", "--n-init", "ten"]) == 2
     assert "positive integer or 'auto'" in capsys.readouterr().err
+    assert cli.main(["digits", "--n-init", "auto", "10", "auto"]) == 2
+    assert "--n-init: auto given more than once" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------- result sets
@@ -114,6 +118,7 @@ def test_ctrl_c_in_a_fresh_process_exits_130_and_keeps_the_set(tmp_path):
     out = tmp_path / "compare"
     out.mkdir()
     (out / "compare.json").write_text("{}")
+    (out / _io.MARKER).write_text("compare\n")  # an earlier set of compare
     proc = subprocess.Popen(
         [sys.executable, "-m", "experiments", "compare", "--quick", "--out", str(out)],
         cwd=REPO_ROOT,
@@ -127,17 +132,17 @@ def test_ctrl_c_in_a_fresh_process_exits_130_and_keeps_the_set(tmp_path):
     assert proc.wait() == 130, first + err
     assert err.strip().splitlines()[-1].startswith("interrupted:")
     assert "Traceback" not in err
-    assert [p.name for p in out.iterdir()] == ["compare.json"]
+    assert sorted(p.name for p in out.iterdir()) == [_io.MARKER, "compare.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["compare"]
 
 
 def test_a_new_set_replaces_the_old_one_whole(tmp_path):
     out = tmp_path / "set"
-    with _io.result_set(out) as tmp:
+    with _io.result_set(out, "blobs") as tmp:
         (tmp / "old.txt").write_text("old")
-    with _io.result_set(out) as tmp:
+    with _io.result_set(out, "blobs") as tmp:
         (tmp / "new.txt").write_text("new")
-    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [_io.MARKER, "new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["set"]
 
 
