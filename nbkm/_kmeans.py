@@ -5,57 +5,27 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-from sklearn.utils.sparsefuncs import mean_variance_axis
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    _is_arraylike_not_scalar,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _is_arraylike_not_scalar, validate_data
 
-from nbkm import _kernels as K
 from nbkm._auto import SPARSE_ALGORITHMS, choose_algorithm
-from nbkm._bounded import hamerly_single, yinyang_single
-from nbkm._checks import (
-    THREAD_COUNT,
-    check_csr_structure,
-    check_squares_fit,
-    normalized_weights,
+from nbkm._base import (
+    FLOAT_DTYPES,
+    BaseKMeans,
+    checked_samples,
+    checked_weights,
+    tolerance,
 )
+from nbkm._bounded import hamerly_single, yinyang_single
+from nbkm._checks import THREAD_COUNT, check_squares_fit
 from nbkm._elkan import elkan_single
 from nbkm._init import kmeans_plusplus_indices, random_indices
 from nbkm._lloyd import assign_labels, inertia, lloyd_single
-from nbkm._samples import Samples, read_only
+from nbkm._samples import Samples
 from nbkm._threads import effective_n_threads, numba_threads
-
-_FLOAT_DTYPES = [np.float64, np.float32]
-
-
-def _tolerance(X, tol, n_threads):
-    """Absolute tolerance: ``tol`` times the mean per-feature variance of X.
-
-    Dense variances are summed by block (``nbkm._kernels.column_variances``), so
-    that a caller holding X in pieces can compute the same bits.
-    """
-    if tol == 0:
-        return 0.0
-    if sp.issparse(X):
-        variances = mean_variance_axis(X, axis=0)[1]
-    else:
-        with numba_threads(n_threads):
-            variances = K.column_variances(read_only(X))
-    return float(np.mean(variances) * tol)
-
 
 _RUNS = {
     "lloyd": lloyd_single,
@@ -77,42 +47,6 @@ def _is_same_clustering(labels1, labels2, n_clusters):
     """Whether two labelings are the same partition up to a renaming of clusters."""
     pairs = np.unique(labels1.astype(np.int64) * n_clusters + labels2)
     return np.unique(pairs // n_clusters).size == pairs.size
-
-
-def _checked_samples(X):
-    """Return validated samples after the checks the kernels rely on.
-
-    ``X`` comes from ``check_array``/``validate_data`` (finite, float, C-ordered
-    or CSR); CSR indices are checked to be in range and magnitudes to have finite
-    squared distances (see ``nbkm._checks``).
-    """
-    if sp.issparse(X):
-        check_csr_structure(X)
-    check_squares_fit(X, X.dtype)
-    return X
-
-
-def _checked_weights(sample_weight, X):
-    """Validate ``sample_weight`` for X and scale extreme weights exactly.
-
-    Returns
-    -------
-    sample_weight : ndarray of shape (n_samples,), X's dtype
-        Non-negative, not all zero, scaled by a power of two when their
-        weighted sums could overflow or their cluster weights be subnormal (see
-        :func:`nbkm._checks.weight_exponent`).
-    inertia_scale : float
-        Factor that turns an inertia computed with these weights into one with
-        the caller's weights.
-    """
-    given = sample_weight is not None
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-    )
-    if not given:  # unit weights always fit
-        return read_only(sample_weight), 1.0
-    weights, inertia_scale = normalized_weights(sample_weight, X)
-    return read_only(weights), inertia_scale
 
 
 @validate_params(
@@ -178,16 +112,16 @@ def kmeans_plusplus(
     >>> indices
     array([3, 2])
     """
-    X = _checked_samples(
+    X = checked_samples(
         check_array(
             X,
             accept_sparse="csr",
-            dtype=_FLOAT_DTYPES,
+            dtype=FLOAT_DTYPES,
             order="C",
             accept_large_sparse=False,
         )
     )
-    sample_weight = _checked_weights(sample_weight, X)[0]
+    sample_weight = checked_weights(sample_weight, X)[0]
     if X.shape[0] < n_clusters:
         raise ValueError(
             f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}."
@@ -210,9 +144,7 @@ def kmeans_plusplus(
     return centers, indices.astype(int)
 
 
-class KMeans(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
-):
+class KMeans(BaseKMeans):
     """K-Means clustering with Numba-parallel kernels, a drop-in for scikit-learn's.
 
     Takes the parameters of :class:`sklearn.cluster.KMeans` with the same defaults,
@@ -356,24 +288,8 @@ class KMeans(
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
-        self._tol = _tolerance(X, self.tol, self.n_threads)
-        if self.n_init == "auto":
-            if isinstance(self.init, str) and self.init == "random":
-                self._n_init = 10
-            elif callable(self.init):
-                self._n_init = 10
-            else:  # 'k-means++' or an array
-                self._n_init = 1
-        else:
-            self._n_init = self.n_init
-        if _is_arraylike_not_scalar(self.init) and self._n_init != 1:
-            warnings.warn(
-                "Explicit initial center position passed: performing only one init "
-                f"in {self.__class__.__name__} instead of n_init={self._n_init}.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            self._n_init = 1
+        self._tol = tolerance(X, self.tol, self.n_threads)
+        self._resolve_n_init(default_n_init=10)
         self._algorithm = self.algorithm
         if self._algorithm == "auto":
             self._algorithm = choose_algorithm(
@@ -392,18 +308,6 @@ class KMeans(
                 stacklevel=3,
             )
             self._algorithm = "lloyd"
-
-    def _validate_center_shape(self, X, centers):
-        if centers.shape[0] != self.n_clusters:
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match "
-                f"the number of clusters {self.n_clusters}."
-            )
-        if centers.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match "
-                f"the number of features of the data {X.shape[1]}."
-            )
 
     def _init_centroids(self, samples, init, random_state, sample_weight):
         """Return the initial centres, in the samples' (centred) frame.
@@ -436,42 +340,6 @@ class KMeans(
             return centers
         return init.copy()
 
-    def _fitted_centers(self):
-        """Return ``cluster_centers_`` after checking it fits ``n_features_in_``.
-
-        The kernels read the centres without bounds checks, and the attribute can
-        be set by hand, so its shape and values are checked on every use.
-        """
-        centers = check_array(
-            self.cluster_centers_, dtype=_FLOAT_DTYPES, order="C", input_name="centers"
-        )
-        if centers.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"cluster_centers_ has shape {centers.shape}, but the model was "
-                f"fitted on {self.n_features_in_} features."
-            )
-        return centers
-
-    def _check_test_data(self, X):
-        """Validate query samples; return them and the centres, in one dtype.
-
-        Queries are computed in the model's dtype (that of ``cluster_centers_``),
-        whatever the dtype of X: a float32 query on a float64 model is computed
-        in float64, and ``predict`` on the training data gives ``labels_``.
-        """
-        centers = self._fitted_centers()
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            reset=False,
-            dtype=centers.dtype,
-            order="C",
-            accept_large_sparse=False,
-        )
-        check_squares_fit(centers, centers.dtype)
-        return Samples.of(_checked_samples(X)), centers
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Compute k-means clustering.
@@ -496,14 +364,14 @@ class KMeans(
             self,
             X,
             accept_sparse="csr",
-            dtype=_FLOAT_DTYPES,
+            dtype=FLOAT_DTYPES,
             order="C",
             accept_large_sparse=False,
         )
-        X = _checked_samples(X)
+        X = checked_samples(X)
         self._check_params_vs_input(X)
         random_state = check_random_state(self.random_state)
-        sample_weight, inertia_scale = _checked_weights(sample_weight, X)
+        sample_weight, inertia_scale = checked_weights(sample_weight, X)
         self._n_threads = effective_n_threads(self.n_threads)
 
         init = self.init
@@ -585,116 +453,6 @@ class KMeans(
             if np.array_equal(final, labels):
                 return labels, inertia_run
             return final, inertia(query, sample_weight, centers, final)
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Compute cluster centers and predict cluster index for each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training instances to cluster.
-        y : Ignored
-            Not used, present here for API consistency by convention.
-        sample_weight : array-like of shape (n_samples,), default=None
-            The weights for each observation in X.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Index of the cluster each sample belongs to.
-        """
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def predict(self, X):
-        """Predict the closest cluster each sample in X belongs to.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            New data to predict.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Index of the cluster each sample belongs to.
-        """
-        check_is_fitted(self)
-        samples, centers = self._check_test_data(X)
-        with numba_threads(self.n_threads):
-            return assign_labels(samples, centers)
-
-    def fit_transform(self, X, y=None, sample_weight=None):
-        """Compute clustering and transform X to cluster-distance space.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            New data to transform.
-        y : Ignored
-            Not used, present here for API consistency by convention.
-        sample_weight : array-like of shape (n_samples,), default=None
-            The weights for each observation in X.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_clusters)
-            X transformed in the new space.
-        """
-        self.fit(X, sample_weight=sample_weight)
-        return self._transform(*self._check_test_data(X))
-
-    def transform(self, X):
-        """Transform X to a cluster-distance space.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            New data to transform.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_clusters)
-            Euclidean distance of each sample to each centre.
-        """
-        check_is_fitted(self)
-        return self._transform(*self._check_test_data(X))
-
-    def _transform(self, samples, centers):
-        # Sized by the fitted centres, never by the n_clusters parameter, which
-        # set_params can change after fit.
-        centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
-        K.squared_norms(centers, centers_sq)
-        out = np.empty((samples.shape[0], centers.shape[0]), dtype=samples.dtype)
-        with numba_threads(self.n_threads):
-            K.euclidean_to_centers(samples.X, samples.x_mean, centers, centers_sq, out)
-        return out
-
-    def score(self, X, y=None, sample_weight=None):
-        """Opposite of the value of X on the K-means objective.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            New data.
-        y : Ignored
-            Not used, present here for API consistency by convention.
-        sample_weight : array-like of shape (n_samples,), default=None
-            The weights for each observation in X.
-
-        Returns
-        -------
-        score : float
-            Opposite of the value of X on the K-means objective.
-        """
-        check_is_fitted(self)
-        samples, centers = self._check_test_data(X)
-        sample_weight = _check_sample_weight(
-            sample_weight, samples.source, dtype=samples.dtype, ensure_non_negative=True
-        )
-        sample_weight = read_only(sample_weight)
-        with numba_threads(self.n_threads):
-            labels = assign_labels(samples, centers)
-            return -inertia(samples, sample_weight, centers, labels)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -20,7 +20,7 @@ from nbkm import _kernels as K
 from nbkm._checks import check_squares_fit, weight_exponent
 from nbkm.dask import _tasks as T
 
-_FLOAT_DTYPES = (np.float32, np.float64)
+FLOAT_DTYPES = (np.float32, np.float64)
 
 
 def _is_sparse_meta(meta) -> bool:
@@ -119,7 +119,7 @@ def as_dask_weights(sample_weight, n, chunks, dtype):
 
 def float_dtype(X):
     """Return the dtype of a fit: float32 and float64 kept, else float64."""
-    return X.dtype if X.dtype in _FLOAT_DTYPES else np.dtype(np.float64)
+    return X.dtype if X.dtype in FLOAT_DTYPES else np.dtype(np.float64)
 
 
 def aligned_chunks(row_chunks, rows):
@@ -315,7 +315,7 @@ def scatter_data(client, X, sample_weight, dtype):
 
 
 def tolerance(pieces, tol):
-    """``nbkm._kmeans._tolerance`` for dense data, computed by chunk."""
+    """``nbkm._base.tolerance`` for dense data, computed by chunk."""
     if tol == 0:
         return 0.0
     partials = pieces.gather(

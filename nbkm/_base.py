@@ -1,0 +1,278 @@
+"""What nbkm's k-means estimators share: input checks, prediction and scoring.
+
+``KMeans`` and ``MiniBatchKMeans`` differ in how they fit; once fitted, both
+predict, transform and score through the same kernels, from the same validated
+input, as scikit-learn's share ``BaseKMeans``.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
+from sklearn.utils import check_array
+from sklearn.utils.sparsefuncs import mean_variance_axis
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _is_arraylike_not_scalar,
+    check_is_fitted,
+    validate_data,
+)
+
+from nbkm import _kernels as K
+from nbkm._checks import check_csr_structure, check_squares_fit, normalized_weights
+from nbkm._lloyd import assign_labels, inertia
+from nbkm._samples import Samples, read_only
+from nbkm._threads import numba_threads
+
+FLOAT_DTYPES = [np.float64, np.float32]
+
+
+def tolerance(X, tol, n_threads):
+    """Absolute tolerance: ``tol`` times the mean per-feature variance of X.
+
+    Dense variances are summed by block (``nbkm._kernels.column_variances``), so
+    that a caller holding X in pieces can compute the same bits.
+    """
+    if tol == 0:
+        return 0.0
+    if sp.issparse(X):
+        variances = mean_variance_axis(X, axis=0)[1]
+    else:
+        with numba_threads(n_threads):
+            variances = K.column_variances(read_only(X))
+    return float(np.mean(variances) * tol)
+
+
+def checked_samples(X):
+    """Return validated samples after the checks the kernels rely on.
+
+    ``X`` comes from ``check_array``/``validate_data`` (finite, float, C-ordered
+    or CSR); CSR indices are checked to be in range and magnitudes to have finite
+    squared distances (see ``nbkm._checks``).
+    """
+    if sp.issparse(X):
+        check_csr_structure(X)
+    check_squares_fit(X, X.dtype)
+    return X
+
+
+def checked_weights(sample_weight, X):
+    """Validate ``sample_weight`` for X and scale extreme weights exactly.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,), X's dtype
+        Non-negative, not all zero, scaled by a power of two when their
+        weighted sums could overflow or their cluster weights be subnormal (see
+        :func:`nbkm._checks.weight_exponent`).
+    inertia_scale : float
+        Factor that turns an inertia computed with these weights into one with
+        the caller's weights.
+    """
+    given = sample_weight is not None
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+    )
+    if not given:  # unit weights always fit
+        return read_only(sample_weight), 1.0
+    weights, inertia_scale = normalized_weights(sample_weight, X)
+    return read_only(weights), inertia_scale
+
+
+class BaseKMeans(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
+    """Base of nbkm's k-means estimators: everything but ``fit``.
+
+    Subclasses set ``cluster_centers_`` in ``fit`` and define ``n_clusters``,
+    ``init`` and ``n_threads``.
+    """
+
+    def _resolve_n_init(self, default_n_init):
+        """Set ``_n_init`` from ``n_init``: 'auto' is 1 for 'k-means++' or an array.
+
+        ``default_n_init`` runs for 'random' or a callable (10 for KMeans, 3 for
+        MiniBatchKMeans, as in scikit-learn); an array init runs once, with a
+        warning when more runs were asked for.
+        """
+        if self.n_init == "auto":
+            if isinstance(self.init, str) and self.init == "k-means++":
+                self._n_init = 1
+            elif _is_arraylike_not_scalar(self.init):
+                self._n_init = 1
+            else:  # 'random' or a callable
+                self._n_init = default_n_init
+        else:
+            self._n_init = self.n_init
+        if _is_arraylike_not_scalar(self.init) and self._n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init "
+                f"in {self.__class__.__name__} instead of n_init={self._n_init}.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            self._n_init = 1
+
+    def _validate_center_shape(self, X, centers):
+        if centers.shape[0] != self.n_clusters:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of clusters {self.n_clusters}."
+            )
+        if centers.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of features of the data {X.shape[1]}."
+            )
+
+    def _fitted_centers(self):
+        """Return ``cluster_centers_`` after checking it fits ``n_features_in_``.
+
+        The kernels read the centres without bounds checks, and the attribute can
+        be set by hand, so its shape and values are checked on every use.
+        """
+        centers = check_array(
+            self.cluster_centers_, dtype=FLOAT_DTYPES, order="C", input_name="centers"
+        )
+        if centers.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"cluster_centers_ has shape {centers.shape}, but the model was "
+                f"fitted on {self.n_features_in_} features."
+            )
+        return centers
+
+    def _check_test_data(self, X):
+        """Validate query samples; return them and the centres, in one dtype.
+
+        Queries are computed in the model's dtype (that of ``cluster_centers_``),
+        whatever the dtype of X: a float32 query on a float64 model is computed
+        in float64, and ``predict`` on the training data gives ``labels_``.
+        """
+        centers = self._fitted_centers()
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            reset=False,
+            dtype=centers.dtype,
+            order="C",
+            accept_large_sparse=False,
+        )
+        check_squares_fit(centers, centers.dtype)
+        return Samples.of(checked_samples(X)), centers
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Compute cluster centers and predict cluster index for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training instances to cluster.
+        y : Ignored
+            Not used, present here for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights for each observation in X.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Index of the cluster each sample belongs to.
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def predict(self, X):
+        """Predict the closest cluster each sample in X belongs to.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data to predict.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Index of the cluster each sample belongs to.
+        """
+        check_is_fitted(self)
+        samples, centers = self._check_test_data(X)
+        with numba_threads(self.n_threads):
+            return assign_labels(samples, centers)
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Compute clustering and transform X to cluster-distance space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data to transform.
+        y : Ignored
+            Not used, present here for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights for each observation in X.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_clusters)
+            X transformed in the new space.
+        """
+        self.fit(X, sample_weight=sample_weight)
+        return self._transform(*self._check_test_data(X))
+
+    def transform(self, X):
+        """Transform X to a cluster-distance space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data to transform.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_clusters)
+            Euclidean distance of each sample to each centre.
+        """
+        check_is_fitted(self)
+        return self._transform(*self._check_test_data(X))
+
+    def _transform(self, samples, centers):
+        # Sized by the fitted centres, never by the n_clusters parameter, which
+        # set_params can change after fit.
+        centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
+        K.squared_norms(centers, centers_sq)
+        out = np.empty((samples.shape[0], centers.shape[0]), dtype=samples.dtype)
+        with numba_threads(self.n_threads):
+            K.euclidean_to_centers(samples.X, samples.x_mean, centers, centers_sq, out)
+        return out
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the value of X on the K-means objective.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data.
+        y : Ignored
+            Not used, present here for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights for each observation in X.
+
+        Returns
+        -------
+        score : float
+            Opposite of the value of X on the K-means objective.
+        """
+        check_is_fitted(self)
+        samples, centers = self._check_test_data(X)
+        sample_weight = _check_sample_weight(
+            sample_weight, samples.source, dtype=samples.dtype, ensure_non_negative=True
+        )
+        sample_weight = read_only(sample_weight)
+        with numba_threads(self.n_threads):
+            labels = assign_labels(samples, centers)
+            return -inertia(samples, sample_weight, centers, labels)
