@@ -32,12 +32,19 @@ from nbkm._kernels._centers import (
 from nbkm._kernels._dense import candidate_potentials_dense, lloyd_step_dense
 from nbkm._kernels._distances import distances_to_assigned, euclidean_to_centers
 from nbkm._kernels._elkan import elkan_init_bounds, elkan_shift_bounds, elkan_step
+from nbkm._kernels._minibatch import (
+    batch_labels_dense,
+    batch_labels_sparse,
+    move_batch_centers,
+)
 from nbkm._kernels._plusplus import candidate_potentials
 from nbkm._kernels._sparse import nearest_centers_sparse
 
 __all__ = [
     "accumulate_by_cluster",
     "average_centers",
+    "batch_labels_dense",
+    "batch_labels_sparse",
     "block_bounds",
     "candidate_potentials",
     "column_means",
@@ -55,6 +62,7 @@ __all__ = [
     "group_by_label",
     "half_center_distances",
     "lloyd_step_dense",
+    "move_batch_centers",
     "move_samples_to_empty_clusters",
     "nearest_centers_sparse",
     "prepare_centers",

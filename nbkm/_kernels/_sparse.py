@@ -36,18 +36,29 @@ def nearest_centers_sparse(X, centers_t, centers_sq, bounds, labels):
     labels : ndarray of int32, shape (n_samples,)
         OUT. Index of each sample's nearest centre.
     """
-    data, indices, indptr = X
+    data = X[0]
     n_clusters = centers_t.shape[1]
     n_blocks = bounds.shape[0] - 1
     for b in prange(n_blocks):
         dots = np.empty(n_clusters, dtype=data.dtype)
         values = np.empty(n_clusters, dtype=data.dtype)
         for i in range(bounds[b], bounds[b + 1]):
-            for j in range(n_clusters):
-                dots[j] = 0
-            for p in range(indptr[i], indptr[i + 1]):
-                x = data[p]
-                row = centers_t[indices[p]]
-                for j in range(n_clusters):
-                    dots[j] += row[j] * x
-            labels[i] = nearest_center(dots, centers_sq, values)
+            labels[i] = nearest_center_csr(X, i, centers_t, centers_sq, dots, values)
+
+
+@njit(cache=True, nogil=True)
+def nearest_center_csr(X, i, centers_t, centers_sq, dots, values):
+    """Index of the nearest centre of CSR sample ``i`` (see nearest_centers_sparse).
+
+    ``dots`` and ``values`` are scratch of shape (n_clusters,), X's dtype.
+    """
+    data, indices, indptr = X
+    n_clusters = centers_t.shape[1]
+    for j in range(n_clusters):
+        dots[j] = 0
+    for p in range(indptr[i], indptr[i + 1]):
+        x = data[p]
+        row = centers_t[indices[p]]
+        for j in range(n_clusters):
+            dots[j] += row[j] * x
+    return nearest_center(dots, centers_sq, values)
