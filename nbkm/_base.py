@@ -2,7 +2,7 @@
 
 ``KMeans`` and ``MiniBatchKMeans`` differ in how they fit; once fitted, both
 predict, transform and score through the same kernels, from the same validated
-input, as scikit-learn's share ``BaseKMeans``.
+input, as scikit-learn's share ``_BaseKMeans``.
 """
 
 import warnings
@@ -276,3 +276,8 @@ class BaseKMeans(
         with numba_threads(self.n_threads):
             labels = assign_labels(samples, centers)
             return -inertia(samples, sample_weight, centers, labels)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR; KMeans narrows it by algorithm
+        return tags

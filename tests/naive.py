@@ -78,3 +78,27 @@ def kmeans(X, sample_weight, centers, max_iter, tol):
     if not strict:
         labels = assign(X, centers)
     return labels, centers, inertia(X, sample_weight, centers, labels), n_iter
+
+
+def minibatch_update(X, sample_weight, labels, centers, weight_sums):
+    """scikit-learn's mini-batch centre update, one centre at a time in a loop.
+
+    Each centre with batch weight ``s > 0`` becomes ``(c * W + sum_i w_i x_i) /
+    (W + s)`` with the products and sums taken in batch order in X's dtype;
+    ``weight_sums`` (``W``) gains ``s``. Returns (new_centers, new_weight_sums).
+    """
+    dtype = X.dtype.type
+    new = centers.copy()
+    sums = weight_sums.copy()
+    for j in range(centers.shape[0]):
+        members = np.flatnonzero(labels == j)
+        s = dtype(0)
+        for i in members:
+            s = dtype(s + sample_weight[i])
+        if s > 0:
+            row = centers[j] * sums[j]
+            for i in members:
+                row = row + X[i] * sample_weight[i]
+            sums[j] = dtype(sums[j] + s)
+            new[j] = row * (dtype(1) / sums[j])
+    return new, sums

@@ -1,4 +1,4 @@
-"""scikit-learn's own estimator checks.
+"""scikit-learn's own estimator checks, for KMeans and MiniBatchKMeans.
 
 Two checks are expected to fail, for the reason scikit-learn gives for its own
 KMeans: ``check_sample_weight_equivalence_on_{dense,sparse}_data`` fit weighted data and
@@ -10,7 +10,7 @@ a fixed initialisation, in ``test_estimator.py::test_sample_weight_equals_repeti
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from nbkm import KMeans
+from nbkm import KMeans, MiniBatchKMeans
 
 _REASON = (
     "random initialisation: sample_weight is not equivalent to removing or "
@@ -28,6 +28,7 @@ SKLEARNS_OWN_KMEANS_EXPECTED_FAILURES = {
         KMeans(algorithm="elkan"),
         KMeans(algorithm="hamerly"),
         KMeans(algorithm="yinyang"),
+        MiniBatchKMeans(),
     ],
     expected_failed_checks=lambda est: SKLEARNS_OWN_KMEANS_EXPECTED_FAILURES,
 )
