@@ -148,6 +148,7 @@ LAYOUTS = ("dense", "csr")
 def _exercise(X) -> None:
     """Run every public path once on tiny data ``X`` (dense or CSR)."""
     from nbkm._kmeans import KMeans, kmeans_plusplus
+    from nbkm._minibatch import MiniBatchKMeans
 
     dense_only = () if sp.issparse(X) else ("hamerly", "yinyang")
     for algorithm in ("lloyd", "elkan", *dense_only):
@@ -156,6 +157,9 @@ def _exercise(X) -> None:
             km.fit(X)
     km.predict(X), km.transform(X), km.score(X)
     kmeans_plusplus(X, 3, random_state=0)
+    # Mini-batch steps: fit draws rows of X, partial_fit takes all of a piece.
+    mini = MiniBatchKMeans(3, batch_size=16, max_iter=2, random_state=0).fit(X)
+    mini.partial_fit(X)
     # An empty cluster on purpose: relocation, and the grouped M-step that wide
     # data uses.
     rows = X[:1].toarray() if sp.issparse(X) else X[:1]
