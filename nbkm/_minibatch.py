@@ -63,19 +63,27 @@ class _Step:
         self.order = np.empty(batch_size, dtype=np.int64)
         self.views = _CenterViews(n_clusters, samples.shape[1], samples.dtype)
 
-    def run(self, rows, weight, centers, centers_new, weight_sums):
-        """Assign ``rows`` and move the centres; return the batch's inertia.
+    def assign(self, rows, centers):
+        """Label ``rows`` against ``centers``; return (labels, squared distances).
 
-        The inertia is that of the batch against ``centers``, before the move,
-        as scikit-learn's ``_mini_batch_step`` returns it.
+        Lloyd's distance code on chunks of 256 rows from the first, as
+        ``predict`` computes them: for ``rows = arange(n)`` the same labels.
         """
         n = rows.shape[0]
         labels, distances = self.labels[:n], self.distances[:n]
         views = self.views.update(centers)
-        assign = (
-            K.batch_labels_sparse if self.samples.is_sparse else K.batch_labels_dense
-        )
+        sparse = self.samples.is_sparse
+        assign = K.batch_labels_sparse if sparse else K.batch_labels_dense
         assign(self.samples.X, rows, centers, views.t, views.sq, labels, distances)
+        return labels, distances
+
+    def run(self, rows, weight, centers, centers_new, weight_sums):
+        """Assign ``rows`` and move the centres; return the squared distances.
+
+        The distances are those of the batch to ``centers``, before the move,
+        whose weighted sum scikit-learn's ``_mini_batch_step`` returns.
+        """
+        labels, distances = self.assign(rows, centers)
         K.move_batch_centers(
             self.samples.X,
             rows,
@@ -84,9 +92,9 @@ class _Step:
             centers,
             centers_new,
             weight_sums,
-            self.order[:n],
+            self.order[: rows.shape[0]],
         )
-        return K.weighted_total(weight, distances)
+        return distances
 
 
 def _reassign(samples, rows, centers_new, weight_sums, ratio, random_state, verbose):
@@ -479,9 +487,10 @@ class MiniBatchKMeans(BaseKMeans):
             for i in range(n_steps):
                 rows = batches.draw(random_state, self._batch_size)
                 reassign = self._random_reassign()
-                batch_inertia = step.run(
+                distances = step.run(
                     rows, unit_weight, centers, centers_new, self._counts
                 )
+                batch_inertia = K.weighted_total(unit_weight, distances)
                 if reassign and self.reassignment_ratio > 0:
                     _reassign(
                         samples,
@@ -538,9 +547,8 @@ class MiniBatchKMeans(BaseKMeans):
         """
         has_centers = hasattr(self, "cluster_centers_")
         X, sample_weight = self._validated(X, sample_weight, reset=not has_centers)
-        self._random_state = getattr(
-            self, "_random_state", check_random_state(self.random_state)
-        )
+        if not hasattr(self, "_random_state"):
+            self._random_state = check_random_state(self.random_state)
         self.n_steps_ = getattr(self, "n_steps_", 0)
         if not has_centers:
             self._check_params_vs_input(X)
@@ -571,9 +579,10 @@ class MiniBatchKMeans(BaseKMeans):
                     self._random_state,
                     self.verbose,
                 )
-            if self.compute_labels:
-                self.labels_ = assign_labels(samples, centers)
-                self.inertia_ = inertia(samples, sample_weight, centers, self.labels_)
+            if self.compute_labels:  # predict's labels, from one kernel call
+                labels, distances = step.assign(rows, centers)
+                self.labels_ = labels.copy()
+                self.inertia_ = K.weighted_total(sample_weight, distances)
         self.n_steps_ += 1
         self._n_features_out = self.cluster_centers_.shape[0]
         return self
