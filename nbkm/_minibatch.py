@@ -50,7 +50,13 @@ class _Batches:
     def draw(self, random_state, size):
         """Return ``size`` indices, as ``random_state.choice`` would."""
         uniform = random_state.random_sample(size)
-        return self.cdf.searchsorted(uniform, side="right").astype(np.int64)
+        # Searched in increasing order, neighbouring draws read neighbouring
+        # parts of the cumulative sum: at n = 1e6 a random order missed the
+        # cache on most of its ~20 probes a draw (0.4 ms a step of 1024).
+        order = np.argsort(uniform)
+        rows = np.empty(size, dtype=np.int64)
+        rows[order] = self.cdf.searchsorted(uniform[order], side="right")
+        return rows
 
 
 class _Step:
