@@ -8,11 +8,12 @@ Rules of the suite (numpy's and scikit-learn's, see ``docs/asv.md``):
   ``n_threads`` parameter, scikit-learn (OpenMP) and BLAS through
   :func:`threadpoolctl.threadpool_limits`, set in ``setup`` and undone in
   ``teardown``.
-- Only nbkm's public API is called (``nbkm.KMeans``, ``nbkm.kmeans_plusplus``), so the
-  suite also runs against older commits. When nbkm is not installed, or lacks
-  something a benchmark needs, ``setup`` raises ``NotImplementedError`` and asv
-  skips that combination; when nbkm is installed but fails to import, the nbkm
-  combinations fail (a broken commit must show) and scikit-learn's still run.
+- Only nbkm's public API is called (``nbkm.KMeans``, ``nbkm.MiniBatchKMeans``,
+  ``nbkm.kmeans_plusplus``), so the suite also runs against older commits. When
+  nbkm is not installed, or lacks something a benchmark needs, ``setup`` raises
+  ``NotImplementedError`` and asv skips that combination; when nbkm is installed
+  but fails to import, the nbkm combinations fail (a broken commit must show) and
+  scikit-learn's still run.
 - The workloads (datasets, shapes, thread count) are defined once, in
   ``benchmarks/workloads.py``, which ``python -m experiments compare`` uses too.
 - The whole-fit classes also time the peers (:data:`ALL_IMPLS`: faiss and
@@ -135,28 +136,33 @@ def require_algorithm(impl, algorithm):
         raise NotImplementedError(f"{impl} has no algorithm {algorithm!r} here")
 
 
-def make_kmeans(impl, **kwargs):
+def make_kmeans(impl, estimator="KMeans", **kwargs):
     """Return a KMeans estimator of ``impl`` with :data:`N_THREADS` threads.
 
     Parameters
     ----------
     impl : str
         ``"nbkm"``, ``"sklearn"`` or ``"sklearnex"`` (faiss has no estimator).
+    estimator : {"KMeans", "MiniBatchKMeans"}, default="KMeans"
+        The class, by its name in ``nbkm`` and ``sklearn.cluster``
+        (scikit-learn-intelex: KMeans only). An nbkm without it is skipped.
     **kwargs
         Parameters shared by both estimators.
 
     Returns
     -------
-    estimator : nbkm.KMeans, sklearn.cluster.KMeans or sklearnex.cluster.KMeans
+    estimator : KMeans or MiniBatchKMeans of nbkm, scikit-learn or sklearnex
     """
-    require(impl)
+    require(impl, estimator)
     if impl == "nbkm":
-        return nbkm.KMeans(n_threads=N_THREADS, **kwargs)
+        return getattr(nbkm, estimator)(n_threads=N_THREADS, **kwargs)
     if impl == "sklearnex":
+        if estimator != "KMeans":
+            raise NotImplementedError(f"sklearnex: no {estimator} timed")
         return peers.sklearnex_kmeans(N_THREADS, **kwargs)
-    from sklearn.cluster import KMeans
+    import sklearn.cluster
 
-    return KMeans(**kwargs)
+    return getattr(sklearn.cluster, estimator)(**kwargs)
 
 
 def kmeans_plusplus(impl, X, n_clusters, random_state):
@@ -212,6 +218,29 @@ def warm_up(impl, dtype, algorithm="lloyd"):
     make_kmeans(
         impl, n_clusters=3, init=X[:3], n_init=1, max_iter=2, tol=0, algorithm=algorithm
     ).fit(X)
+
+
+def warm_up_minibatch(impl, dtype):
+    """Compile (or load) nbkm's mini-batch kernels for ``dtype`` with tiny fits.
+
+    ``fit`` (k-means++, steps, the final labels), ``partial_fit`` (first call:
+    init and a step; second: a step alone) and ``predict``. A no-op for
+    scikit-learn.
+
+    Parameters
+    ----------
+    impl : str
+        ``"nbkm"`` or ``"sklearn"``.
+    dtype : str
+        ``"float32"`` or ``"float64"``.
+    """
+    if impl != "nbkm":
+        return
+    X = _tiny(dtype)
+    params = {"n_clusters": 3, "batch_size": 16, "random_state": 0}
+    make_kmeans(impl, "MiniBatchKMeans", max_iter=2, **params).fit(X).predict(X)
+    online = make_kmeans(impl, "MiniBatchKMeans", **params)
+    online.partial_fit(X[:16]).partial_fit(X[16:32])
 
 
 @functools.cache

@@ -4,6 +4,8 @@ A *fixed workload* makes two k-means implementations do the same work: explicit
 initial centres (the first ``k`` samples), ``n_init=1``, ``tol=0`` and a fixed
 ``max_iter``, on standard normal data, on which Lloyd's iterations keep moving
 labels for more than 40 iterations (so no fit can stop early and look fast).
+Mini-batch fits are fixed by turning off both of their early stops
+(:func:`minibatch_fit`): every fit runs ``max_iter`` epochs of steps.
 
 Datasets come from fixed seeds and must never change, only be appended to: a
 changed dataset makes the committed timing history meaningless. This module
@@ -477,3 +479,76 @@ def whole_fit(X, k):
         "n_init": 1,
         "max_iter": WHOLE_FIT_MAX_ITER,
     }
+
+
+# ------------------------------------------------------------------ mini-batch k-means
+
+#: The step of the asv suite's mini-batch benchmark: ``partial_fit`` on one batch of
+#: ``batch_size`` standard normal samples, ``k`` centres.
+MINIBATCH_STEP = {"batch_size": 1024, "d": [16, 64], "k": 100}
+#: The whole mini-batch fit of the asv suite: ``max_iter`` epochs of ``batch_size``
+#: steps on ``n`` standard normal samples (:func:`minibatch_fit`).
+MINIBATCH_FIT = {
+    "n": 100_000,
+    "d": 16,
+    "k": [10, 100],
+    "batch_size": 1024,
+    "max_iter": 3,
+}
+#: The grid of ``python -m experiments compare --minibatch``.
+MINIBATCH_GRID = {
+    "n": [1_000_000],
+    "d": [16, 64],
+    "k": [10, 100, 1000],
+    "batch_size": [1024, 8192],
+    "dtype": ["float32", "float64"],
+}
+#: Epochs of every fit of ``compare --minibatch`` (``--max-iter``).
+MINIBATCH_MAX_ITER = 2
+
+
+def minibatch_fit(k, batch_size, max_iter, random_state=0):
+    """Return the MiniBatchKMeans parameters of a fixed number of steps.
+
+    ``tol=0`` and ``max_no_improvement=None`` turn off both early stops, so a fit
+    of ``n`` samples runs exactly ``max_iter * n // batch_size`` steps
+    (``n_steps_``). The centres come from k-means++ on the default ``init_size``
+    samples, one init (``n_init=1``, what ``"auto"`` gives for k-means++); both
+    implementations draw the same samples and batches from ``random_state``.
+
+    Parameters
+    ----------
+    k, batch_size, max_iter : int
+        Clusters, samples a step, epochs.
+    random_state : int, default=0
+        Seed of the init, the batches and the reassignments.
+
+    Returns
+    -------
+    params : dict
+        Keyword arguments shared by ``nbkm.MiniBatchKMeans`` and
+        ``sklearn.cluster.MiniBatchKMeans``.
+    """
+    return {
+        "n_clusters": int(k),
+        "batch_size": int(batch_size),
+        "max_iter": int(max_iter),
+        "tol": 0.0,
+        "max_no_improvement": None,
+        "n_init": 1,
+        "random_state": int(random_state),
+    }
+
+
+def minibatch_n_steps(n, batch_size, max_iter):
+    """Return the steps of a :func:`minibatch_fit` on ``n`` samples (scikit-learn's)."""
+    return int(max_iter) * int(n) // min(int(batch_size), int(n))
+
+
+def minibatch_cells(grid):
+    """List the ``(n, d, k, batch_size, dtype)`` cells of a grid, ``k <= n``."""
+    return [
+        (n, d, k, batch_size, dtype)
+        for n, d, k, dtype in shapes(grid)
+        for batch_size in grid["batch_size"]
+    ]

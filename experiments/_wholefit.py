@@ -689,14 +689,19 @@ def footer(results: dict) -> list[str]:
         lines += [
             f"memory: {impl} skipped ({why})" for impl, why in memory["skipped"].items()
         ]
+    lines.append(blas_line(results["timings"]["libraries"]))
+    return lines
+
+
+def blas_line(libraries: list[dict]) -> str:
+    """One line naming the BLAS libraries of :func:`blas_info` and their core type."""
     blas = "; ".join(
         f"{lib['internal_api']} {lib['version']} ({lib['architecture']}, "
         f"{lib['num_threads']} threads, {lib['prefix']})"
-        for lib in results["timings"]["libraries"]
+        for lib in libraries
         if lib["user_api"] == "blas"
     )
-    lines.append(f"BLAS: {blas or 'none found'}")
-    return lines
+    return f"BLAS: {blas or 'none found'}"
 
 
 def section(record: dict, rel_dir: str) -> list[str]:

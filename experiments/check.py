@@ -6,15 +6,19 @@ rerun with the parameters stored in the record (one timing repeat, nothing
 written) and compared with it. The check first says which commit and which nbkm
 source made the reference, and whether the nbkm that runs now is the same:
 
-* Same library versions and the same nbkm source: **exact**. For every n_init
-  setting, implementation and seed, labels, ``n_iter`` and the scores must be
+* Same library versions and the same nbkm source: **exact**. For every
+  estimator (KMeans, MiniBatchKMeans), n_init setting, implementation and seed,
+  labels, ``n_iter`` (and MiniBatchKMeans's ``n_steps``) and the scores must be
   equal, inertia equal to a relative 1e-6, and the agreement counts equal.
 * Other versions or nbkm source: labels may differ at exact distance ties (see
   ``experiments/_agreement.py``); the differences are listed and the check
   passes when each mean accuracy is within ``--atol`` of the reference.
   ``--strict`` demands the exact comparison anyway.
 * The raw digits run with ``n_init=10`` on all samples must also have a mean
-  accuracy in the tutorial's band [0.78, 0.81].
+  accuracy in the tutorial's band [0.78, 0.81] (KMeans).
+* A reference made before digits ran MiniBatchKMeans (no ``minibatch`` in its
+  results) is compared on KMeans as above, and the check fails with a line that
+  says so and how to regenerate the reference.
 
 Timings are never compared. Every reference record is validated before the
 first rerun (a damaged one, say with fewer seeds than its parameters list, is a
@@ -32,6 +36,10 @@ from experiments._fit import IMPLS
 
 VERSION_KEYS = ("python", "numpy", "scipy", "sklearn", "numba", "nbkm")
 EXACT_KEYS = ("labels", "n_iter", "accuracy", "hungarian_accuracy", "ari", "nmi")
+#: The estimators of a digits record: part of ``results`` -> (name in messages,
+#: keys compared exactly beyond :data:`EXACT_KEYS`).
+PARTS = {"runs": ("", ()), "minibatch": ("MiniBatchKMeans ", ("n_steps",))}
+REGENERATE = "python -m experiments reference --only digits digits_tsne"
 AGREEMENT_COUNTS = ("init_indices_equal", "runs_with_ties")
 TUTORIAL_BAND = (0.78, 0.81)
 
@@ -49,27 +57,25 @@ def differences(reference: dict, fresh: dict) -> dict:
     return {k: list(v) for k, v in pairs.items() if v[0] != v[1]}
 
 
+def missing_parts(reference: dict) -> list[str]:
+    """Say which estimators a digits ``results`` body lacks (an older reference)."""
+    return [
+        f"the reference has no {name.strip()} results (made before digits ran it); "
+        f"regenerate it: {REGENERATE}"
+        for part, (name, _) in PARTS.items()
+        if part not in reference
+    ]
+
+
 def compare_exact(reference: dict, fresh: dict) -> list[str]:
-    """List every exact mismatch between two digits ``results`` bodies."""
-    old_runs, new_runs = reference["runs"], fresh["runs"]
-    if set(old_runs) != set(new_runs):
-        return [f"settings differ: {sorted(old_runs)} vs {sorted(new_runs)}"]
+    """List every exact mismatch between two digits ``results`` bodies.
+
+    Estimators the reference lacks are not compared (see :func:`missing_parts`).
+    """
     problems = []
-    for key, impl in itertools.product(old_runs, IMPLS):
-        seeds = [runs[key][impl]["per_seed"] for runs in (old_runs, new_runs)]
-        if len(seeds[0]) != len(seeds[1]):  # a pass needs every seed compared
-            counts = " vs ".join(str(len(rows)) for rows in seeds)
-            problems.append(f"{key} {impl}: {counts} seeds")
-            continue
-        for old, new in zip(*seeds, strict=True):
-            where = f"{key} {impl} seed {old['seed']}"
-            for f in ("seed", *EXACT_KEYS):
-                if old[f] != new[f]:
-                    shown = "differ" if f == "labels" else f"{old[f]!r} != {new[f]!r}"
-                    problems.append(f"{where}: {f} {shown}")
-            rel = abs(old["inertia"] - new["inertia"]) / abs(old["inertia"])
-            if rel > 1e-6:
-                problems.append(f"{where}: inertia relative difference {rel:.2e}")
+    for part, (name, extra) in PARTS.items():
+        if part in reference:
+            problems += _compare_runs(reference[part], fresh.get(part, {}), name, extra)
     old_ag, new_ag = (_agreement_counts(r["agreement"]) for r in (reference, fresh))
     if (old_ag is None) != (new_ag is None):
         return problems + ["agreement study present in only one record"]
@@ -78,6 +84,29 @@ def compare_exact(reference: dict, fresh: dict) -> list[str]:
         for name in old_ag or {}
         if old_ag[name] != new_ag[name]
     ]
+
+
+def _compare_runs(old_runs: dict, new_runs: dict, name: str, extra) -> list[str]:
+    """Exact mismatches of one estimator's runs; ``name`` starts each message."""
+    if set(old_runs) != set(new_runs):
+        return [f"{name}settings differ: {sorted(old_runs)} vs {sorted(new_runs)}"]
+    problems = []
+    for key, impl in itertools.product(old_runs, IMPLS):
+        seeds = [runs[key][impl]["per_seed"] for runs in (old_runs, new_runs)]
+        if len(seeds[0]) != len(seeds[1]):  # a pass needs every seed compared
+            counts = " vs ".join(str(len(rows)) for rows in seeds)
+            problems.append(f"{name}{key} {impl}: {counts} seeds")
+            continue
+        for old, new in zip(*seeds, strict=True):
+            where = f"{name}{key} {impl} seed {old['seed']}"
+            for f in ("seed", *EXACT_KEYS, *extra):
+                if old[f] != new[f]:
+                    shown = "differ" if f == "labels" else f"{old[f]!r} != {new[f]!r}"
+                    problems.append(f"{where}: {f} {shown}")
+            rel = abs(old["inertia"] - new["inertia"]) / abs(old["inertia"])
+            if rel > 1e-6:
+                problems.append(f"{where}: inertia relative difference {rel:.2e}")
+    return problems
 
 
 def _agreement_counts(agreement: dict | None) -> dict | None:
@@ -91,15 +120,21 @@ def _agreement_counts(agreement: dict | None) -> dict | None:
 
 
 def compare_tolerant(reference: dict, fresh: dict, atol: float) -> list[str]:
-    """List the mean accuracies that moved by more than ``atol``."""
+    """List the mean accuracies that moved by more than ``atol``.
+
+    Estimators the reference lacks are not compared (see :func:`missing_parts`).
+    """
     problems = []
-    for key, run in reference["runs"].items():
-        for impl in IMPLS:
-            old = run[impl]["metrics"]["accuracy"]["mean"]
-            new = fresh["runs"].get(key, {}).get(impl, {})
-            new = new.get("metrics", {}).get("accuracy", {}).get("mean")
-            if new is None or abs(old - new) > atol:
-                problems.append(f"{key} {impl}: mean accuracy {new} vs {old:.4f}")
+    for part, (name, _) in PARTS.items():
+        for key, run in reference.get(part, {}).items():
+            for impl in IMPLS:
+                old = run[impl]["metrics"]["accuracy"]["mean"]
+                new = fresh.get(part, {}).get(key, {}).get(impl, {})
+                new = new.get("metrics", {}).get("accuracy", {}).get("mean")
+                if new is None or abs(old - new) > atol:
+                    problems.append(
+                        f"{name}{key} {impl}: mean accuracy {new} vs {old:.4f}"
+                    )
     return problems
 
 
@@ -167,7 +202,7 @@ def check_record(
         failures = compare_tolerant(reference["results"], results, atol)
         for p in problems:
             _cli.say(f"  differs (allowed across versions): {p}")
-    failures += tutorial_band(params, results)
+    failures += tutorial_band(params, results) + missing_parts(reference["results"])
     _cli.say(f"  comparison: {mode}")
     for f in failures:
         _cli.say(f"  MISMATCH: {f}")

@@ -9,6 +9,19 @@ targets evaluated; see ``experiments/_wholefit.py``. ``--n``, ``--d``, ``--k``,
 ``--memory [N D K]`` measures the peak extra memory of one fit per algorithm
 (default 1e6 x 64, k=1000), each in a fresh process.
 
+``--minibatch`` times whole MiniBatchKMeans fits of nbkm and scikit-learn
+instead (result set ``compare_minibatch``), interleaved, on standard normal data
+over ``MINIBATCH_GRID`` (n = 1e6, d in {16, 64}, k in {10, 100, 1000},
+``--batch-size`` in {1024, 8192}, both dtypes), 2 threads unless ``--threads``.
+Both early stops are off (``tol=0``, ``max_no_improvement=None``) and
+``--max-iter`` is a fixed number of epochs (default 2), so that both libraries
+run the same ``max_iter * n // batch_size`` steps from the same
+``random_state`` (``--seed``, also the data's); see
+``experiments/_minibatch.py``. ``--n``, ``--d``, ``--k``, ``--dtype`` narrow the
+grid; ``--budget`` and ``--estimate`` work as for whole fits. Per cell: seconds
+of each, the ratio nbkm / sklearn, ``n_steps_`` of each, whether the labels
+agree; the geometric mean and the worst cell close the summary.
+
 ``--fixed`` runs the earlier mode instead, fixed iterations per fit:
 The workloads and the grid are those of the asv suite, ``benchmarks/workloads.py``
 (``FULL_GRID`` by default, ``GRID`` with ``--quick``): standard normal data, the
@@ -41,7 +54,7 @@ import numpy as np
 from scipy.stats import gmean
 
 from benchmarks import workloads
-from experiments import _cli, _wholefit
+from experiments import _cli, _io, _minibatch, _wholefit
 from experiments._fit import IMPLS, timed_fit
 from experiments._memory import IMPLS as DENSE_IMPLS
 from experiments._memory import fit_peak_memory
@@ -68,6 +81,15 @@ WHOLE_DEFAULTS = {
     "seed": 0,
     "budget": None,
     "memory": None,
+}
+#: Defaults of ``--minibatch``, beside the shared ones above.
+MINIBATCH_DEFAULTS = {
+    **workloads.MINIBATCH_GRID,
+    "max_iter": workloads.MINIBATCH_MAX_ITER,
+    "repeats": 3,
+    "n_threads": workloads.N_THREADS,
+    "seed": 0,
+    "budget": None,
 }
 #: Ratios reported: name -> (numerator implementation, denominator implementation).
 RATIOS = {
@@ -340,15 +362,18 @@ def summarise(grid: list[dict]) -> dict:
 
 
 def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
-    """Run whole fits (default, :func:`experiments._wholefit.run`) or fixed ones.
+    """Run whole fits (default), fixed ones or mini-batch ones, by ``params["mode"]``.
 
     Returns
     -------
     results, figures : dict
-        See :func:`experiments._wholefit.run` and :func:`run_fixed`.
+        See :func:`experiments._wholefit.run`, :func:`run_fixed` and
+        :func:`experiments._minibatch.run`.
     """
     if params["mode"] == "whole_fit":
         return _wholefit.run(params, out, quiet)
+    if params["mode"] == "minibatch":
+        return _minibatch.run(params, out, quiet)
     return run_fixed(params, out, quiet)
 
 
@@ -520,11 +545,15 @@ def section(record: dict, rel_dir: str) -> list[str]:
     """Markdown of the compare record: the workload, the table, the summary.
 
     Whole-fit records (``results["mode"] == "whole_fit"``) are rendered by
-    :func:`experiments._wholefit.section`; earlier records (no ``mode``) and
+    :func:`experiments._wholefit.section`, mini-batch ones (``"minibatch"``) by
+    :func:`experiments._minibatch.section`; earlier records (no ``mode``) and
     ``--fixed`` ones as before.
     """
-    if record["results"].get("mode") == "whole_fit":
+    mode = record["results"].get("mode")
+    if mode == "whole_fit":
         return _wholefit.section(record, rel_dir)
+    if mode == "minibatch":
+        return _minibatch.section(record, rel_dir)
     p, r = record["params"], record["results"]
     gemm = ", ".join(f"{k} {v:.0f}" for k, v in r["gemm_peak_gflops"].items())
     return [
@@ -553,11 +582,12 @@ def add_arguments(p) -> None:
     """Add the options of compare to ``p``."""
     add, size = p.add_argument, _cli.int_in(1, 10**8)
     add("--quick", action="store_true", help="the asv suite's smaller grid")
+    add("--minibatch", action="store_true", help="MiniBatchKMeans fits, see below")
     for name in ("--n", "--d", "--k"):
         add(name, type=size, nargs="+", help="sizes of the grid")
     add("--dtype", nargs="+", choices=["float32", "float64"])
     add("--repeats", type=_cli.int_in(1, 1000), help="timed fits per cell")
-    add("--threads", type=_cli.threads, help="threads (default: all)")
+    add("--threads", type=_cli.threads, help="threads (default: all; --minibatch: 2)")
     add("--elkan-max-bounds", type=_cli.float_in(0, 1e15), help="largest n * k timed")
     whole = p.add_argument_group("whole fits (the default mode)")
     add = whole.add_argument
@@ -569,12 +599,20 @@ def add_arguments(p) -> None:
         "--budget", type=_cli.float_in(0, 1e9), metavar="S", help="skip cells above S s"
     )
     add("--estimate", action="store_true", help="print the cells' estimates and exit")
-    add("--seed", type=_cli.int_in(0, 2**31), help="seed of the data")
+    add(
+        "--seed",
+        type=_cli.int_in(0, 2**31),
+        help="seed of the data (--minibatch: and the random_state)",
+    )
     add("--memory", nargs="*", type=size, metavar="N D K", help="peak extra memory")
     fixed = p.add_argument_group("fixed iterations (--fixed)")
     add = fixed.add_argument
     add("--fixed", action="store_true", help="fixed iterations on Gaussian data")
-    add("--max-iter", type=_cli.int_in(1, 1000), help="fixed iterations per fit")
+    add(
+        "--max-iter",
+        type=_cli.int_in(1, 1000),
+        help="fixed iterations per fit (--minibatch: epochs, default 2, no early stop)",
+    )
     add("--sparse", nargs=4, metavar=("N", "D", "DENSITY", "K"), help="sparse case")
     add("--no-sparse", action="store_true", help="skip the sparse case")
     add("--init-repeats", type=_cli.int_in(0, 1000), help="k-means++ calls (0: none)")
@@ -586,15 +624,36 @@ def add_arguments(p) -> None:
         choices=list(DENSE_IMPLS),
         help="measured by --peakmem (default: all)",
     )
+    minibatch = p.add_argument_group(
+        "mini-batch fits (--minibatch; also --n --d --k --dtype --repeats --threads "
+        "--max-iter --seed --budget --estimate)"
+    )
+    minibatch.add_argument(
+        "--batch-size", type=size, nargs="+", help="batch sizes of the grid"
+    )
 
 
 #: Options that, when given, replace their value in :data:`DEFAULTS` (--threads too).
 OPTIONS = ("n", "d", "k", "dtype", "max_iter", "repeats", "init_repeats")
 OPTIONS += ("elkan_max_bounds", "init_max_nk")
-#: Options of one mode only (given in the other: a usage error).
-WHOLE_ONLY = ("kind", "algorithms", "peers", "budget", "seed", "memory")
-FIXED_ONLY = ("max_iter", "sparse", "init_repeats", "init_max_nk", "peakmem")
-FIXED_ONLY += ("peakmem_impls",)
+#: The modes, as the user chooses them.
+MODE_FLAGS = {
+    "whole_fit": "whole fits (the default)",
+    "fixed": "--fixed",
+    "minibatch": "--minibatch",
+}
+#: Options of some modes only (given in another: a usage error); the others are
+#: options of every mode.
+MODE_OPTIONS = dict.fromkeys(("kind", "algorithms", "peers", "memory"), ("whole_fit",))
+MODE_OPTIONS |= dict.fromkeys(
+    ("budget", "seed", "estimate"), ("whole_fit", "minibatch")
+)
+MODE_OPTIONS |= dict.fromkeys(("quick", "elkan_max_bounds"), ("whole_fit", "fixed"))
+MODE_OPTIONS |= dict.fromkeys(
+    ("sparse", "no_sparse", "init_repeats", "init_max_nk", "peakmem", "peakmem_impls"),
+    ("fixed",),
+)
+MODE_OPTIONS |= {"max_iter": ("fixed", "minibatch"), "batch_size": ("minibatch",)}
 
 
 def _given(args, names) -> list[str]:
@@ -602,14 +661,25 @@ def _given(args, names) -> list[str]:
     return ["--" + n.replace("_", "-") for n in flags]
 
 
+def _mode(args) -> str:
+    """Return the mode of the options; refuse options of another mode."""
+    if args.fixed and args.minibatch:
+        raise _cli.UsageError("compare: --fixed and --minibatch exclude each other")
+    mode = "fixed" if args.fixed else "minibatch" if args.minibatch else "whole_fit"
+    for name, modes in MODE_OPTIONS.items():
+        if mode not in modes and (wrong := _given(args, [name])):
+            where = " and ".join(MODE_FLAGS[m] for m in modes)
+            raise _cli.UsageError(f"compare: {wrong[0]} is an option of {where} only")
+    return mode
+
+
 def params_from(args) -> dict:
     """Return the run's parameters from the parsed options (checked up front)."""
-    if args.fixed:
-        if wrong := _given(args, (*WHOLE_ONLY, "estimate")):
-            raise _cli.UsageError(f"compare: {', '.join(wrong)} without --fixed only")
+    mode = _mode(args)
+    if mode == "fixed":
         return fixed_params_from(args)
-    if wrong := _given(args, (*FIXED_ONLY, "no_sparse")):
-        raise _cli.UsageError(f"compare: {', '.join(wrong)} only with --fixed")
+    if mode == "minibatch":
+        return minibatch_params_from(args)
     params = dict(WHOLE_DEFAULTS, **(workloads.GRID if args.quick else {}))
     options = {key: getattr(args, key) for key in ("n", "d", "k", "dtype", "kind")}
     options |= {key: getattr(args, key) for key in ("repeats", "seed", "budget")}
@@ -644,14 +714,32 @@ def params_from(args) -> dict:
         params["memory"] = {"n": n, "d": d, "k": k}
     params["mode"] = "whole_fit"
     if args.estimate:
-        _print_estimate(params)
-        raise SystemExit(0)
+        available = {n: s["available"] for n, s in _wholefit.peer_status().items()}
+        _print_estimate(*_wholefit.plan(params, available))
     return params
 
 
-def _print_estimate(params: dict) -> None:
-    available = {n: s["available"] for n, s in _wholefit.peer_status().items()}
-    todo, skipped = _wholefit.plan(params, available)
+def minibatch_params_from(args) -> dict:
+    """Return the parameters of ``--minibatch`` (k <= n checked)."""
+    import numba
+
+    params = dict(MINIBATCH_DEFAULTS)
+    options = {key: getattr(args, key) for key in ("n", "d", "k", "dtype", "seed")}
+    options |= {key: getattr(args, key) for key in ("batch_size", "max_iter")}
+    options |= {"repeats": args.repeats, "budget": args.budget}
+    # 2 threads, or fewer where Numba has fewer
+    threads = args.threads or min(workloads.N_THREADS, numba.config.NUMBA_NUM_THREADS)
+    params.update({key: value for key, value in options.items() if value is not None})
+    params |= {"n_threads": threads, "mode": "minibatch"}
+    if not workloads.shapes(params):
+        raise _cli.UsageError("compare: no shape with k <= n in the grid")
+    if args.estimate:
+        _print_estimate(*_minibatch.plan(params))
+    return params
+
+
+def _print_estimate(todo: list[dict], skipped: list[dict]) -> None:
+    """Print the cells of a plan with their estimated seconds; exit with status 0."""
     for cell in todo:
         _cli.say(f"{cell['estimated_seconds']:9.1f} s  {cell['label']}")
     for cell in skipped:
@@ -661,6 +749,7 @@ def _print_estimate(params: dict) -> None:
         f"compare: {len(todo)} cells, about {total / 60:.0f} min "
         f"({len(skipped)} skipped); a rough model, calibrated on 2 busy cores"
     )
+    raise SystemExit(0)
 
 
 def fixed_params_from(args) -> dict:
@@ -689,5 +778,25 @@ def fixed_params_from(args) -> dict:
     return params
 
 
-REQUIRED = ("grid", "summary", "gemm_peak_gflops", "faiss", "timings")
+def set_name(params: dict) -> str:
+    """Return the result set of a run: ``compare``, or ``compare_minibatch``."""
+    return "compare_minibatch" if params.get("mode") == "minibatch" else "compare"
+
+
+def check_results(record: dict, where: str) -> None:
+    """Check the keys of the record's mode; a mini-batch record whole.
+
+    Raises
+    ------
+    experiments._io.RecordError
+        Naming the file and the first key that is missing or malformed.
+    """
+    if record["results"].get("mode") == "minibatch":
+        _minibatch.check_results(record, where)
+    else:
+        _io.validate(record, where, ("gemm_peak_gflops", "faiss"))
+
+
+#: Keys of every mode's results (the others: :func:`check_results`).
+REQUIRED = ("grid", "summary", "timings")
 EXPERIMENT = _cli.register(__name__, 30, REQUIRED)

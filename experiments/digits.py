@@ -2,10 +2,13 @@
 
 ``KMeans(n_clusters=10)`` on ``sklearn.datasets.load_digits()`` with nbkm and
 with sklearn, for every seed and for ``n_init=10`` (the tutorial's setting)
-and ``n_init='auto'`` (today's default). Clusters are mapped to digits by the
-mode of the true labels in each cluster (the tutorial's mapping; an empty
-cluster predicts nothing) and, beyond the tutorial, by the optimal one-to-one
-(Hungarian) mapping; ARI and NMI are reported too. ``--embed tsne`` first maps
+and ``n_init='auto'`` (today's default); then
+``MiniBatchKMeans(n_clusters=10, random_state=seed, n_init=...)`` of both, with
+the same seeds and settings and its other defaults (``batch_size=1024``, early
+stopping on). Clusters are mapped to digits by the mode of the true labels in
+each cluster (the tutorial's mapping; an empty cluster predicts nothing) and,
+beyond the tutorial, by the optimal one-to-one (Hungarian) mapping; ARI and NMI
+are reported too. ``--embed tsne`` first maps
 the data to 2-D with t-SNE, as the source book does (result set
 ``digits_tsne``).
 
@@ -20,13 +23,15 @@ per n_init setting (``"n_init=10"``), each with ``nbkm`` and ``sklearn`` blocks
 ``fit_seconds`` per repeat; ``metrics``: mean/min/max of each score;
 ``confusion_matrix`` of the first seed; ``timing``: the median warm fit) and a
 ``comparison`` (per seed agreement; ``time_ratio_nbkm_over_sklearn``, the ratio
-of the two medians); ``agreement`` (the same-init study of
-``experiments/_agreement.py``); ``timings`` (first call in the process, import
-and embedding seconds, threads).
+of the two medians); ``minibatch``, the same for MiniBatchKMeans (its rows also
+hold ``n_steps``, its comparison ``n_steps_equal`` per seed); ``agreement`` (the
+same-init study of ``experiments/_agreement.py``); ``timings`` (first call in the
+process, import and embedding seconds, threads).
 
 Timing: each fit is timed with ``time.perf_counter``; nbkm and sklearn
 alternate (the order flips every seed) in one process, ``--repeats`` times per
-seed. Timings are never compared by ``check``.
+seed. Timings are never compared by ``check``. The figures and the agreement
+study are KMeans's only.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ from experiments._fit import IMPLS, timed_fit
 
 N_DIGITS = 1797
 SCORES = ("accuracy", "hungarian_accuracy", "ari", "nmi", "inertia")
+
+#: The estimators of the experiment: part of ``results`` -> class name.
+ESTIMATORS = {"runs": "KMeans", "minibatch": "MiniBatchKMeans"}
 
 DEFAULTS = {
     "seeds": list(range(10)),
@@ -97,15 +105,18 @@ def load_data(params: dict, quiet: bool = True) -> dict:
     }
 
 
-def _timed_fit(impl: str, params: dict, n_init, seed: int, X):
+def _timed_fit(impl: str, params: dict, n_init, seed: int, X, estimator="KMeans"):
+    # MiniBatchKMeans has no algorithm: it keeps all its other defaults
+    algorithm = {"algorithm": params["algorithm"]} if estimator == "KMeans" else {}
     return timed_fit(
         impl,
         X,
         params["n_threads"],
+        estimator,
         n_clusters=params["n_clusters"],
         n_init=n_init,
         random_state=seed,
-        algorithm=params["algorithm"],
+        **algorithm,
     )
 
 
@@ -113,11 +124,13 @@ def _seed_row(fits: list, target, k: int, seed: int) -> dict:
     est = fits[0][0]
     scores = M.cluster_scores(est.labels_, target, k)
     del scores["hungarian_mapping"]
+    steps = {"n_steps": int(est.n_steps_)} if hasattr(est, "n_steps_") else {}
     return {
         "seed": int(seed),
         "labels": est.labels_.tolist(),
         "inertia": float(est.inertia_),
         "n_iter": int(est.n_iter_),
+        **steps,
         "deterministic": all(np.array_equal(f.labels_, est.labels_) for f, _ in fits),
         "fit_seconds": [float(s) for _, s in fits],
         **scores,
@@ -156,7 +169,8 @@ def comparison(nb_rows: list[dict], sk_rows: list[dict], timing: dict) -> dict:
     -------
     comparison : dict
         ``per_seed``, ``n_seeds``, ``n_labels_equal``, ``n_accuracy_equal`` and
-        ``time_ratio_nbkm_over_sklearn``.
+        ``time_ratio_nbkm_over_sklearn``. Rows with ``n_steps`` (MiniBatchKMeans)
+        add ``n_steps_equal`` per seed.
     """
     per_seed = []
     for a, b in zip(nb_rows, sk_rows, strict=True):
@@ -173,6 +187,8 @@ def comparison(nb_rows: list[dict], sk_rows: list[dict], timing: dict) -> dict:
                 / abs(b["inertia"]),
             }
         )
+        if "n_steps" in a:
+            per_seed[-1]["n_steps_equal"] = a["n_steps"] == b["n_steps"]
     medians = [timing[impl]["fit_seconds_median"] for impl in IMPLS]
     return {
         "per_seed": per_seed,
@@ -198,7 +214,9 @@ def _first_calls(params: dict, X) -> tuple[dict, dict]:
     return imports, first
 
 
-def _run_setting(params: dict, data: dict, n_init, progress) -> tuple[dict, dict]:
+def _run_setting(
+    params: dict, data: dict, n_init, progress, estimator="KMeans"
+) -> tuple[dict, dict]:
     X, target = data["X"], data["target"]
     rows, centers = {impl: [] for impl in IMPLS}, {}
     for i, seed in enumerate(params["seeds"]):
@@ -206,12 +224,12 @@ def _run_setting(params: dict, data: dict, n_init, progress) -> tuple[dict, dict
         fits = {impl: [] for impl in IMPLS}
         for _ in range(params["repeats"]):
             for impl in order:
-                fits[impl].append(_timed_fit(impl, params, n_init, seed, X))
+                fits[impl].append(_timed_fit(impl, params, n_init, seed, X, estimator))
         for impl in IMPLS:
             rows[impl].append(_seed_row(fits[impl], target, params["n_clusters"], seed))
             if i == 0:
                 centers[impl] = fits[impl][0][0].cluster_centers_
-        progress.step(f"{setting_key(n_init)} seed {seed}")
+        progress.step(f"{estimator} {setting_key(n_init)} seed {seed}")
     n_labels = len(data["target_names"])
     blocks = {impl: _impl_block(rows[impl], target, n_labels) for impl in IMPLS}
     timing = {impl: blocks[impl]["timing"] for impl in IMPLS}
@@ -243,15 +261,15 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     data = load_data(params, quiet=quiet)
     X = data["X"]
     imports, first = _first_calls(params, X)
-    progress = _cli.Progress(
-        "digits", len(params["n_init"]) * len(params["seeds"]), quiet=quiet
-    )
-    runs, centers = {}, None
-    for n_init in params["n_init"]:
-        runs[setting_key(n_init)], seed0_centers = _run_setting(
-            params, data, n_init, progress
-        )
-        centers = centers or seed0_centers
+    steps = len(ESTIMATORS) * len(params["n_init"]) * len(params["seeds"])
+    progress = _cli.Progress("digits", steps, quiet=quiet)
+    parts, centers = {part: {} for part in ESTIMATORS}, None
+    for part, estimator in ESTIMATORS.items():
+        for n_init in params["n_init"]:
+            parts[part][setting_key(n_init)], seed0_centers = _run_setting(
+                params, data, n_init, progress, estimator
+            )
+            centers = centers or seed0_centers  # KMeans's, drawn in the figures
     agreement = None
     if params["agreement"]:
         from experiments._agreement import study
@@ -277,7 +295,7 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
             "dtype": str(X.dtype),
             "target": data["target"].tolist(),
         },
-        "runs": runs,
+        **parts,
         "agreement": agreement,
         "timings": {
             "first_call_seconds": first,
@@ -454,9 +472,20 @@ def _agreement_lines(ag: dict, n_seeds: int) -> list[str]:
 
 
 def section(record: dict, rel_dir: str) -> list[str]:
-    """Markdown of one digits record: accuracy table, agreement, first calls."""
+    """Markdown of one digits record: accuracy table, agreement, first calls.
+
+    MiniBatchKMeans's rows and agreement follow KMeans's in each, where the
+    record has them (records made before it ran render as they did).
+    """
     params, results = record["params"], record["results"]
     embed, n_seeds = results["dataset"]["embed"], len(params["seeds"])
+    parts = [part for part in ESTIMATORS if part in results]
+    minibatch = [
+        " MiniBatchKMeans rows: `MiniBatchKMeans(n_clusters=10, "
+        "random_state=seed, n_init=...)`, its other parameters the defaults "
+        "(`batch_size=1024`, `max_iter=100`, early stopping after 10 steps "
+        "without improvement)."
+    ] * ("minibatch" in results)
     out = [
         "## Digits" + (f" after a 2-D {embed} embedding" if embed else ""),
         "",
@@ -466,21 +495,15 @@ def section(record: dict, rel_dir: str) -> list[str]:
         "true digit among its members (the tutorial's mapping); Hungarian is the "
         "best one-to-one mapping. Mean [min, max] over seeds; fit time is the "
         f"median warm `fit()` over {params['repeats']} interleaved repeats per "
-        f"seed, {results['timings']['n_threads']} threads.",
+        f"seed, {results['timings']['n_threads']} threads." + "".join(minibatch),
         "",
         "| n_init | implementation | accuracy mean [min, max] | Hungarian | ARI "
         "| NMI | fit (ms, median) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for key, run_ in results["runs"].items():
-        for impl in IMPLS:
-            m, a = run_[impl]["metrics"], run_[impl]["metrics"]["accuracy"]
-            out.append(
-                f"| {key.split('=')[1]} | {impl} | {a['mean']:.4f} [{a['min']:.4f}, "
-                f"{a['max']:.4f}] | {m['hungarian_accuracy']['mean']:.4f} | "
-                f"{m['ari']['mean']:.3f} | {m['nmi']['mean']:.3f} | "
-                f"{1e3 * run_[impl]['timing']['fit_seconds_median']:.1f} |"
-            )
+    for n_init in params["n_init"]:
+        for part in parts:
+            out += _score_rows(part, setting_key(n_init), results[part])
     fc = results["timings"]["first_call_seconds"]
     out += [
         "",
@@ -488,24 +511,57 @@ def section(record: dict, rel_dir: str) -> list[str]:
         "(includes loading its compiled kernels from Numba's on-disk cache, or "
         f"compiling them), sklearn {fc['sklearn']:.3f} s.",
         "",
-        "**Agreement, same seed** (same seed gives the same k-means++ centres):",
+        "**Agreement, same seed** (same seed gives the same k-means++ centres"
+        + (", and the same batches" if "minibatch" in results else "")
+        + "):",
     ]
-    for key, run_ in results["runs"].items():
+    for part in parts:
+        out += _same_seed_lines(part, results[part])
+    if results["agreement"]:
+        out += _agreement_lines(results["agreement"], n_seeds)
+    return out
+
+
+def _name(part: str) -> str:
+    """Prefix of an estimator's rows and lines: none for KMeans."""
+    return "" if part == "runs" else f" {ESTIMATORS[part]}"
+
+
+def _score_rows(part: str, key: str, runs: dict) -> list[str]:
+    """Table rows of one estimator and setting: scores and fit time per library."""
+    out = []
+    for impl in IMPLS:
+        m, a = runs[key][impl]["metrics"], runs[key][impl]["metrics"]["accuracy"]
+        out.append(
+            f"| {key.split('=')[1]} | {impl}{_name(part)} | {a['mean']:.4f} "
+            f"[{a['min']:.4f}, {a['max']:.4f}] | "
+            f"{m['hungarian_accuracy']['mean']:.4f} | {m['ari']['mean']:.3f} | "
+            f"{m['nmi']['mean']:.3f} | "
+            f"{1e3 * runs[key][impl]['timing']['fit_seconds_median']:.1f} |"
+        )
+    return out
+
+
+def _same_seed_lines(part: str, runs: dict) -> list[str]:
+    """One bullet per setting: seeds with identical labels, accuracy (and steps)."""
+    out = []
+    for key, run_ in runs.items():
         c = run_["comparison"]
         differ = "; ".join(
             f"seed {p['seed']}: {p['n_labels_differ']} of the labels differ"
             for p in c["per_seed"]
             if not p["labels_equal"]
         )
+        steps = [p["n_steps_equal"] for p in c["per_seed"] if "n_steps_equal" in p]
         out.append(
-            f"- {key}: identical labels for {c['n_labels_equal']}/{c['n_seeds']} "
+            f"-{_name(part)} {key}: identical labels for "
+            f"{c['n_labels_equal']}/{c['n_seeds']} "
             f"seeds, identical accuracy for {c['n_accuracy_equal']}/{c['n_seeds']}"
             + (f" ({differ})" if differ else "")
+            + (f", the same `n_steps_` for {sum(steps)}/{len(steps)}" if steps else "")
             + f"; time ratio nbkm/sklearn {c['time_ratio_nbkm_over_sklearn']:.2f} "
             "(of the median fit times)."
         )
-    if results["agreement"]:
-        out += _agreement_lines(results["agreement"], n_seeds)
     return out
 
 
@@ -543,6 +599,14 @@ RESULTS_SHAPE = {
     "runs": {...: dict.fromkeys(IMPLS, _BLOCK) | {"comparison": _COMPARISON}},
     "timings": {"n_threads": int, "first_call_seconds": dict.fromkeys(IMPLS, NUMBER)},
 }
+#: ``results["minibatch"]``, absent from records made before it ran.
+_MB_BLOCK = _BLOCK | {"per_seed": [_BLOCK["per_seed"][0] | {"n_steps": int}]}
+_MB_COMPARISON = _COMPARISON | {
+    "per_seed": [_COMPARISON["per_seed"][0] | {"n_steps_equal": bool}]
+}
+MINIBATCH_SHAPE = {
+    ...: dict.fromkeys(IMPLS, _MB_BLOCK) | {"comparison": _MB_COMPARISON}
+}
 _PAIR = {"labels_equal": int, "n_iter_equal": int, "disagreements_all_at_ties": bool}
 _AGREEMENT_COUNTS = ("n_runs", "init_indices_equal", "runs_with_ties")
 
@@ -550,9 +614,12 @@ _AGREEMENT_COUNTS = ("n_runs", "init_indices_equal", "runs_with_ties")
 def check_results(record: dict, where: str) -> None:
     """Check what ``check`` and ``section`` read of a digits record.
 
-    Beyond the shapes (:data:`PARAMS_SHAPE`, :data:`RESULTS_SHAPE`): one run per
+    Beyond the shapes (:data:`PARAMS_SHAPE`, :data:`RESULTS_SHAPE`, and
+    :data:`MINIBATCH_SHAPE` where the record has ``minibatch``): one run per
     ``n_init`` setting, one row per seed of ``params["seeds"]`` in each, in that
-    order, label vectors as long as the data set, positive inertia.
+    order, label vectors as long as the data set, positive inertia, in ``runs``
+    and in ``minibatch``. A record without ``minibatch`` (made before digits ran
+    MiniBatchKMeans) is valid; ``check`` says that it cannot compare it.
 
     Raises
     ------
@@ -576,21 +643,29 @@ def check_results(record: dict, where: str) -> None:
         if n != "auto" and not (isinstance(n, int) and n > 0)
     ]:
         fail(f"params.n_init must hold positive integers or 'auto': {params['n_init']}")
+    if "minibatch" in results:
+        _io.check_shape(
+            results["minibatch"], MINIBATCH_SHAPE, where, "results.minibatch"
+        )
     settings = [setting_key(n) for n in params["n_init"]]
-    if list(results["runs"]) != settings:
-        fail(f"results.runs has {list(results['runs'])}, expected {settings}")
     n_samples = results["dataset"]["n_samples"]
-    for key, run_ in results["runs"].items():
-        for part in (*IMPLS, "comparison"):
-            rows, name = run_[part]["per_seed"], f"results.runs.{key}.{part}.per_seed"
-            if [row["seed"] for row in rows] != seeds:
-                found = [row["seed"] for row in rows]
-                fail(f"{name} has the rows of seeds {found}, expected {seeds}")
-            for i, row in enumerate(rows if part in IMPLS else ()):
-                if len(row["labels"]) != n_samples or not row["inertia"] > 0:
-                    fail(f"{name}[{i}] needs {n_samples} labels, a positive inertia")
-        if run_["comparison"]["n_seeds"] != len(seeds):
-            fail(f"results.runs.{key}.comparison.n_seeds is not {len(seeds)}")
+    for part in (p for p in ESTIMATORS if p in results):
+        if list(results[part]) != settings:
+            fail(f"results.{part} has {list(results[part])}, expected {settings}")
+        for key, run_ in results[part].items():
+            for impl in (*IMPLS, "comparison"):
+                rows = run_[impl]["per_seed"]
+                name = f"results.{part}.{key}.{impl}.per_seed"
+                if [row["seed"] for row in rows] != seeds:
+                    found = [row["seed"] for row in rows]
+                    fail(f"{name} has the rows of seeds {found}, expected {seeds}")
+                for i, row in enumerate(rows if impl in IMPLS else ()):
+                    if len(row["labels"]) != n_samples or not row["inertia"] > 0:
+                        fail(
+                            f"{name}[{i}] needs {n_samples} labels, a positive inertia"
+                        )
+            if run_["comparison"]["n_seeds"] != len(seeds):
+                fail(f"results.{part}.{key}.comparison.n_seeds is not {len(seeds)}")
     if results["agreement"] is not None:  # None: the study was not run
         shape = dict.fromkeys(PAIRS, _PAIR) | dict.fromkeys(_AGREEMENT_COUNTS, int)
         shape["jitter"] = NUMBER

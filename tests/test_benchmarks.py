@@ -113,6 +113,8 @@ def test_suite_is_not_empty():
         "wholefit.WholeFitTrack",
         "wholefit.Pruning",
         "dask_cluster.DaskIteration",
+        "minibatch.MiniBatchStep",
+        "minibatch.MiniBatchFit",
     ):
         assert expected in names
 
@@ -160,6 +162,51 @@ def test_one_definition_of_the_workloads():
     params = workloads.fixed_workload(X, 4, 7)
     assert (params["init"] == X[:4]).all() and params["tol"] == 0
     assert (params["n_init"], params["max_iter"]) == (1, 7)
+
+
+def test_minibatch_classes_take_their_workloads_from_workloads():
+    from benchmarks import minibatch, workloads
+
+    step, fit = (
+        dict(zip(cls.param_names, cls.params, strict=True))
+        for cls in (minibatch.MiniBatchStep, minibatch.MiniBatchFit)
+    )
+    assert step["d"] == workloads.MINIBATCH_STEP["d"]
+    assert minibatch.MiniBatchStep.k == workloads.MINIBATCH_STEP["k"]
+    assert fit["k"] == workloads.MINIBATCH_FIT["k"]
+    params = workloads.minibatch_fit(7, 256, 3, random_state=5)
+    assert (params["tol"], params["max_no_improvement"]) == (0.0, None)
+    assert (params["batch_size"], params["max_iter"], params["random_state"]) == (
+        256,
+        3,
+        5,
+    )
+
+
+@pytest.mark.parametrize("impl", common.IMPLS)
+def test_minibatch_fixed_workload_runs_every_step(impl):
+    """No early stop: n_steps_ is max_iter epochs of steps, as the docs promise."""
+    from threadpoolctl import threadpool_limits
+
+    from benchmarks import workloads
+
+    X = workloads.draw_gaussian(3000, 4, "float64")
+    params = workloads.minibatch_fit(5, 256, 2)
+    with threadpool_limits(common.N_THREADS):
+        fitted = common.make_kmeans(impl, "MiniBatchKMeans", **params).fit(X)
+    assert fitted.n_steps_ == workloads.minibatch_n_steps(3000, 256, 2) == 23
+    assert workloads.minibatch_n_steps(100, 256, 2) == 2  # batch_size capped at n
+
+
+def test_minibatch_classes_skip_an_nbkm_without_minibatchkmeans(monkeypatch):
+    from benchmarks import minibatch
+
+    monkeypatch.delattr(common.nbkm, "MiniBatchKMeans")
+    with pytest.raises(NotImplementedError, match="MiniBatchKMeans does not exist"):
+        minibatch.MiniBatchStep().setup("nbkm", 16, "float64")
+    with pytest.raises(NotImplementedError, match="MiniBatchKMeans does not exist"):
+        minibatch.MiniBatchFit().setup("nbkm", 10, "float64")
+    minibatch.MiniBatchStep().setup("sklearn", 16, "float64")  # sklearn still runs
 
 
 def test_whole_fit_classes_cover_every_algorithm_and_peer():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments import __main__ as cli
-from experiments import _io, compare
+from experiments import _io, compare, digits
 from experiments import _metrics as M
 from experiments._agreement import first_step_ties, init_sequence
 from experiments._textbook import find_clusters
@@ -307,8 +307,9 @@ def test_digits(results_root):
     assert rec["params"]["seeds"] == [0, 1]
     assert results["dataset"]["n_samples"] == 300
     assert set(results["runs"]) == {"n_init=2", "n_init=auto"}
+    assert set(results["minibatch"]) == {"n_init=2", "n_init=auto"}
     target = results["dataset"]["target"]
-    for run in results["runs"].values():
+    for run in [*results["runs"].values(), *results["minibatch"].values()]:
         for impl in ("nbkm", "sklearn"):
             block = run[impl]
             for row in block["per_seed"]:
@@ -322,6 +323,19 @@ def test_digits(results_root):
         assert run["comparison"]["time_ratio_nbkm_over_sklearn"] == pytest.approx(
             timing["nbkm"] / timing["sklearn"]
         )
+    for run in results["minibatch"].values():
+        for nb, sk, same in zip(
+            *(run[part]["per_seed"] for part in ("nbkm", "sklearn", "comparison")),
+            strict=True,
+        ):
+            assert nb["n_steps"] > 0 and nb["seed"] == sk["seed"] == same["seed"]
+            assert same["n_steps_equal"] == (nb["n_steps"] == sk["n_steps"])
+            assert same["labels_equal"] == (nb["labels"] == sk["labels"])
+        assert "n_steps" not in results["runs"]["n_init=2"]["nbkm"]["per_seed"][0]
+    text = "\n".join(digits.section(rec, "digits"))
+    mb = results["minibatch"]["n_init=auto"]["sklearn"]["metrics"]["accuracy"]
+    assert f"| auto | sklearn MiniBatchKMeans | {mb['mean']:.4f} [" in text
+    assert "- MiniBatchKMeans n_init=2: identical labels for" in text
     assert results["agreement"]["n_runs"] == 4  # 2 seeds x n_init=2
     assert results["agreement"]["init_indices_equal"] == 4
     assert set(rec["figures"]) == {
@@ -490,6 +504,55 @@ def test_check_passes_then_fails_on_tampering(results_root, tmp_path, capsys):
     rec["results"]["runs"]["n_init=auto"]["sklearn"]["metrics"]["accuracy"]["mean"] -= 1
     _io.write_json(path, rec)
     assert cli.main(["check", "--reference", str(root), "--quiet"]) == 1
+
+
+def test_check_compares_minibatch_exactly(results_root, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "ref"
+    shutil.copytree(results_root / "digits", root / "digits")
+    path = root / "digits" / "digits.json"
+    rec = strict_load(path)
+    row = rec["results"]["minibatch"]["n_init=auto"]["sklearn"]["per_seed"][0]
+    row["labels"][0] = (row["labels"][0] + 1) % 10
+    row["n_steps"] += 1
+    _io.write_json(path, rec)
+    capsys.readouterr()
+    assert cli.main(["check", "--reference", str(root), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "MiniBatchKMeans n_init=auto sklearn seed 0: labels differ" in out
+    assert "MiniBatchKMeans n_init=auto sklearn seed 0: n_steps" in out
+    # other nbkm code: the mean accuracies count, MiniBatchKMeans's too
+    rec["nbkm_source_sha256"] = "0" * 16
+    mean = rec["results"]["minibatch"]["n_init=2"]["nbkm"]["metrics"]["accuracy"]
+    mean["mean"] -= 1
+    _io.write_json(path, rec)
+    assert cli.main(["check", "--reference", str(root), "--quiet"]) == 1
+    assert "MiniBatchKMeans n_init=2 nbkm: mean accuracy" in capsys.readouterr().out
+
+
+def test_check_of_a_reference_from_before_minibatch_says_so(
+    results_root, tmp_path, capsys
+):
+    """An older reference: KMeans is compared, then one clear line, no traceback."""
+    import shutil
+
+    root = tmp_path / "ref"
+    shutil.copytree(results_root / "digits", root / "digits")
+    path = root / "digits" / "digits.json"
+    rec = strict_load(path)
+    del rec["results"]["minibatch"]
+    _io.write_json(path, rec)
+    digits.EXPERIMENT.validate_record(rec, "old.json")  # an older record is valid
+    text = "\n".join(digits.section(rec, "digits"))
+    assert "MiniBatchKMeans" not in text  # and renders as it did
+    capsys.readouterr()
+    assert cli.main(["check", "--reference", str(root), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "comparison: exact" in captured.out and "Traceback" not in captured.err
+    [line] = [ln for ln in captured.out.splitlines() if "MISMATCH" in ln]
+    assert "the reference has no MiniBatchKMeans results" in line
+    assert "python -m experiments reference --only digits digits_tsne" in line
 
 
 def test_check_without_reference(tmp_path):

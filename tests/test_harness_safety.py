@@ -314,6 +314,7 @@ def _dig(record, keys):
 
 
 ROW0 = ("results", "runs", "n_init=auto", "nbkm", "per_seed", 0)
+MB_ROW0 = ("results", "minibatch", "n_init=auto", "sklearn", "per_seed", 0)
 DAMAGED_DIGITS = {
     "labels missing": lambda r: _dig(r, ROW0).pop("labels"),
     "labels cut": lambda r: _dig(r, ROW0)["labels"].pop(),
@@ -325,6 +326,11 @@ DAMAGED_DIGITS = {
     "seeds a number": _set(("params", "seeds"), 3),
     "metrics missing": lambda r: _dig(r, ROW0[:4]).pop("metrics"),
     "agreement empty": _set(("results", "agreement"), {}),
+    "minibatch labels cut": lambda r: _dig(r, MB_ROW0)["labels"].pop(),
+    "minibatch n_steps missing": lambda r: _dig(r, MB_ROW0).pop("n_steps"),
+    "minibatch seed renumbered": _set((*MB_ROW0, "seed"), 7),
+    "minibatch setting missing": lambda r: r["results"]["minibatch"].clear(),
+    "minibatch comparison missing": lambda r: _dig(r, MB_ROW0[:3]).pop("comparison"),
 }
 
 
