@@ -18,7 +18,12 @@ SMALL_PLUSPLUS = 1 << 18
 
 
 def kmeans_plusplus_indices(
-    samples: Samples, n_clusters, sample_weight, random_state, n_local_trials=None
+    samples: Samples,
+    n_clusters,
+    sample_weight,
+    random_state,
+    n_local_trials=None,
+    numpy_path=False,
 ):
     """Choose ``n_clusters`` samples by greedy k-means++.
 
@@ -35,6 +40,9 @@ def kmeans_plusplus_indices(
     n_local_trials : int or None
         Candidates tried per centre after the first; ``None`` means
         ``2 + int(log(n_clusters))``.
+    numpy_path : bool, default=False
+        Take scikit-learn's NumPy arithmetic (:func:`_plusplus_as_sklearn`)
+        whatever the size; by default only small dense problems take it.
 
     Returns
     -------
@@ -66,18 +74,10 @@ def kmeans_plusplus_indices(
                 pot,
             )
 
-    elif n_samples * samples.shape[1] <= SMALL_PLUSPLUS:
-        centred = samples.source - samples.x_mean
-        x_sq = np.einsum("ij,ij->i", centred, centred, dtype=np.float64)
-
-        def potentials(candidate_ids, closest, dist, pot):
-            rows = centred[candidate_ids]
-            rows_sq = (rows.astype(np.float64) ** 2).sum(axis=1)
-            # The kernel's formula: ||x||^2 + ||c||^2 - 2 x.c, floored at 0.
-            sq = x_sq + rows_sq[:, None] - 2.0 * (rows @ centred.T).astype(np.float64)
-            np.maximum(sq, 0.0, out=sq)
-            np.minimum(sq, closest, out=dist)
-            np.dot(dist, weight, out=pot)
+    elif numpy_path or n_samples * samples.shape[1] <= SMALL_PLUSPLUS:
+        return _plusplus_as_sklearn(
+            samples, n_clusters, sample_weight, random_state, n_local_trials
+        )
 
     else:
         # Squared norms of the centred samples: distances to a zero centre.
@@ -127,6 +127,49 @@ def kmeans_plusplus_indices(
         best = int(np.argmin(pot))
         current_pot = pot[best]
         closest[:] = dist[best]
+        indices[c] = candidates[best]
+    return indices
+
+
+def _plusplus_as_sklearn(samples, n_clusters, sample_weight, random_state, n_trials):
+    """Greedy k-means++ in scikit-learn's own arithmetic, for dense samples.
+
+    scikit-learn's ``_kmeans_plusplus`` step by step: distances
+    ``-2 c.x + ||c||^2 + ||x||^2`` (float32 samples upcast to float64 for them,
+    the result rounded back), floored at 0; potentials, their cumulative sum and
+    the candidates' potentials in the samples' dtype. Near-ties between the
+    candidates' potentials (frequent in float32 sums of many samples) then go
+    the same way, and so the same samples are picked.
+    """
+    X = samples.source - samples.x_mean if samples.x_mean.any() else samples.source
+    dtype = X.dtype
+    weight = sample_weight.astype(dtype, copy=False)
+    wide = X.astype(np.float64, copy=False)
+    x_sq = np.einsum("ij,ij->i", wide, wide)
+
+    def distances(ids):
+        rows = wide[ids]
+        d = -2 * (rows @ wide.T)
+        d += np.einsum("ij,ij->i", rows, rows)[:, None]
+        d += x_sq[None, :]
+        d = d.astype(dtype, copy=False)
+        return np.maximum(d, 0, out=d)
+
+    n_samples = X.shape[0]
+    indices = np.full(n_clusters, -1, dtype=np.int64)
+    indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    closest = distances(indices[:1])
+    current_pot = closest @ weight
+    for c in range(1, n_clusters):
+        rand_vals = random_state.uniform(size=n_trials) * current_pot
+        candidates = np.searchsorted(np.cumsum(weight * closest), rand_vals)
+        np.clip(candidates, None, closest.size - 1, out=candidates)
+        dist = distances(candidates)
+        np.minimum(closest, dist, out=dist)
+        pots = dist @ weight.reshape(-1, 1)
+        best = np.argmin(pots)
+        current_pot = pots[best]
+        closest = dist[best]
         indices[c] = candidates[best]
     return indices
 

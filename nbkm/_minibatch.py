@@ -339,8 +339,14 @@ class MiniBatchKMeans(BaseKMeans):
         if isinstance(init, str):
             with numba_threads(self._n_threads):
                 if init == "k-means++":
+                    # scikit-learn's arithmetic: the sample is small, and
+                    # float32 near-ties of the potentials then go its way.
                     indices = kmeans_plusplus_indices(
-                        samples, self.n_clusters, sample_weight, random_state
+                        samples,
+                        self.n_clusters,
+                        sample_weight,
+                        random_state,
+                        numpy_path=True,
                     )
                 else:
                     indices = random_indices(

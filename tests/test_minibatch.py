@@ -16,11 +16,14 @@ import scipy.sparse as sp
 from data import make_blobs_data
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.cluster import MiniBatchKMeans as SKMiniBatchKMeans
+from sklearn.cluster import kmeans_plusplus
 
 from nbkm import MiniBatchKMeans
 from nbkm import _kernels as K
+from nbkm._init import kmeans_plusplus_indices
 from nbkm._lloyd import _CenterViews
 from nbkm._minibatch import _Batches
+from nbkm._samples import Samples
 
 
 @pytest.fixture
@@ -233,3 +236,29 @@ def test_negative_weights_are_refused_and_nothing_is_modified(blobs):
     km.partial_fit(X, sample_weight=w)
     assert_array_equal(X, blobs)
     assert_array_equal(w, w_before)
+
+
+# ------------------------------------------- float32 k-means++ on the sample
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_init_sample_picks_scikit_learns_centres(dtype):
+    # Standard normal data: the candidates' potentials are float32 sums of many
+    # near-equal terms, and nbkm's float64 arithmetic used to pick other samples
+    # from the 14th centre on (k = 100): the whole fit then differed.
+    X = np.random.default_rng(0).normal(size=(24576, 16)).astype(dtype)
+    ours = kmeans_plusplus_indices(
+        Samples.of(X), 100, np.ones(len(X), dtype), np.random.RandomState(0),
+        numpy_path=True,
+    )  # fmt: skip
+    assert_array_equal(ours, kmeans_plusplus(X, 100, random_state=0)[1])
+
+
+def test_float32_fit_on_noise_equals_scikit_learn():
+    X = np.random.default_rng(1).normal(size=(30000, 16)).astype(np.float32)
+    params = dict(n_clusters=100, random_state=0, batch_size=8192, max_iter=2)
+    ours = MiniBatchKMeans(**params).fit(X)
+    ref = SKMiniBatchKMeans(**params).fit(X)
+    assert ours.n_steps_ == ref.n_steps_
+    assert_array_equal(ours.labels_, ref.labels_)
+    assert_array_equal(ours.cluster_centers_, ref.cluster_centers_)
