@@ -337,22 +337,8 @@ class MiniBatchKMeans(BaseKMeans):
             sample_weight = sample_weight[init_indices]
         samples = Samples.of(X)
         if isinstance(init, str):
-            with numba_threads(self._n_threads):
-                if init == "k-means++":
-                    # scikit-learn's arithmetic: the sample is small, and
-                    # float32 near-ties of the potentials then go its way.
-                    indices = kmeans_plusplus_indices(
-                        samples,
-                        self.n_clusters,
-                        sample_weight,
-                        random_state,
-                        numpy_path=True,
-                    )
-                else:
-                    indices = random_indices(
-                        X.shape[0], self.n_clusters, sample_weight, random_state
-                    )
-            return samples.rows(indices)
+            picked = self._init_indices(samples, init, sample_weight, random_state)
+            return samples.rows(picked)
         if callable(init):
             data = X.copy()  # the caller's rows must survive the callable
             centers = init(data, self.n_clusters, random_state=random_state)
@@ -363,6 +349,25 @@ class MiniBatchKMeans(BaseKMeans):
             check_squares_fit(centers, X.dtype)
             return centers
         return init.copy()
+
+    def _init_indices(self, samples, init, sample_weight, random_state):
+        """Return the samples 'k-means++' or 'random' picks, as scikit-learn's."""
+        if init == "random":
+            return random_indices(
+                samples.shape[0], self.n_clusters, sample_weight, random_state
+            )
+        if samples.dtype == np.float32 and not samples.is_sparse:
+            # scikit-learn's own arithmetic (float32 potentials, BLAS at its own
+            # thread count, as its init runs): float32 near-ties of the
+            # candidates' potentials then go its way. In float64 the parallel
+            # kernel picks the same samples, faster.
+            return kmeans_plusplus_indices(
+                samples, self.n_clusters, sample_weight, random_state, numpy_path=True
+            )
+        with numba_threads(self._n_threads):
+            return kmeans_plusplus_indices(
+                samples, self.n_clusters, sample_weight, random_state
+            )
 
     def _checked_init(self, X):
         """Return ``init`` with an array validated against X."""
