@@ -312,9 +312,7 @@ def section(record: dict, rel_dir: str) -> list[str]:
         for row in r["grid"]
     ]
     fp = r["fit_params"]
-    return [
-        "## Mini-batch k-means against scikit-learn",
-        "",
+    intro = (
         "Whole `MiniBatchKMeans` fits (`benchmarks/workloads.py`: `minibatch_fit`) "
         f"on standard normal data: `random_state={fp['random_state']}`, k-means++ "
         f"on the default `init_size`, `n_init=1`, `max_iter={fp['max_iter']}` "
@@ -322,15 +320,8 @@ def section(record: dict, rel_dir: str) -> list[str]:
         "both libraries run the same steps on the same batches; median of "
         f"{p['repeats']} interleaved repeats, {r['timings']['n_threads']} threads. "
         "Ratio = nbkm / sklearn of the median seconds of `fit` (below 1: nbkm "
-        "faster).",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-        *("| " + " | ".join(cells) + " |" for cells in rows),
-        "",
-        *(f"- {line}." for line in footer(r)),
-        "",
-        "With 2 threads, any other process stalls the parallel regions: read single "
-        "ratios with care (1-minute load average at the end of the run: "
-        f"{record['environment']['load_average_1m']}).",
-    ]
+        "faster)."
+    )
+    return W.speed_section(
+        "Mini-batch k-means against scikit-learn", intro, head, rows, footer(r), record
+    )

@@ -723,22 +723,55 @@ def section(record: dict, rel_dir: str) -> list[str]:
             )
         cells += [_fmt(row["ratios"].get(name)) for name in RATIOS]
         rows.append(cells)
-    return [
-        "## Speed against scikit-learn, faiss and scikit-learn-intelex",
-        "",
+    intro = (
         "Whole fits to convergence (`benchmarks/workloads.py`, data kinds "
         f"{', '.join(p['kind'])}): the first k samples as initial centres, "
         f"`n_init=1`, default `tol`, `max_iter={workloads.WHOLE_FIT_MAX_ITER}`; median "
         f"of {p['repeats']} interleaved repeats, {r['timings']['n_threads']} threads. "
         f"Ratios of {r['primary']} (nbkm's default) over sklearn's whole fit, and "
         "over faiss's seconds per iteration (faiss runs sklearn-lloyd's iteration "
-        "count; float32 only).",
+        "count; float32 only)."
+    )
+    return speed_section(
+        "Speed against scikit-learn, faiss and scikit-learn-intelex",
+        intro,
+        head,
+        rows,
+        footer(r),
+        record,
+    )
+
+
+def speed_section(title, intro, head, rows, notes, record) -> list[str]:
+    """Markdown of a timing record: title, workload, table, notes, the load.
+
+    Parameters
+    ----------
+    title, intro : str
+        The heading and the paragraph that says what was timed and how.
+    head : list of str
+        Column names.
+    rows : list of list of str
+        Table cells.
+    notes : list of str
+        Summary lines, one bullet each.
+    record : dict
+        The record (its environment gives the machine load at the end).
+
+    Returns
+    -------
+    lines : list of str
+    """
+    return [
+        f"## {title}",
+        "",
+        intro,
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
         *("| " + " | ".join(cells) + " |" for cells in rows),
         "",
-        *(f"- {line}." for line in footer(r)),
+        *(f"- {line}." for line in notes),
         "",
         "With 2 threads, any other process stalls the parallel regions: read single "
         "ratios with care (1-minute load average at the end of the run: "

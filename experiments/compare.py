@@ -556,26 +556,22 @@ def section(record: dict, rel_dir: str) -> list[str]:
         return _minibatch.section(record, rel_dir)
     p, r = record["params"], record["results"]
     gemm = ", ".join(f"{k} {v:.0f}" for k, v in r["gemm_peak_gflops"].items())
-    return [
-        "## Speed against scikit-learn",
-        "",
+    intro = (
         "Fixed workload (`benchmarks/workloads.py`): standard normal data, explicit "
         f"initial centres, `n_init=1`, `tol=0`, `max_iter={p['max_iter']}`; median "
         f"of {p['repeats']} interleaved repeats, {r['timings']['n_threads']} threads."
         " Ratio = nbkm / sklearn of the median seconds per iteration (below 1: "
         "nbkm faster). GFLOP/s counts the distance step (2 n k d per iteration); "
-        f"numpy's GEMM in the same run: {gemm} GFLOP/s.",
-        "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
-        *("| " + " | ".join(cells) + " |" for cells in _table_rows(r)),
-        "",
-        *(f"- {line}." for line in _footer(r)),
-        "",
-        "With 2 threads, any other process stalls the parallel regions: read single "
-        "ratios with care (1-minute load average at the end of the run: "
-        f"{record['environment']['load_average_1m']}).",
-    ]
+        f"numpy's GEMM in the same run: {gemm} GFLOP/s."
+    )
+    return _wholefit.speed_section(
+        "Speed against scikit-learn",
+        intro,
+        COLUMNS,
+        _table_rows(r),
+        _footer(r),
+        record,
+    )
 
 
 def add_arguments(p) -> None:

@@ -94,6 +94,29 @@ class BaseKMeans(
     ``init`` and ``n_threads``.
     """
 
+    def _check_samples_and_tol(self, X, default_n_init):
+        """Check X against ``n_clusters``; set ``_tol`` and ``_n_init``."""
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
+            )
+        self._tol = tolerance(X, self.tol, self.n_threads)
+        self._resolve_n_init(default_n_init)
+
+    def _centers_from_callable(self, data, X, random_state):
+        """Run a callable ``init`` on ``data`` (a copy); return checked centres.
+
+        User code: it runs outside nbkm's thread settings and locks, and may
+        itself run nbkm, on this thread or on others.
+        """
+        centers = self.init(data, self.n_clusters, random_state=random_state)
+        if sp.issparse(centers):
+            centers = centers.toarray()
+        centers = check_array(centers, dtype=X.dtype, copy=True, order="C")
+        self._validate_center_shape(X, centers)
+        check_squares_fit(centers, X.dtype)
+        return centers
+
     def _resolve_n_init(self, default_n_init):
         """Set ``_n_init`` from ``n_init``: 'auto' is 1 for 'k-means++' or an array.
 

@@ -17,7 +17,6 @@ from nbkm._base import (
     BaseKMeans,
     checked_samples,
     checked_weights,
-    tolerance,
 )
 from nbkm._bounded import hamerly_single, yinyang_single
 from nbkm._checks import THREAD_COUNT, check_squares_fit
@@ -284,12 +283,7 @@ class KMeans(BaseKMeans):
         self.n_threads = n_threads
 
     def _check_params_vs_input(self, X):
-        if X.shape[0] < self.n_clusters:
-            raise ValueError(
-                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
-            )
-        self._tol = tolerance(X, self.tol, self.n_threads)
-        self._resolve_n_init(default_n_init=10)
+        self._check_samples_and_tol(X, default_n_init=10)
         self._algorithm = self.algorithm
         if self._algorithm == "auto":
             self._algorithm = choose_algorithm(
@@ -331,13 +325,7 @@ class KMeans(BaseKMeans):
             # always a copy: the caller's X must survive whatever the callable does.
             X = samples.source
             data = X.copy() if samples.is_sparse else X - samples.x_mean
-            centers = init(data, self.n_clusters, random_state=random_state)
-            if sp.issparse(centers):
-                centers = centers.toarray()
-            centers = check_array(centers, dtype=samples.dtype, copy=True, order="C")
-            self._validate_center_shape(X, centers)
-            check_squares_fit(centers, samples.dtype)
-            return centers
+            return self._centers_from_callable(data, X, random_state)
         return init.copy()
 
     @_fit_context(prefer_skip_nested_validation=True)

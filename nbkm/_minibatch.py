@@ -15,7 +15,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -26,7 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from nbkm import _kernels as K
-from nbkm._base import FLOAT_DTYPES, BaseKMeans, checked_samples, tolerance
+from nbkm._base import FLOAT_DTYPES, BaseKMeans, checked_samples
 from nbkm._checks import THREAD_COUNT, check_squares_fit
 from nbkm._init import kmeans_plusplus_indices, random_indices
 from nbkm._lloyd import _CenterViews, assign_labels, inertia
@@ -266,12 +265,7 @@ class MiniBatchKMeans(BaseKMeans):
     # ------------------------------------------------------------ checks
 
     def _check_params_vs_input(self, X):
-        if X.shape[0] < self.n_clusters:
-            raise ValueError(
-                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
-            )
-        self._tol = tolerance(X, self.tol, self.n_threads)
-        self._resolve_n_init(default_n_init=3)
+        self._check_samples_and_tol(X, default_n_init=3)
         self._batch_size = min(self.batch_size, X.shape[0])
         self._init_size = self.init_size
         if self._init_size is None:
@@ -340,14 +334,8 @@ class MiniBatchKMeans(BaseKMeans):
             picked = self._init_indices(samples, init, sample_weight, random_state)
             return samples.rows(picked)
         if callable(init):
-            data = X.copy()  # the caller's rows must survive the callable
-            centers = init(data, self.n_clusters, random_state=random_state)
-            if sp.issparse(centers):
-                centers = centers.toarray()
-            centers = check_array(centers, dtype=X.dtype, copy=True, order="C")
-            self._validate_center_shape(X, centers)
-            check_squares_fit(centers, X.dtype)
-            return centers
+            # A copy: the caller's rows must survive the callable.
+            return self._centers_from_callable(X.copy(), X, random_state)
         return init.copy()
 
     def _init_indices(self, samples, init, sample_weight, random_state):
