@@ -4,7 +4,7 @@ import numpy as np
 
 from nbkm import _kernels as K
 from nbkm._em import Sweep, finish_centers, run_em
-from nbkm._samples import Samples
+from nbkm._samples import Samples, read_only
 
 
 def prepare_views(centers, centers_t, centers_sq):
@@ -82,7 +82,7 @@ def assign_labels(samples: Samples, centers):
     """
     views = _CenterViews.of(centers)
     labels = np.empty(samples.shape[0], dtype=np.int32)
-    no_weights = np.empty(0, dtype=samples.dtype)
+    no_weights = read_only(np.empty(0, dtype=samples.dtype))  # as weights come
     _sweep(samples, no_weights, centers, views, labels, K.block_bounds(len(labels)))
     return labels
 

@@ -456,7 +456,7 @@ class MiniBatchKMeans(BaseKMeans):
 
         validation_indices = random_state.randint(0, n_samples, self._init_size)
         valid = Samples.of(X[validation_indices])
-        valid_weight = sample_weight[validation_indices]
+        valid_weight = read_only(sample_weight[validation_indices])
         best_inertia = None
         for init_idx in range(self._n_init):
             if self.verbose:
