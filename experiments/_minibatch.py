@@ -87,12 +87,7 @@ def plan(params: dict) -> tuple[list[dict], list[dict]]:
         )
         cell = {"n": n, "d": d, "k": k, "batch_size": batch_size, "dtype": dtype}
         cell |= {"label": label(n, d, k, batch_size, dtype), "estimated_seconds": est}
-        budget = params.get("budget")
-        if budget is not None and est > budget:
-            cell["reason"] = f"estimated {est:.0f} s above the budget of {budget:g} s"
-            skipped.append(cell)
-        else:
-            run.append(cell)
+        (run if W.within_budget(cell, params.get("budget")) else skipped).append(cell)
     return run, skipped
 
 

@@ -142,13 +142,20 @@ def plan(params: dict, available: dict) -> tuple[list[dict], list[dict]]:
         cell = {"kind": kind, "n": n, "d": d, "k": k, "dtype": dtype}
         cell |= {"label": label(kind, n, d, k, dtype), "impls": impls}
         cell |= {"skipped_impls": why, "estimated_seconds": est}
-        budget = params.get("budget")
-        if budget is not None and est > budget:
-            cell["reason"] = f"estimated {est:.0f} s above the budget of {budget:g} s"
-            skipped.append(cell)
-        else:
-            run.append(cell)
+        (run if within_budget(cell, params.get("budget")) else skipped).append(cell)
     return run, skipped
+
+
+def within_budget(cell: dict, budget) -> bool:
+    """Whether a planned cell fits ``budget`` seconds (None: no budget).
+
+    A cell estimated above it gets its ``reason`` and is skipped by the caller.
+    """
+    est = cell["estimated_seconds"]
+    if budget is not None and est > budget:
+        cell["reason"] = f"estimated {est:.0f} s above the budget of {budget:g} s"
+        return False
+    return True
 
 
 def fit_once(impl: str, X, k: int, n_threads, niter: int, max_iter=None) -> dict:

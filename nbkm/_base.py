@@ -6,6 +6,7 @@ input, as scikit-learn's share ``_BaseKMeans``.
 """
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +17,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -25,7 +27,12 @@ from sklearn.utils.validation import (
 )
 
 from nbkm import _kernels as K
-from nbkm._checks import check_csr_structure, check_squares_fit, normalized_weights
+from nbkm._checks import (
+    THREAD_COUNT,
+    check_csr_structure,
+    check_squares_fit,
+    normalized_weights,
+)
 from nbkm._lloyd import assign_labels, inertia
 from nbkm._samples import Samples, read_only
 from nbkm._threads import numba_threads
@@ -93,6 +100,18 @@ class BaseKMeans(
     Subclasses set ``cluster_centers_`` in ``fit`` and define ``n_clusters``,
     ``init`` and ``n_threads``.
     """
+
+    #: The parameters both estimators take, as scikit-learn constrains them.
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "n_threads": THREAD_COUNT,
+    }
 
     def _check_samples_and_tol(self, X, default_n_init):
         """Check X against ``n_clusters``; set ``_tol`` and ``_n_init``."""

@@ -52,6 +52,11 @@ def kmeans_plusplus_indices(
     n_samples = samples.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
+    small = n_samples * samples.shape[1] <= SMALL_PLUSPLUS
+    if not samples.is_sparse and (numpy_path or small):
+        return _plusplus_as_sklearn(
+            samples, n_clusters, sample_weight, random_state, n_local_trials
+        )
     bounds = K.block_bounds(n_samples)
     weight = sample_weight.astype(np.float64, copy=False)
     indices = np.full(n_clusters, -1, dtype=np.int64)
@@ -73,11 +78,6 @@ def kmeans_plusplus_indices(
                 dist,
                 pot,
             )
-
-    elif numpy_path or n_samples * samples.shape[1] <= SMALL_PLUSPLUS:
-        return _plusplus_as_sklearn(
-            samples, n_clusters, sample_weight, random_state, n_local_trials
-        )
 
     else:
         # Squared norms of the centred samples: distances to a zero centre.

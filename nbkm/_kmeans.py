@@ -1,7 +1,7 @@
 """The scikit-learn-compatible estimator :class:`KMeans` and :func:`kmeans_plusplus`."""
 
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
@@ -245,16 +245,9 @@ class KMeans(BaseKMeans):
     """
 
     _parameter_constraints: dict = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
-        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
+        **BaseKMeans._parameter_constraints,
         "copy_x": ["boolean"],
         "algorithm": [StrOptions({"auto", "lloyd", "elkan", "hamerly", "yinyang"})],
-        "n_threads": THREAD_COUNT,
     }
 
     def __init__(

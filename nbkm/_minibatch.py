@@ -17,7 +17,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import (
     _check_sample_weight,
     _is_arraylike_not_scalar,
@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
 
 from nbkm import _kernels as K
 from nbkm._base import FLOAT_DTYPES, BaseKMeans, checked_samples
-from nbkm._checks import THREAD_COUNT, check_squares_fit
+from nbkm._checks import check_squares_fit
 from nbkm._init import kmeans_plusplus_indices, random_indices
 from nbkm._lloyd import _CenterViews, assign_labels, inertia
 from nbkm._samples import Samples, read_only
@@ -216,19 +216,12 @@ class MiniBatchKMeans(BaseKMeans):
     """
 
     _parameter_constraints: dict = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
-        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
+        **BaseKMeans._parameter_constraints,
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "compute_labels": ["boolean"],
         "max_no_improvement": [Interval(Integral, 0, None, closed="left"), None],
         "init_size": [Interval(Integral, 1, None, closed="left"), None],
         "reassignment_ratio": [Interval(Real, 0, None, closed="left")],
-        "n_threads": THREAD_COUNT,
     }
 
     def __init__(
