@@ -12,7 +12,7 @@ import numpy as np
 
 from nbkm._em import Sweep, finish_centers, run_em
 from nbkm._kernels._bounded import bounded_step_dense, centred_sq_norms
-from nbkm._lloyd import _CenterViews, _sweep, inertia, predict_assigner
+from nbkm._lloyd import CenterViews, inertia, lloyd_sweep, predict_assigner
 from nbkm._samples import Samples
 
 #: Iterations of k-means on the initial centres that form Yinyang's groups.
@@ -46,6 +46,9 @@ _GAP_ROWS = 512
 #: Absolute rounding error of a float64 operation in the subnormal range: sums
 #: of squares of tiny values lose up to this much a term, whatever their size.
 _SQUARES_FLOOR = float(np.finfo(np.float64).smallest_subnormal)
+
+#: Relative headroom of the bound on the centres' squared norms (``c2cap``).
+_C2_MARGIN = 1.0 + 1e-6
 
 
 def half_gaps(centers: np.ndarray, out: np.ndarray) -> None:
@@ -125,6 +128,63 @@ def center_groups(centers: np.ndarray, n_groups: int) -> np.ndarray:
     return group_of.astype(np.int64)
 
 
+class SweepChoice:
+    """Which sweep a run takes next, Lloyd's or the bounded one: a speed policy.
+
+    Both sweeps give the same labels and sums, so the choice is about time
+    alone. A run starts with Lloyd's sweep and keeps no bounds while more than
+    ``BOUNDS_AFTER_CHANGED`` of the labels changed in the last iteration; once
+    the bounds are in use, two pruned sweeps that took on average more than
+    ``MAX_BOUNDED_TIME_RATIO`` times the quickest Lloyd sweep send the run back
+    to Lloyd's sweep for ``RETRY_AFTER`` sweeps, twice as many after each
+    further fallback. Plain Python, driven by what the sweeps report.
+
+    Parameters
+    ----------
+    adaptive : bool
+        False keeps the bounded sweep from the first call on.
+
+    Attributes
+    ----------
+    bounded : bool
+        Whether the next sweep is the bounded one.
+    lloyd_seconds : float
+        Wall time of the run's quickest Lloyd sweep.
+    pruned : list of float
+        Wall times of the last two pruned sweeps since the bounds were set.
+    lloyd_sweeps_left, retry_after : int
+        After a fallback, Lloyd sweeps still to run before the bounds are tried
+        again, and how many the next fallback will ask for.
+    """
+
+    def __init__(self, adaptive: bool = True):
+        self.adaptive = adaptive
+        self.bounded = not adaptive
+        self.lloyd_seconds = np.inf
+        self.pruned: list[float] = []
+        self.lloyd_sweeps_left = 0
+        self.retry_after = RETRY_AFTER
+
+    def after_lloyd(self, seconds: float, changed_fraction: float) -> None:
+        """Note a Lloyd sweep; take the bounds once the labels have settled."""
+        self.lloyd_seconds = min(self.lloyd_seconds, seconds)
+        self.lloyd_sweeps_left -= 1
+        settled = changed_fraction < BOUNDS_AFTER_CHANGED
+        if settled and self.lloyd_sweeps_left <= 0:
+            self.bounded = True
+
+    def after_bounded(self, seconds: float, first: bool) -> bool:
+        """Note a bounded sweep; return whether the run falls back to Lloyd's."""
+        self.pruned = [] if first else self.pruned[-1:] + [seconds]
+        slow = sum(self.pruned) > 2 * MAX_BOUNDED_TIME_RATIO * self.lloyd_seconds
+        if self.adaptive and len(self.pruned) == 2 and slow:
+            self.bounded = False
+            self.lloyd_sweeps_left = self.retry_after
+            self.retry_after *= 2
+            return True
+        return False
+
+
 class BoundedSweep:
     """The bounds of one run, and the sweep that uses and keeps them.
 
@@ -141,36 +201,29 @@ class BoundedSweep:
     sweep : nbkm._em.Sweep
         The run's buffers: labels and partial sums.
     adaptive : bool, default=True
-        Start with Lloyd's sweep until the labels settle (see
-        ``BOUNDS_AFTER_CHANGED``), and go back to it while the bounds prune
-        too little (see ``MAX_BOUNDED_TIME_RATIO``); both sweeps give the same
-        labels and sums. False keeps bounds from the first sweep on.
+        Let a :class:`SweepChoice` pick Lloyd's sweep where it is quicker;
+        False keeps bounds from the first sweep on.
 
     Attributes
     ----------
-    upper : ndarray of float64, shape (n_samples,)
-        Upper bound on each sample's distance to its assigned centre.
-    lower : ndarray of float64, shape (n_samples, n_groups)
-        Per group, the lower bound on the distance to the group's other centres,
-        stored plus ``drift`` (see ``nbkm._kernels._bounded``).
-    glob : ndarray of float64, shape (n_samples,)
-        The least group bound, stored plus ``drift_all``.
-    drift, drift_all : ndarray of float64 (n_groups,), float
-        Summed largest shifts per group and of any centre.
+    upper, lower, glob : ndarray of float64
+        The bounds in drift coordinates, shapes (n_samples,),
+        (n_samples, n_groups) and (n_samples,); :meth:`read_bounds` reads them.
+    cum, drift, drift_all : ndarray of float64 (n_clusters,), (n_groups,), float
+        Running totals of movement: per centre, per group the largest, and the
+        largest of all.
+    c2cap : float
+        Bound on every centre's squared norm while the bounds live (the pads
+        depend on it); centres beyond it reset the bounds.
     fractions : list of float
         Fraction of the distances computed, per sweep.
-    bounded, bounds_ready : bool
-        Whether the next sweep uses bounds, and whether they are set (if not,
-        the next bounded sweep is a full one that sets them).
+    bounds_ready : bool
+        Whether the bounds are set (if not, the next bounded sweep is a full
+        one that sets them).
     sums_valid : bool
         Whether the sweep's partial sums are those of the current labels.
-    lloyd_seconds : float
-        Wall time of the run's quickest Lloyd sweep (the fallback's yardstick).
-    pruned : list of float
-        Wall times of the last two pruned sweeps since the bounds were set.
-    lloyd_sweeps_left, retry_after : int
-        After a fallback, Lloyd sweeps still to run before the bounds are tried
-        again, and how many the next fallback will ask for.
+    choice : SweepChoice
+        Which sweep runs next.
     """
 
     def __init__(
@@ -195,7 +248,7 @@ class BoundedSweep:
         self.centers_sq = np.empty(n_clusters, dtype=dtype)
         self.group_t = np.empty(n_features * n_clusters, dtype=dtype)
         self.half_gap = np.empty(n_clusters)
-        self.shift = np.zeros(n_clusters)
+        self.cum = np.zeros(n_clusters)
         self.drift = np.zeros(n_groups)
         self.drift_all = 0.0
         # Bound on the rounding error of one computed ||c||^2 - 2 x.c, relative
@@ -205,19 +258,16 @@ class BoundedSweep:
         # operations may lose up to a smallest subnormal, however tiny the data.
         tiniest = float(np.finfo(dtype).smallest_subnormal)
         self.pad_floor = (4 * n_features + 16) * tiniest
+        # Centres are means of samples (or samples), so their norms stay below
+        # the samples' largest; initial centres may lie beyond it.
+        self.c2cap = float(self.x_sq.max(initial=0.0)) * _C2_MARGIN
         self.bounds_at = np.zeros(centers_init.shape)
         self.fractions = []
-        self.adaptive = adaptive
-        self.bounded = not adaptive  # whether the bounded sweep is in use
-        self.lloyd_sweeps_left = 0  # after a fallback: Lloyd sweeps before a retry
-        self.retry_after = RETRY_AFTER
-        self.pruned = []  # seconds of the last two pruned sweeps since bounds were set
-        self.lloyd_seconds = np.inf  # the quickest Lloyd sweep of the run
-        self.bounds_ready = False  # whether its bounds have been set
-        # Whether the sweep's partial sums are those of the current labels.
+        self.choice = SweepChoice(adaptive)
+        self.bounds_ready = False
         self.sums_valid = False
         self.labels_before = np.full(n_samples, -1, dtype=np.int32)
-        self.lloyd_views = _CenterViews(n_clusters, n_features, dtype)
+        self.lloyd_views = CenterViews(n_clusters, n_features, dtype)
 
     def assign(self, centers):
         """Assign every sample to ``centers`` (and accumulate the sums, if fused).
@@ -226,31 +276,45 @@ class BoundedSweep:
         centre moved since the last call.
         """
         start = time.perf_counter()
-        if not self.bounded:
-            self._lloyd_sweep(centers)
-            seconds = time.perf_counter() - start
-            self.lloyd_seconds = min(self.lloyd_seconds, seconds)
+        if not self.choice.bounded:
+            changed = self._lloyd_sweep(centers)
+            self.choice.after_lloyd(time.perf_counter() - start, changed)
             return
         first = self._bounded_sweep(centers)
-        seconds = time.perf_counter() - start
-        self.pruned = [] if first else self.pruned[-1:] + [seconds]
-        if (
-            self.adaptive
-            and len(self.pruned) == 2
-            and sum(self.pruned) > 2 * MAX_BOUNDED_TIME_RATIO * self.lloyd_seconds
-        ):
-            # Bounds left stale here are set afresh by the next first sweep.
-            self.bounded = self.bounds_ready = False
-            self.lloyd_sweeps_left = self.retry_after
-            self.retry_after *= 2
+        if self.choice.after_bounded(time.perf_counter() - start, first):
+            self.bounds_ready = False  # set afresh by the next bounded sweep
+
+    def read_bounds(self):
+        """The bounds as distances: ``(upper, lower, glob)``, drift removed.
+
+        ``upper`` includes the near-tie margin folded into it.
+        """
+        upper = self.upper + self.cum[self.sweep.labels]
+        return upper, self.lower - self.drift, self.glob - self.drift_all
+
+    def _move_bounds(self, centers):
+        """Add how far each centre moved since the last bounded sweep to the totals."""
+        n_features = centers.shape[1]
+        moved = centers.astype(np.float64) - self.bounds_at
+        moved_sq = np.einsum("ij,ij->i", moved, moved) + _SQUARES_FLOOR * n_features
+        shift = np.sqrt(moved_sq) * (1 + 1e-12)
+        self.cum += shift
+        self.cum *= 1 + 1e-15  # each addition rounded up
+        self.drift += np.maximum.reduceat(shift[self.perm], self.group_starts[:-1])
+        self.drift *= 1 + 1e-15
+        self.drift_all = (self.drift_all + float(shift.max())) * (1 + 1e-15)
 
     def _bounded_sweep(self, centers):
         """Run the bounded sweep; return whether it was a first, full one."""
+        lloyd = self.lloyd_views.update(centers)
+        c2 = float(np.max(lloyd.sq)) if centers.shape[0] else 0.0
+        if c2 > self.c2cap:
+            self.c2cap = c2 * _C2_MARGIN
+            self.bounds_ready = False
         first = not self.bounds_ready
         self.bounds_ready = True
         n_features = centers.shape[1]
         permuted = np.ascontiguousarray(centers[self.perm])
-        lloyd = self.lloyd_views.update(centers)
         self.centers_sq[:] = lloyd.sq[self.perm]  # Lloyd's bits
         starts = self.group_starts
         for g in range(starts.shape[0] - 1):
@@ -258,38 +322,26 @@ class BoundedSweep:
             self.group_t[n_features * s : n_features * e] = permuted[s:e].T.ravel()
         half_gaps(centers, self.half_gap)
         if not first:
-            # How far each centre moved since the bounds were last set, in
-            # float64 and rounded up.
-            moved = centers.astype(np.float64) - self.bounds_at
-            moved_sq = np.einsum("ij,ij->i", moved, moved) + _SQUARES_FLOOR * n_features
-            self.shift[:] = np.sqrt(moved_sq) * (1 + 1e-12)
-            self.drift += np.maximum.reduceat(self.shift[self.perm], starts[:-1])
-            self.drift_all += float(self.shift.max())
+            self._move_bounds(centers)
         samples, sweep = self.samples, self.sweep
         bounded_step_dense(
-            samples.X,
-            samples.x_mean,
-            self.x_sq,
+            (samples.X, samples.x_mean, self.x_sq),
             self.sample_weight,
-            centers,
-            self.centers_sq,
-            self.group_t,
-            lloyd.t,
-            lloyd.sq,
-            self.perm,
-            starts,
-            self.group_of,
-            self.half_gap,
-            self.shift,
-            self.drift,
-            self.drift_all,
-            self.pad_factor,
-            self.pad_floor,
+            (
+                centers,
+                self.centers_sq,
+                self.group_t,
+                lloyd.t,
+                lloyd.sq,
+                self.perm,
+                starts,
+                self.group_of,
+                self.half_gap,
+            ),
+            (self.cum, self.drift, self.drift_all),
+            (self.pad_factor, self.pad_floor, self.c2cap),
+            (sweep.labels, self.upper, self.lower, self.glob),
             first,
-            self.upper,
-            self.lower,
-            self.glob,
-            sweep.labels,
             sweep.bounds,
             sweep.partial_sums,
             sweep.partial_weights,
@@ -304,17 +356,12 @@ class BoundedSweep:
         return first
 
     def _lloyd_sweep(self, centers):
-        """Run Lloyd's fused sweep (same labels and sums).
-
-        The bounds come (back) once the labels settle and, after a fallback,
-        once ``lloyd_sweeps_left`` Lloyd sweeps have run.
-        """
+        """Run Lloyd's fused sweep (same labels and sums); return the changed fraction."""
         sweep = self.sweep
         partials = (sweep.partial_sums, sweep.partial_weights) if sweep.fused else None
-        _sweep(
+        lloyd_sweep(
             self.samples,
             self.sample_weight,
-            centers,
             self.lloyd_views.update(centers),
             sweep.labels,
             sweep.bounds,
@@ -324,10 +371,7 @@ class BoundedSweep:
         self.fractions.append(1.0)
         changed = np.count_nonzero(sweep.labels != self.labels_before)
         self.labels_before[:] = sweep.labels
-        self.lloyd_sweeps_left -= 1
-        settled = changed < BOUNDS_AFTER_CHANGED * sweep.labels.shape[0]
-        if settled and self.lloyd_sweeps_left <= 0:
-            self.bounded = True
+        return changed / sweep.labels.shape[0]
 
 
 def bounded_single(

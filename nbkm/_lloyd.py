@@ -20,7 +20,7 @@ def prepare_views(centers, centers_t, centers_sq):
     np.einsum("ij,ij->i", centers, centers, out=centers_sq)
 
 
-class _CenterViews:
+class CenterViews:
     """The centres in the forms the Lloyd kernels read: transposed, and norms."""
 
     def __init__(self, n_clusters, n_features, dtype):
@@ -37,7 +37,7 @@ class _CenterViews:
         return cls(*centers.shape, centers.dtype).update(centers)
 
 
-def _sweep(samples, sample_weight, centers, views, labels, bounds, partials=None):
+def lloyd_sweep(samples, sample_weight, views, labels, bounds, partials=None):
     """Assign every sample; also accumulate into ``partials`` when given.
 
     ``partials`` is ``(partial_sums, partial_weights)`` of a fused sweep (dense
@@ -80,10 +80,10 @@ def assign_labels(samples: Samples, centers):
     -------
     labels : ndarray of int32, shape (n_samples,)
     """
-    views = _CenterViews.of(centers)
+    views = CenterViews.of(centers)
     labels = np.empty(samples.shape[0], dtype=np.int32)
     no_weights = read_only(np.empty(0, dtype=samples.dtype))  # as weights come
-    _sweep(samples, no_weights, centers, views, labels, K.block_bounds(len(labels)))
+    lloyd_sweep(samples, no_weights, views, labels, K.block_bounds(len(labels)))
     return labels
 
 
@@ -164,15 +164,14 @@ def lloyd_single(
     """
     n_clusters = centers_init.shape[0]
     sweep = Sweep.allocate(samples, n_clusters)
-    views = _CenterViews(n_clusters, samples.shape[1], samples.dtype)
+    views = CenterViews(n_clusters, samples.shape[1], samples.dtype)
     partials = (sweep.partial_sums, sweep.partial_weights) if sweep.fused else None
 
     def step(centers, centers_new):
         views.update(centers)
-        _sweep(
+        lloyd_sweep(
             samples,
             sample_weight,
-            centers,
             views,
             sweep.labels,
             sweep.bounds,

@@ -28,7 +28,7 @@ from nbkm import _kernels as K
 from nbkm._base import FLOAT_DTYPES, BaseKMeans, checked_samples
 from nbkm._checks import check_squares_fit
 from nbkm._init import kmeans_plusplus_indices, random_indices
-from nbkm._lloyd import _CenterViews, assign_labels, inertia
+from nbkm._lloyd import CenterViews, assign_labels, inertia
 from nbkm._samples import Samples, read_only
 from nbkm._threads import effective_n_threads, numba_threads
 
@@ -66,7 +66,7 @@ class _Step:
         self.labels = np.empty(batch_size, dtype=np.int32)
         self.distances = np.empty(batch_size, dtype=samples.dtype)
         self.order = np.empty(batch_size, dtype=np.int64)
-        self.views = _CenterViews(n_clusters, samples.shape[1], samples.dtype)
+        self.views = CenterViews(n_clusters, samples.shape[1], samples.dtype)
 
     def assign(self, rows, centers):
         """Label ``rows`` against ``centers``; return (labels, squared distances).

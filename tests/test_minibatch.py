@@ -21,7 +21,7 @@ from sklearn.cluster import kmeans_plusplus
 from nbkm import MiniBatchKMeans
 from nbkm import _kernels as K
 from nbkm._init import kmeans_plusplus_indices
-from nbkm._lloyd import _CenterViews
+from nbkm._lloyd import CenterViews
 from nbkm._minibatch import _Batches
 from nbkm._samples import Samples
 
@@ -43,7 +43,7 @@ def test_batch_labels_against_numpy(dtype, layout, rng):
     rows = rng.integers(0, len(X), 700).astype(np.int64)  # repeats, any order
     labels = np.empty(len(rows), np.int32)
     distances = np.empty(len(rows), dtype)
-    views = _CenterViews.of(centers)
+    views = CenterViews.of(centers)
     if layout == "csr":
         m = sp.csr_matrix(X)
         data = (m.data, m.indices.astype(np.int32), m.indptr.astype(np.int32))
