@@ -285,7 +285,7 @@ class BoundedSweep:
             self.bounds_ready = False  # set afresh by the next bounded sweep
 
     def read_bounds(self):
-        """The bounds as distances: ``(upper, lower, glob)``, drift removed.
+        """Return the bounds as distances, ``(upper, lower, glob)``, drift removed.
 
         ``upper`` includes the near-tie margin folded into it.
         """
@@ -356,7 +356,7 @@ class BoundedSweep:
         return first
 
     def _lloyd_sweep(self, centers):
-        """Run Lloyd's fused sweep (same labels and sums); return the changed fraction."""
+        """Run Lloyd's fused sweep (same labels, sums); return the changed fraction."""
         sweep = self.sweep
         partials = (sweep.partial_sums, sweep.partial_weights) if sweep.fused else None
         lloyd_sweep(

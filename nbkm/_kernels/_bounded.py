@@ -400,7 +400,7 @@ def _scratch(n_features, n_clusters, n_groups, dtype):
 
 @njit(cache=True, nogil=True)
 def _sweep_chunk(data, pads, centres, motion, state, r0, r1, first, work):
-    """Assign the rows ``r0:r1``; return (distances computed, whether a label changed)."""
+    """Assign the rows ``r0:r1``; return (distances computed, any label changed)."""
     n_groups = state[2].shape[1]
     count = 0
     changed = False
@@ -411,7 +411,9 @@ def _sweep_chunk(data, pads, centres, motion, state, r0, r1, first, work):
         count += n_tested
         m = 0
         if n_tested > 0:
-            m, pairs = _tighten(data, pads, centres, motion, state, tested, n_tested, work)
+            m, pairs = _tighten(
+                data, pads, centres, motion, state, tested, n_tested, work
+            )
             full = pairs > FULL_PATH_FRACTION * (r1 - r0) * n_groups
         if m > 0 and not full:
             _group_values(data, centres, m, work)
