@@ -86,11 +86,13 @@ def _dots_across(xg, t, gt, kg, acc):
     """
     for p in range(kg):
         acc[p] = 0
+    # Flat indices, not a slice per feature: building a view costs more than
+    # the few products it would hold.
     for f in range(xg.shape[1]):
         xf = xg[t, f]
-        row = gt[f * kg : (f + 1) * kg]
+        base = f * kg
         for p in range(kg):
-            acc[p] += xf * row[p]
+            acc[p] += xf * gt[base + p]
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=set(FASTMATH_DOT))

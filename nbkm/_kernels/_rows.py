@@ -10,8 +10,9 @@ never centred, as in sklearn.
 """
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from nbkm._kernels._config import FASTMATH_DOT
 
@@ -65,50 +66,97 @@ def _add_weighted_row_csr(X, x_mean, i, w, sums, label):
 KEYED_MIN_CLUSTERS = 32
 
 
-def _keys_of_float32(values):
-    return values.view(np.int32), np.int32(31), np.int32(0x7FFFFFFF)
+def _nearest_keyed_float32(dots, centers_sq):
+    # One pass: the key in the high half, the index in the low half, so the
+    # least packed value is the least distance and, among equal ones, the
+    # lowest index (sklearn's tie rule).
+    zero = np.float32(0)
+    best = np.int64(0x7FFFFFFFFFFFFFFF)
+    for j in range(dots.shape[0]):
+        v = np.float32((centers_sq[j] - (dots[j] + dots[j])) + zero)
+        bits = np.int64(_float32_bits(v))
+        best = min(best, (bits ^ ((bits >> 31) & 0x7FFFFFFF)) << 32 | j)
+    return best & 0xFFFFFFFF
 
 
-def _keys_of_float64(values):
-    return values.view(np.int64), np.int64(63), np.int64(0x7FFFFFFFFFFFFFFF)
-
-
-def _keys_of(values):
-    """Return ``values``' bits as integers, with the shift and mask of their sign.
-
-    ``bits ^ ((bits >> shift) & mask)`` orders the integers as the floats they
-    hold (negative floats are sign and magnitude; the xor turns them into
-    two's complement), for every value but NaN and -0.0.
-    """
-    if values.dtype == np.float32:
-        return _keys_of_float32(values)
-    return _keys_of_float64(values)
-
-
-@overload(_keys_of, jit_options={"cache": True})
-def _keys_of_overload(values):
-    if values.dtype == types.float32:
-        return _keys_of_float32
-    return _keys_of_float64
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _first_least(keys, shift, mask):
-    """Lowest index of the least ordered key (see :func:`_keys_of`).
-
-    Two integer passes, a minimum and then the first index that holds it: both
-    are reductions that LLVM vectorises, which a float minimum with its NaN
-    rules is not.
-    """
-    k = keys.shape[0]
-    least = keys[0] ^ ((keys[0] >> shift) & mask)
-    for j in range(1, k):
-        least = min(least, keys[j] ^ ((keys[j] >> shift) & mask))
+def _nearest_keyed_float64(dots, centers_sq):
+    # Two passes, the distance recomputed in the second (cheaper than writing
+    # it): the least key, then the first index that holds it.
+    k = dots.shape[0]
+    least = np.int64(0x7FFFFFFFFFFFFFFF)
+    for j in range(k):
+        bits = _float64_bits((centers_sq[j] - (dots[j] + dots[j])) + 0.0)
+        least = min(least, bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF))
     first = k
     for j in range(k):
-        key = keys[j] ^ ((keys[j] >> shift) & mask)
+        bits = _float64_bits((centers_sq[j] - (dots[j] + dots[j])) + 0.0)
+        key = bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF)
         first = min(first, j if key == least else k)
     return first
+
+
+def _float32_bits(v):
+    return np.int32(np.asarray(np.float32(v)).view(np.int32)[()])
+
+
+def _float64_bits(v):
+    return np.int64(np.asarray(np.float64(v)).view(np.int64)[()])
+
+
+@overload(_float32_bits, jit_options={"cache": True})
+def _float32_bits_overload(v):
+    def impl(v):
+        return _bitcast_int32(v)
+
+    return impl
+
+
+@overload(_float64_bits, jit_options={"cache": True})
+def _float64_bits_overload(v):
+    def impl(v):
+        return _bitcast_int64(v)
+
+    return impl
+
+
+@intrinsic
+def _bitcast_int32(typingctx, v):
+    sig = types.int32(types.float32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return sig, codegen
+
+
+@intrinsic
+def _bitcast_int64(typingctx, v):
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
+def _nearest_keyed(dots, centers_sq):
+    """Lowest index of the least ``||c||^2 - 2 x.c``, through integer keys.
+
+    The distance's float bits with the sign turned into two's complement order
+    (``-0.0`` made ``0.0`` by adding zero) order as the floats do for every
+    value but NaN; integer minima are reductions LLVM vectorises, which a float
+    minimum with its NaN rules is not.
+    """
+    if dots.dtype == np.float32:
+        return _nearest_keyed_float32(dots, centers_sq)
+    return _nearest_keyed_float64(dots, centers_sq)
+
+
+@overload(_nearest_keyed, jit_options={"cache": True})
+def _nearest_keyed_overload(dots, centers_sq):
+    if dots.dtype == types.float32:
+        return _nearest_keyed_float32
+    return _nearest_keyed_float64
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -117,13 +165,12 @@ def nearest_center(dots, centers_sq, values):
 
     The distance is ``||c||^2 - 2 x.c``, as in sklearn (``||x||^2`` does not change
     the argmin); ``dots + dots`` doubles exactly and keeps float32 in float32. Ties
-    go to the lowest centre index. ``values`` is scratch of shape (n_clusters,)
-    in the dtype. From ``KEYED_MIN_CLUSTERS`` centres on, the distances are
-    written there and compared as integer keys: the same order as the floats
-    for every value but NaN (adding 0 would turn a -0.0 into 0.0), hence the
-    same label. No distance is NaN: the estimator refuses samples and centres
-    whose squared distances could overflow (``nbkm._checks.check_squares_fit``),
-    so no ``inf - inf`` arises. ``values`` must hold exactly n_clusters values.
+    go to the lowest centre index. From ``KEYED_MIN_CLUSTERS`` centres on, the
+    distances are compared as integer keys (:func:`_nearest_keyed`): the same
+    order as the floats, hence the same label. No distance is NaN: the
+    estimator refuses samples and centres whose squared distances could
+    overflow (``nbkm._checks.check_squares_fit``), so no ``inf - inf`` arises.
+    ``values`` is unused scratch kept for the callers' signature.
     """
     k = dots.shape[0]
     if k < KEYED_MIN_CLUSTERS:
@@ -135,11 +182,7 @@ def nearest_center(dots, centers_sq, values):
                 best = d
                 label = j
         return label
-    zero = values.dtype.type(0)
-    for j in range(k):
-        values[j] = (centers_sq[j] - (dots[j] + dots[j])) + zero
-    keys, shift, mask = _keys_of(values)
-    return _first_least(keys, shift, mask)
+    return _nearest_keyed(dots, centers_sq)
 
 
 def n_rows(X):
