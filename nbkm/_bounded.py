@@ -235,6 +235,7 @@ class BoundedSweep:
         self.samples, self.sample_weight, self.sweep = samples, sample_weight, sweep
         self.group_of = center_groups(centers_init, n_groups)
         self.perm = np.argsort(self.group_of, kind="stable").astype(np.int64)
+        self.position = np.argsort(self.perm).astype(np.int64)
         n_groups = int(self.group_of.max()) + 1
         self.group_starts = np.searchsorted(
             self.group_of[self.perm], np.arange(n_groups + 1)
@@ -337,6 +338,7 @@ class BoundedSweep:
                 starts,
                 self.group_of,
                 self.half_gap,
+                self.position,
             ),
             (self.cum, self.drift, self.drift_all),
             (self.pad_factor, self.pad_floor, self.c2cap),

@@ -234,3 +234,39 @@ def test_sparse_input_is_refused_clearly_and_auto_takes_it(algorithm, rng):
         KMeans(3, algorithm=algorithm, n_init=1).fit(X)
     km = KMeans(3, n_init=1, random_state=0).fit(X)
     assert km.algorithm_ == "lloyd"
+
+
+def test_sweep_choice_settles_falls_back_and_doubles_its_wait():
+    from nbkm._bounded import RETRY_AFTER, SweepChoice
+
+    choice = SweepChoice(adaptive=True)
+    assert not choice.bounded  # Lloyd's sweep until the labels settle
+    choice.after_lloyd(1.0, changed_fraction=0.5)
+    assert not choice.bounded
+    choice.after_lloyd(1.0, changed_fraction=0.01)
+    assert choice.bounded
+    assert not choice.after_bounded(3.0, first=True)  # a full sweep: not judged
+    assert not choice.after_bounded(0.5, first=False)  # one pruned sweep: too few
+    assert not choice.after_bounded(1.4, first=False)  # mean 0.95 < quickest Lloyd
+    assert choice.after_bounded(1.2, first=False)  # mean 1.3: back to Lloyd
+    assert not choice.bounded and choice.lloyd_sweeps_left == RETRY_AFTER
+    for _ in range(RETRY_AFTER - 1):
+        choice.after_lloyd(1.0, changed_fraction=0.0)
+        assert not choice.bounded
+    choice.after_lloyd(1.0, changed_fraction=0.0)
+    assert choice.bounded
+    choice.after_bounded(3.0, first=True)
+    choice.after_bounded(5.0, first=False)
+    assert choice.after_bounded(5.0, first=False)
+    assert choice.lloyd_sweeps_left == 2 * RETRY_AFTER  # doubled
+
+
+def test_sweep_choice_not_adaptive_keeps_the_bounds():
+    from nbkm._bounded import SweepChoice
+
+    choice = SweepChoice(adaptive=False)
+    assert choice.bounded
+    choice.after_bounded(1.0, first=True)
+    choice.after_bounded(100.0, first=False)
+    assert not choice.after_bounded(100.0, first=False)
+    assert choice.bounded

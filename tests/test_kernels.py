@@ -428,3 +428,111 @@ def test_nearest_center_is_numpys_first_argmin(dtype, n_clusters, rng):
         )
         expected = np.argmin(centers_sq - (dots + dots))
         assert nearest_center(dots, centers_sq, values) == expected
+
+
+# --------------------------------------------------------------------------
+# The bounded sweep's steps (nbkm._kernels._bounded) against NumPy.
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_order_keys_order_as_the_floats_and_invert(dtype, rng):
+    from nbkm._kernels._rows import key_value, order_key
+
+    values = np.concatenate(
+        [rng.normal(size=200) * 10.0 ** rng.integers(-30, 30, 200), [0.0, np.inf]]
+    ).astype(dtype)
+    values = values[np.isfinite(values) | np.isinf(values)]
+    keys = np.array([order_key(v) for v in values])
+    order = np.argsort(values, kind="stable")
+    assert np.all(np.diff(keys[order]) >= 0)  # same order as the floats
+    assert np.all((np.diff(keys[order]) == 0) == (np.diff(values[order]) == 0))
+    back = np.array([key_value(key, dtype(0)) for key in keys])
+    assert_array_equal(back, values.astype(np.float64))  # exact inverse
+
+
+def _bound_state(rng, n, k, n_groups):
+    """Labels and bounds in drift coordinates, and their plain readings."""
+    labels = rng.integers(0, k, n).astype(np.int32)
+    cum = rng.uniform(0, 1, k)
+    drift_all = 1.5
+    u = rng.uniform(1, 2, n)  # the upper bound as read
+    # Global bounds clearly above or clearly below the upper bound.
+    lo = u + rng.choice([-0.5, 0.5], n)
+    half_gap = np.where(rng.uniform(size=k) < 0.3, 5.0, 0.0)
+    upper = u - cum[labels]
+    glob = lo + drift_all
+    lower = np.tile((lo + drift_all)[:, None], (1, n_groups))
+    motion = (cum, np.full(n_groups, drift_all), drift_all)
+    state = (labels, upper, lower, glob)
+    return state, motion, half_gap, u, lo
+
+
+def test_bound_test_fails_exactly_the_rows_numpy_fails(rng):
+    from nbkm._kernels._bounded import _untested_rows
+
+    n, k = 600, 13
+    state, motion, half_gap, u, lo = _bound_state(rng, n, k, 1)
+    out = np.empty(n, dtype=np.int64)
+    for r0, r1 in [(0, n), (100, 356), (599, 600)]:
+        m = _untested_rows(r0, r1, state, motion, half_gap, out)
+        rows = np.arange(r0, r1)
+        decided = (lo[rows] > u[rows]) | (half_gap[state[0][rows]] > u[rows])
+        assert_array_equal(out[:m], rows[~decided])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_groups", [1, 3])
+def test_refresh_sets_lloyds_label_and_valid_bounds(dtype, n_groups, rng):
+    from nbkm._kernels._bounded import CHUNK_ROWS, _refresh_rows, _scratch
+
+    n, d, k = CHUNK_ROWS, 4, 12
+    X = rng.normal(size=(n, d)).astype(dtype)
+    x_sq = np.einsum("ij,ij->i", X.astype(np.float64), X.astype(np.float64))
+    starts = np.linspace(0, k, n_groups + 1).astype(np.int64)
+    group_of_pos = np.repeat(np.arange(n_groups), np.diff(starts))
+    perm = rng.permutation(k).astype(np.int64)  # original index at each position
+    group_of = np.empty(k, dtype=np.int64)
+    group_of[perm] = group_of_pos
+    position = np.argsort(perm).astype(np.int64)
+    centres = (None,) * 5 + (perm, starts, group_of, np.zeros(k), position)
+    work = _scratch(d, k, n_groups, dtype)
+    work[0][:] = np.arange(n)
+    # Few distinct values: exact ties, which go to the lowest original index.
+    values = (rng.integers(-8, 8, size=(n, k)) / 4).astype(dtype)
+    work[7][:] = values
+    cum = rng.uniform(0, 1, k)
+    drift = rng.uniform(0, 1, n_groups)
+    motion = (cum, drift, float(drift.max()))
+    state = (
+        np.zeros(n, np.int32),
+        np.zeros(n),
+        np.zeros((n, n_groups)),
+        np.zeros(n),
+    )
+    pads = (1e-7, 0.0, 1.0)
+    data = (X, np.zeros(d, dtype), x_sq)
+    read, near_tie, changed = _refresh_rows(
+        data, pads, centres, motion, state, n, True, work
+    )
+    assert read == n * k
+    original = np.empty_like(values)
+    original[:, perm] = values  # values by original centre index
+    assert_array_equal(state[0], original.argmin(axis=1))  # first of the least
+    assert changed == bool(np.any(original.argmin(axis=1) != 0))
+    sq = original.astype(np.float64) + x_sq[:, None]
+    rows = np.arange(n)
+    best = sq[rows, state[0]]
+    upper = state[1] + cum[state[0]]
+    assert np.all(upper >= np.sqrt(np.maximum(best, 0)))
+    sq[rows, state[0]] = np.inf
+    for g in range(n_groups):
+        others = sq[:, group_of == g].min(axis=1)
+        low = state[2][:, g] - drift[g]
+        assert np.all(low <= np.sqrt(np.maximum(others, 0)))
+        assert_allclose(
+            low, np.sqrt(np.maximum(others - 1e-7 * (x_sq + 1), 0)), rtol=1e-6
+        )
+    least_group = (state[2] - drift).min(axis=1)
+    assert_allclose(state[3] - motion[2], least_group, rtol=1e-12)
+    # Ties everywhere: some row's two best values are within its pad.
+    assert near_tie

@@ -44,7 +44,7 @@ Arguments travel as records (tuples):
 - ``data = (X, x_mean, x_sq)``: the samples, their centring vector, and
   ``||x_i - mean||^2`` in float64;
 - ``centres = (centers, centers_sq, group_t, lloyd_t, lloyd_sq, perm, group_starts,
-  group_of, half_gap)``: see :func:`bounded_step_dense`;
+  group_of, half_gap, position)``: see :func:`bounded_step_dense`;
 - ``motion = (cum, drift, drift_all)``: the running totals of movement;
 - ``pads = (pad_factor, pad_floor, c2cap)``;
 - ``state = (labels, upper, lower, glob)``: labels and stored bounds.
@@ -55,6 +55,7 @@ from numba import njit, prange
 
 from nbkm._kernels._config import FASTMATH_DOT
 from nbkm._kernels._dense import CHUNK_ROWS, accumulate_rows, chunk_dots
+from nbkm._kernels._rows import key_value, order_key
 
 #: Relative widening of every float64 bound update (a few float64 ulps).
 _UP = 1.0 + 1e-14
@@ -64,6 +65,12 @@ _DOWN = 1.0 - 1e-14
 #: total are each rounded to float64 when written and when added, so the test
 #: leaves this much of their magnitudes (many float64 ulps) unclaimed.
 _SLACK = 1e-14
+
+#: The largest order key: "no value" (see ``nbkm._kernels._rows.order_key``).
+_NO_KEY = np.int64(0x7FFFFFFFFFFFFFFF)
+
+#: A position no row has: "skip nothing" for ``_least_key``.
+_NOWHERE = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 #: A chunk takes Lloyd's full path when more than this fraction of its
 #: (row, group) pairs need distances: one large product is then cheaper than
@@ -84,14 +91,15 @@ def _dots_across(xg, t, gt, kg, acc):
     inner loop runs along the centres, contiguous, so it vectorises without a
     horizontal sum per centre.
     """
-    for p in range(kg):
+    # Unsigned positions: Numba wraps a signed index that could be negative,
+    # and a select per element keeps a loop from vectorising.
+    width = np.uint64(kg)
+    for p in range(width):
         acc[p] = 0
-    # Flat indices, not a slice per feature: building a view costs more than
-    # the few products it would hold.
     for f in range(xg.shape[1]):
         xf = xg[t, f]
-        base = f * kg
-        for p in range(kg):
+        base = np.uint64(f) * width
+        for p in range(width):
             acc[p] += xf * gt[base + p]
 
 
@@ -189,7 +197,7 @@ def _tighten(data, pads, centres, motion, state, tested, n_tested, work):
         (row, group) pairs that need values.
     """
     X, x_mean, x_sq = data
-    centers, _, _, _, _, _, _, group_of, half_gap = centres
+    centers, _, _, _, _, _, _, group_of, half_gap, _ = centres
     cum, drift, drift_all = motion
     labels, upper, lower, glob = state
     rows, _, row_groups, n_row_groups, least_skipped, members, n_members = work[:7]
@@ -237,11 +245,19 @@ def _tighten(data, pads, centres, motion, state, tested, n_tested, work):
     return m, pairs
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _store_values(out, centers_sq, dots):
+    """``out[p] = centers_sq[p] - 2 dots[p]``, the values Lloyd's argmin compares."""
+    for p in range(out.shape[0]):
+        d2 = dots[p]
+        out[p] = centers_sq[p] - (d2 + d2)
+
+
 @njit(cache=True, nogil=True)
 def _group_values(data, centres, m, work):
     """``||c||^2 - 2 x.c`` of the compacted rows for the centres of their groups."""
     X, x_mean, _ = data
-    _, centers_sq, group_t, _, _, _, group_starts, _, _ = centres
+    _, centers_sq, group_t, _, _, _, group_starts, _, _, _ = centres
     rows, _, _, _, _, members, n_members, values, xc, xg = work[:10]
     acc = work[11]
     n_features = X.shape[1]
@@ -262,26 +278,19 @@ def _group_values(data, centres, m, work):
             gt = group_t[n_features * s : n_features * e].reshape((n_features, e - s))
             dots = np.dot(xg[:mg], gt)
             for t in range(mg):
-                q = members[g, t]
-                for p in range(s, e):
-                    d2 = dots[t, p - s]
-                    values[q, p] = centers_sq[p] - (d2 + d2)
+                _store_values(values[members[g, t], s:e], centers_sq[s:e], dots[t])
         else:
-            kg = e - s
             gt = group_t[n_features * s : n_features * e]
             for t in range(mg):
-                q = members[g, t]
-                _dots_across(xg, t, gt, kg, acc)
-                for p in range(kg):
-                    d2 = acc[p]
-                    values[q, s + p] = centers_sq[s + p] - (d2 + d2)
+                _dots_across(xg, t, gt, e - s, acc)
+                _store_values(values[members[g, t], s:e], centers_sq[s:e], acc)
 
 
 @njit(cache=True, nogil=True)
 def _lloyd_values(data, centres, r0, r1, work):
     """Lloyd's own product for the chunk ``r0:r1``, stored in permuted order."""
     X, x_mean, _ = data
-    _, _, _, lloyd_t, lloyd_sq, perm, _, _, _ = centres
+    _, _, _, lloyd_t, lloyd_sq, perm, _, _, _, _ = centres
     rows, _, _, _, _, _, _, values, xc = work[:9]
     dots = chunk_dots(X, x_mean, r0, r1, lloyd_t, xc)
     for q in range(r1 - r0):
@@ -292,12 +301,19 @@ def _lloyd_values(data, centres, r0, r1, work):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _min_of(values, start, stop):
-    """Least of ``values[start:stop]`` (inf when empty)."""
-    m = np.inf
-    for p in range(start, stop):
-        m = min(m, np.float64(values[p]))
-    return m
+def _least_key(row, start, stop, skip):
+    """Least order key of ``row[start:stop]`` but position ``skip`` (max if none).
+
+    Adding zero first makes ``-0.0`` equal ``0.0``, as the floats compare. The
+    positions are unsigned: Numba wraps a signed index that could be negative,
+    and that select per element kept this loop from vectorising (5x slower).
+    """
+    least = _NO_KEY
+    zero = row.dtype.type(0)
+    for p in range(np.uint64(start), np.uint64(stop)):
+        key = order_key(row[p] + zero)
+        least = min(least, key if p != skip else _NO_KEY)
+    return least
 
 
 @njit(cache=True, nogil=True)
@@ -308,9 +324,10 @@ def _refresh_rows(data, pads, centres, motion, state, n_rows, every_group, work)
     permuted position ``p``, for the groups ``row_groups[q, :n_row_groups[q]]``
     (all groups when ``every_group``); ``least_skipped[q]`` is the least lower
     bound of the row's other groups, as read. The label is the lowest original
-    index among the smallest values (Lloyd's rule). Per row: group minima
-    (branch-free), the label among the groups that hold the least value, then
-    the second least within the label's group.
+    index among the smallest values (Lloyd's rule). Per row, in loops over
+    integer order keys that vectorise (a float minimum does not): the group
+    minima, the label among the positions holding the least, then the second
+    least within the label's group.
 
     Returns
     -------
@@ -322,58 +339,60 @@ def _refresh_rows(data, pads, centres, motion, state, n_rows, every_group, work)
         Whether some row's label changed.
     """
     _, _, x_sq = data
-    _, _, _, _, _, perm, group_starts, _, _ = centres
+    perm, group_starts, group_of, _, position = centres[5:]
     cum, drift, drift_all = motion
     labels, upper, lower, glob = state
     rows, _, row_groups, n_row_groups, least_skipped = work[:5]
     values = work[7]
-    gmin = work[12]
+    gkey = work[12]
     n_groups = group_starts.shape[0] - 1
+    n_clusters = perm.shape[0]
     read = 0
     near_tie = False
     changed = False
     for q in range(n_rows):
         i = rows[q]
         row = values[q]
-        pad = _pad(x_sq, i, pads)
+        zero = row.dtype.type(0)
         n_computed = n_groups if every_group else n_row_groups[q]
-        best = np.inf
+        best_key = _NO_KEY
         for t in range(n_computed):
             g = t if every_group else row_groups[q, t]
-            gmin[g] = _min_of(row, group_starts[g], group_starts[g + 1])
+            gkey[g] = _least_key(row, group_starts[g], group_starts[g + 1], _NOWHERE)
             read += group_starts[g + 1] - group_starts[g]
-            best = min(best, gmin[g])
-        best_p = -1
-        best_g = -1
+            best_key = min(best_key, gkey[g])
+        label = n_clusters
         for t in range(n_computed):
             g = t if every_group else row_groups[q, t]
-            if gmin[g] == best:
-                for p in range(group_starts[g], group_starts[g + 1]):
-                    if row[p] == best and (best_p < 0 or perm[p] < perm[best_p]):
-                        best_p = p
-                        best_g = g
-        if best_p < 0:  # every value NaN: keep the label and the bounds
+            if gkey[g] == best_key:
+                start = np.uint64(group_starts[g])
+                for p in range(start, np.uint64(group_starts[g + 1])):
+                    hit = order_key(row[p] + zero) == best_key
+                    label = min(label, perm[p] if hit else n_clusters)
+        best = key_value(best_key, zero)
+        if best != best:  # every value NaN: keep the label and the bounds
             near_tie = True
             continue
-        label = perm[best_p]
         changed = changed or labels[i] != label
         labels[i] = label
+        pad = _pad(x_sq, i, pads)
         top = best + x_sq[i] + pad
         u = np.sqrt(top if top > 0.0 else 0.0) * _UP
         upper[i] = _with_tie_margin(u, pad) - cum[label]
         # The label's group: its least value other than the label's own.
-        gmin[best_g] = min(
-            _min_of(row, group_starts[best_g], best_p),
-            _min_of(row, best_p + 1, group_starts[best_g + 1]),
+        ga = group_of[label]
+        gkey[ga] = _least_key(
+            row, group_starts[ga], group_starts[ga + 1], np.uint64(position[label])
         )
         least = np.inf if every_group else least_skipped[q]
         runner_up = np.inf
         for t in range(n_computed):
             g = t if every_group else row_groups[q, t]
-            bottom = gmin[g] + x_sq[i] - pad
+            gmin = key_value(gkey[g], zero) if gkey[g] != _NO_KEY else np.inf
+            bottom = gmin + x_sq[i] - pad
             low = np.sqrt(bottom if bottom > 0.0 else 0.0) * _DOWN
             lower[i, g] = low + drift[g]
-            runner_up = min(runner_up, gmin[g])
+            runner_up = min(runner_up, gmin)
             least = min(least, low)
         glob[i] = least + drift_all
         near_tie = near_tie or runner_up - best <= 2.0 * pad
@@ -396,7 +415,7 @@ def _scratch(n_features, n_clusters, n_groups, dtype):
         np.empty((CHUNK_ROWS, n_features), dtype=dtype),  # 9 xg
         np.empty(n_features),  # 10 diff
         np.empty(n_clusters, dtype=dtype),  # 11 acc
-        np.empty(n_groups),  # 12 gmin
+        np.empty(n_groups, dtype=np.int64),  # 12 gkey (group minima)
     )
 
 
@@ -473,7 +492,8 @@ def bounded_step_dense(
         index at each permuted position; ``group_starts`` int64 (n_groups + 1,);
         ``group_of`` int64 (n_clusters,), each centre's group; ``half_gap``
         float64 (n_clusters,), half the distance from each centre to its
-        nearest other one, rounded down.
+        nearest other one, rounded down; ``position`` int64 (n_clusters,),
+        each centre's permuted position (``perm``'s inverse).
     motion : tuple ``(cum, drift, drift_all)``
         IN. Float64 running totals of movement since the fit began, rounded up:
         per centre (n_clusters,), per group the largest (n_groups,), and the

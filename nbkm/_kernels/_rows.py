@@ -139,6 +139,98 @@ def _bitcast_int64(typingctx, v):
     return sig, codegen
 
 
+def _order_key_float32(v):
+    bits = np.int64(_float32_bits(v))
+    return bits ^ ((bits >> 31) & 0x7FFFFFFF)
+
+
+def _order_key_float64(v):
+    bits = _float64_bits(v)
+    return bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF)
+
+
+def order_key(v):
+    """Return an int64 that orders as the float ``v`` does (not NaN, not -0.0).
+
+    The float's bits with the sign turned into two's complement order; an
+    integer minimum over such keys is a reduction LLVM vectorises, which a
+    float minimum with its NaN rules is not. :func:`key_value` inverts it.
+    """
+    if isinstance(v, np.float32):
+        return _order_key_float32(v)
+    return _order_key_float64(v)
+
+
+@overload(order_key, jit_options={"cache": True})
+def _order_key_overload(v):
+    return _order_key_float32 if v == types.float32 else _order_key_float64
+
+
+def _key_value_float32(key, like):
+    bits = np.int32(key ^ ((key >> 31) & 0x7FFFFFFF))
+    return np.float64(_float32_of_bits(bits))
+
+
+def _key_value_float64(key, like):
+    return _float64_of_bits(key ^ ((key >> 63) & 0x7FFFFFFFFFFFFFFF))
+
+
+def key_value(key, like):
+    """Return, as float64, the float of ``like``'s dtype whose order key is ``key``."""
+    if isinstance(like, np.float32):
+        return _key_value_float32(key, like)
+    return _key_value_float64(key, like)
+
+
+@overload(key_value, jit_options={"cache": True})
+def _key_value_overload(key, like):
+    return _key_value_float32 if like == types.float32 else _key_value_float64
+
+
+def _float32_of_bits(bits):
+    return np.asarray(np.int32(bits)).view(np.float32)[()]
+
+
+def _float64_of_bits(bits):
+    return np.asarray(np.int64(bits)).view(np.float64)[()]
+
+
+@overload(_float32_of_bits, jit_options={"cache": True})
+def _float32_of_bits_overload(bits):
+    def impl(bits):
+        return _bitcast_float32(bits)
+
+    return impl
+
+
+@overload(_float64_of_bits, jit_options={"cache": True})
+def _float64_of_bits_overload(bits):
+    def impl(bits):
+        return _bitcast_float64(bits)
+
+    return impl
+
+
+@intrinsic
+def _bitcast_float32(typingctx, bits):
+    sig = types.float32(types.int32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return sig, codegen
+
+
+@intrinsic
+def _bitcast_float64(typingctx, bits):
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
 def _nearest_keyed(dots, centers_sq):
     """Lowest index of the least ``||c||^2 - 2 x.c``, through integer keys.
 
