@@ -40,11 +40,12 @@ from nbkm._threads import numba_threads
 FLOAT_DTYPES = [np.float64, np.float32]
 
 
-def tolerance(X, tol, n_threads):
+def tolerance(X, tol, n_threads, x_mean=None):
     """Absolute tolerance: ``tol`` times the mean per-feature variance of X.
 
     Dense variances are summed by block (``nbkm._kernels.column_variances``), so
-    that a caller holding X in pieces can compute the same bits.
+    that a caller holding X in pieces can compute the same bits; ``x_mean``,
+    when given, is ``column_means(X)``, already computed.
     """
     if tol == 0:
         return 0.0
@@ -52,7 +53,7 @@ def tolerance(X, tol, n_threads):
         variances = mean_variance_axis(X, axis=0)[1]
     else:
         with numba_threads(n_threads):
-            variances = K.column_variances(read_only(X))
+            variances = K.column_variances(read_only(X), x_mean)
     return float(np.mean(variances) * tol)
 
 
@@ -113,13 +114,16 @@ class BaseKMeans(
         "n_threads": THREAD_COUNT,
     }
 
-    def _check_samples_and_tol(self, X, default_n_init):
-        """Check X against ``n_clusters``; set ``_tol`` and ``_n_init``."""
+    def _check_samples_and_tol(self, X, default_n_init, x_mean=None):
+        """Check X against ``n_clusters``; set ``_tol`` and ``_n_init``.
+
+        ``x_mean``: the samples' ``column_means``, when the caller has them.
+        """
         if X.shape[0] < self.n_clusters:
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
-        self._tol = tolerance(X, self.tol, self.n_threads)
+        self._tol = tolerance(X, self.tol, self.n_threads, x_mean)
         self._resolve_n_init(default_n_init)
 
     def _centers_from_callable(self, data, X, random_state):

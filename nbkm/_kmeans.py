@@ -275,8 +275,8 @@ class KMeans(BaseKMeans):
         self.algorithm = algorithm
         self.n_threads = n_threads
 
-    def _check_params_vs_input(self, X):
-        self._check_samples_and_tol(X, default_n_init=10)
+    def _check_params_vs_input(self, X, x_mean=None):
+        self._check_samples_and_tol(X, default_n_init=10, x_mean=x_mean)
         self._algorithm = self.algorithm
         if self._algorithm == "auto":
             self._algorithm = choose_algorithm(
@@ -350,10 +350,17 @@ class KMeans(BaseKMeans):
             accept_large_sparse=False,
         )
         X = checked_samples(X)
-        self._check_params_vs_input(X)
+        self._n_threads = effective_n_threads(self.n_threads)
+        # sklearn subtracts the mean of dense data for more accurate distances; the
+        # kernels do it on the fly, so X stays untouched. Sparse data is not centred
+        # (x_mean is zero). The mean is a parallel kernel: inside nbkm's settings.
+        with numba_threads(self._n_threads):
+            samples = Samples.of(X, centre=True)
+        self._check_params_vs_input(
+            X, x_mean=None if samples.is_sparse else samples.x_mean
+        )
         random_state = check_random_state(self.random_state)
         sample_weight, inertia_scale = checked_weights(sample_weight, X)
-        self._n_threads = effective_n_threads(self.n_threads)
 
         init = self.init
         if _is_arraylike_not_scalar(init):
@@ -361,11 +368,6 @@ class KMeans(BaseKMeans):
             self._validate_center_shape(X, init)
             check_squares_fit(init, X.dtype)
 
-        # sklearn subtracts the mean of dense data for more accurate distances; the
-        # kernels do it on the fly, so X stays untouched. Sparse data is not centred
-        # (x_mean is zero). The mean is a parallel kernel: inside nbkm's settings.
-        with numba_threads(self._n_threads):
-            samples = Samples.of(X, centre=True)
         if _is_arraylike_not_scalar(init):
             init -= samples.x_mean
 
@@ -400,7 +402,7 @@ class KMeans(BaseKMeans):
                 X, samples, sample_weight, centers, labels, best_inertia
             )
 
-        distinct_clusters = np.unique(labels).size
+        distinct_clusters = np.count_nonzero(np.bincount(labels))
         if distinct_clusters < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct_clusters}) found smaller "

@@ -191,13 +191,17 @@ def squared_deviation_sums_by_block(X, x_mean, bounds, partial):
                 partial[b, f] += dev * dev
 
 
-def column_variances(X: np.ndarray) -> np.ndarray:
+def column_variances(X: np.ndarray, x_mean: np.ndarray | None = None) -> np.ndarray:
     """Variance of each feature (about ``column_means(X)``), in float64, by block.
 
     Like ``column_means``, a piece-wise caller gets the same bits by folding its
     pieces' ``squared_deviation_sums_by_block`` and dividing by ``n_samples``.
+    A caller that holds ``column_means(X)`` already passes it as ``x_mean``
+    and saves a pass over X.
     """
+    if x_mean is None:
+        x_mean = column_means(X)
     bounds = block_bounds(X.shape[0])
     partial = np.empty((bounds.shape[0] - 1, X.shape[1]))
-    squared_deviation_sums_by_block(X, column_means(X), bounds, partial)
+    squared_deviation_sums_by_block(X, x_mean, bounds, partial)
     return fold_blocks(partial) / X.shape[0]
