@@ -339,6 +339,7 @@ class BoundedSweep:
                 self.group_of,
                 self.half_gap,
                 self.position,
+                permuted,
             ),
             (self.cum, self.drift, self.drift_all),
             (self.pad_factor, self.pad_floor, self.c2cap),

@@ -44,7 +44,7 @@ Arguments travel as records (tuples):
 - ``data = (X, x_mean, x_sq)``: the samples, their centring vector, and
   ``||x_i - mean||^2`` in float64;
 - ``centres = (centers, centers_sq, group_t, lloyd_t, lloyd_sq, perm, group_starts,
-  group_of, half_gap, position)``: see :func:`bounded_step_dense`;
+  group_of, half_gap, position, permuted)``: see :func:`bounded_step_dense`;
 - ``motion = (cum, drift, drift_all)``: the running totals of movement;
 - ``pads = (pad_factor, pad_floor, c2cap)``;
 - ``state = (labels, upper, lower, glob)``: labels and stored bounds.
@@ -83,7 +83,7 @@ FULL_PATH_FRACTION = 0.5
 MIN_BLAS_PAIRS = 512
 
 
-@njit(cache=True, nogil=True, inline="always", fastmath=set(FASTMATH_DOT))
+@njit(cache=True, nogil=True, fastmath=set(FASTMATH_DOT))
 def _dots_across(xg, t, gt, kg, acc):
     """``acc[p] = xg[t] . c_p`` for a group's ``kg`` centres, from their transpose.
 
@@ -103,7 +103,7 @@ def _dots_across(xg, t, gt, kg, acc):
             acc[p] += xf * gt[base + p]
 
 
-@njit(cache=True, nogil=True, inline="always", fastmath=set(FASTMATH_DOT))
+@njit(cache=True, nogil=True, fastmath=set(FASTMATH_DOT))
 def _sum_of_squares(diff):
     """``sum(diff**2)`` in float64, summed in vector lanes."""
     sq = 0.0
@@ -197,7 +197,7 @@ def _tighten(data, pads, centres, motion, state, tested, n_tested, work):
         (row, group) pairs that need values.
     """
     X, x_mean, x_sq = data
-    centers, _, _, _, _, _, _, group_of, half_gap, _ = centres
+    centers, _, _, _, _, _, _, group_of, half_gap, _, _ = centres
     cum, drift, drift_all = motion
     labels, upper, lower, glob = state
     rows, _, row_groups, n_row_groups, least_skipped, members, n_members = work[:7]
@@ -245,6 +245,21 @@ def _tighten(data, pads, centres, motion, state, tested, n_tested, work):
     return m, pairs
 
 
+@njit(cache=True, nogil=True, fastmath=set(FASTMATH_DOT))
+def _dots_along(xg, t, centers, kg, acc):
+    """``acc[p] = xg[t] . centers[p]``: one dot product per centre, row-major.
+
+    Independent sums, each in vector lanes along the features: faster than
+    :func:`_dots_across` for float64 and for float32 groups under 32 centres
+    (measured on 30 rows: 1.2-6 against 2.2-38 ns a pair in float64).
+    """
+    for p in range(kg):
+        s = acc.dtype.type(0)
+        for f in range(xg.shape[1]):
+            s += xg[t, f] * centers[p, f]
+        acc[p] = s
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _store_values(out, centers_sq, dots):
     """``out[p] = centers_sq[p] - 2 dots[p]``, the values Lloyd's argmin compares."""
@@ -257,7 +272,7 @@ def _store_values(out, centers_sq, dots):
 def _group_values(data, centres, m, work):
     """``||c||^2 - 2 x.c`` of the compacted rows for the centres of their groups."""
     X, x_mean, _ = data
-    _, centers_sq, group_t, _, _, _, group_starts, _, _, _ = centres
+    _, centers_sq, group_t, _, _, _, group_starts, _, _, _, permuted = centres
     rows, _, _, _, _, members, n_members, values, xc, xg = work[:10]
     acc = work[11]
     n_features = X.shape[1]
@@ -279,10 +294,15 @@ def _group_values(data, centres, m, work):
             dots = np.dot(xg[:mg], gt)
             for t in range(mg):
                 _store_values(values[members[g, t], s:e], centers_sq[s:e], dots[t])
-        else:
+        elif xg.itemsize == 4 and e - s >= 32:
             gt = group_t[n_features * s : n_features * e]
             for t in range(mg):
                 _dots_across(xg, t, gt, e - s, acc)
+                _store_values(values[members[g, t], s:e], centers_sq[s:e], acc)
+        else:
+            group = permuted[s:e]
+            for t in range(mg):
+                _dots_along(xg, t, group, e - s, acc)
                 _store_values(values[members[g, t], s:e], centers_sq[s:e], acc)
 
 
@@ -290,7 +310,7 @@ def _group_values(data, centres, m, work):
 def _lloyd_values(data, centres, r0, r1, work):
     """Lloyd's own product for the chunk ``r0:r1``, stored in permuted order."""
     X, x_mean, _ = data
-    _, _, _, lloyd_t, lloyd_sq, perm, _, _, _, _ = centres
+    _, _, _, lloyd_t, lloyd_sq, perm, _, _, _, _, _ = centres
     rows, _, _, _, _, _, _, values, xc = work[:9]
     dots = chunk_dots(X, x_mean, r0, r1, lloyd_t, xc)
     for q in range(r1 - r0):
@@ -339,7 +359,7 @@ def _refresh_rows(data, pads, centres, motion, state, n_rows, every_group, work)
         Whether some row's label changed.
     """
     _, _, x_sq = data
-    perm, group_starts, group_of, _, position = centres[5:]
+    perm, group_starts, group_of, _, position = centres[5:10]
     cum, drift, drift_all = motion
     labels, upper, lower, glob = state
     rows, _, row_groups, n_row_groups, least_skipped = work[:5]
@@ -493,7 +513,8 @@ def bounded_step_dense(
         ``group_of`` int64 (n_clusters,), each centre's group; ``half_gap``
         float64 (n_clusters,), half the distance from each centre to its
         nearest other one, rounded down; ``position`` int64 (n_clusters,),
-        each centre's permuted position (``perm``'s inverse).
+        each centre's permuted position (``perm``'s inverse); ``permuted``
+        (n_clusters, n_features), the centres in permuted order.
     motion : tuple ``(cum, drift, drift_all)``
         IN. Float64 running totals of movement since the fit began, rounded up:
         per centre (n_clusters,), per group the largest (n_groups,), and the
