@@ -60,10 +60,13 @@ def _add_weighted_row_csr(X, x_mean, i, w, sums, label):
 
 #: From this many centres on, :func:`nearest_center` takes the argmin through
 #: integer keys, in loops that vectorise; below it, one scalar loop is cheaper.
-#: Measured per row of 256-row chunks (float32 / float64): at k = 1000, 0.29 /
-#: 0.35 against 0.88 / 0.81 ns a centre for the scalar loop; at k = 100, 0.34 /
-#: 0.50 against 0.83 / 0.88; at k = 10 the scalar loop is 1.3-1.5x faster.
+#: Measured per row (scalar / keyed, ns): float64 at k = 8 4.6 / 10.3, k = 24
+#: 16.3 / 17.2, k = 32 22.0 / 20.0; float32, whose keys pack the index into one
+#: pass, wins from k = 8 on (6.2 / 3.6; k = 24 18.0 / 7.9).
 KEYED_MIN_CLUSTERS = 32
+
+#: The same for float32.
+KEYED_MIN_CLUSTERS_FLOAT32 = 8
 
 
 def _nearest_keyed_float32(dots, centers_sq):
@@ -257,7 +260,8 @@ def nearest_center(dots, centers_sq, values):
 
     The distance is ``||c||^2 - 2 x.c``, as in sklearn (``||x||^2`` does not change
     the argmin); ``dots + dots`` doubles exactly and keeps float32 in float32. Ties
-    go to the lowest centre index. From ``KEYED_MIN_CLUSTERS`` centres on, the
+    go to the lowest centre index. From ``KEYED_MIN_CLUSTERS`` centres on
+    (``KEYED_MIN_CLUSTERS_FLOAT32`` for float32), the
     distances are compared as integer keys (:func:`_nearest_keyed`): the same
     order as the floats, hence the same label. No distance is NaN: the
     estimator refuses samples and centres whose squared distances could
@@ -265,7 +269,10 @@ def nearest_center(dots, centers_sq, values):
     ``values`` is unused scratch kept for the callers' signature.
     """
     k = dots.shape[0]
-    if k < KEYED_MIN_CLUSTERS:
+    keyed_from = (
+        KEYED_MIN_CLUSTERS_FLOAT32 if dots.itemsize == 4 else KEYED_MIN_CLUSTERS
+    )
+    if k < keyed_from:
         # Selects, not a branch: which centre wins is unpredictable (8 % faster
         # at k = 10).
         best = np.inf
