@@ -520,6 +520,7 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
             for c in skipped
         ],
         "summary": summarise(grid),
+        "roofline": roofline(grid, gemm, params["primary"]),
         "targets": evaluate_targets(grid),
         "mismatches": [
             f"{row['label']}: {m}" for row in grid for m in row["mismatches"]
@@ -545,6 +546,71 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     if any(v is not None for v in recorded):
         figures["pruning"] = plot_pruning(results, out / "compare_pruning.png")
     return results, figures
+
+
+#: Implementations whose distance to the floor the roofline table gives.
+ROOFLINE_IMPLS = ("sklearn-lloyd", "faiss", "sklearnex")
+
+
+def roofline(grid: list[dict], gemm: dict, primary: str) -> list[dict]:
+    """Each cell's floor and how far each fit is from it.
+
+    The floor of a whole fit is the arithmetic of scikit-learn lloyd's
+    iterations, ``2 n k d`` flops each, at the GEMM peak measured at the start
+    of the run (per dtype, same threads); a fit's distance to it is its time
+    over the floor (bounded algorithms skip arithmetic, so they may go below).
+
+    Returns
+    -------
+    rows : list of dict
+        ``label``, ``floor_seconds`` and ``over_floor`` (implementation -> ratio).
+    """
+    rows = []
+    for row in grid:
+        reference = row["impls"].get("sklearn-lloyd")
+        if reference is None:
+            continue
+        flops = reference["n_iter"][-1] * 2.0 * row["n"] * row["k"] * row["d"]
+        floor = flops / (gemm[row["dtype"]] * 1e9)
+        timed = {
+            i: r for i, r in row["impls"].items() if i in (primary, *ROOFLINE_IMPLS)
+        }
+        rows.append(
+            {
+                "label": row["label"],
+                "floor_seconds": floor,
+                "over_floor": {i: r["fit_seconds"] / floor for i, r in timed.items()},
+            }
+        )
+    return rows
+
+
+def roofline_lines(results: dict) -> list[str]:
+    """Markdown table of :func:`roofline` (empty for records without one)."""
+    rows = results.get("roofline") or []
+    if not rows:
+        return []
+    impls = [results["primary"], *ROOFLINE_IMPLS]
+    gemm = ", ".join(f"{k} {v:.0f}" for k, v in results["gemm_peak_gflops"].items())
+    lines = [
+        "",
+        "### Distance to the floor",
+        "",
+        "Floor: scikit-learn lloyd's iterations at `2 n k d` flops each, at this "
+        f"run's measured GEMM peak (GFLOP/s: {gemm}). Each fit's time over it "
+        "(below 1: a bounded algorithm skipped arithmetic).",
+        "",
+        "| cell | floor s | " + " | ".join(f"{i} / floor" for i in impls) + " |",
+        "|" + "---|" * (2 + len(impls)),
+    ]
+    for row in rows:
+        ratios = [_fmt(row["over_floor"].get(i), ".1f") for i in impls]
+        lines.append(
+            f"| {row['label']} | {row['floor_seconds']:.3g} | "
+            + " | ".join(ratios)
+            + " |"
+        )
+    return lines
 
 
 def _ratios_text(row: dict) -> str:
@@ -746,7 +812,7 @@ def section(record: dict, rel_dir: str) -> list[str]:
         rows,
         footer(r),
         record,
-    )
+    ) + roofline_lines(r)
 
 
 def speed_section(title, intro, head, rows, notes, record) -> list[str]:

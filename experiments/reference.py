@@ -13,7 +13,9 @@ other sets. Each set it replaces must be a result set of the same experiment
 ``--only NAME`` regenerates one set (and the README). The compare set is the
 whole-fit grid at n = 1e5 (both d, every k, dtype and data kind, every nbkm
 algorithm and peer, cells estimated above 40 s skipped): about 16 minutes on 2
-quiet cores. The full whole-fit grid (to n = 1e6) is ``python -m experiments
+quiet cores. The compare_large set is nbkm's default at n = 1e6 (d = 16 and 64,
+k = 10 and 1000, both dtypes, separated and overlapping data, cells estimated
+above 120 s skipped) against the same peers: about 10 minutes. The full whole-fit grid (to n = 1e6) is ``python -m experiments
 compare --memory``, many hours on 2 cores (``--estimate`` prints the plan). The
 compare_minibatch set is the MiniBatchKMeans grid at n = 1e6 (``compare
 --minibatch``): about 16 minutes.
@@ -34,6 +36,10 @@ RUNS = {
     "digits_tsne": ["digits", "--embed", "tsne"],
     "blobs": ["blobs"],
     "compare": "compare --n 100000 --repeats 2 --budget 40 --memory".split(),
+    "compare_large": (
+        "compare --n 1000000 --d 16 64 --k 10 1000 --kind separated overlapping "
+        "--algorithms auto --repeats 1 --budget 120"
+    ).split(),
     "compare_minibatch": "compare --minibatch --repeats 2".split(),
     "history": ["history", "--results", "{asv}"],
 }
