@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from nbkm import _kernels as K
-from nbkm._lloyd import _CenterViews
+from nbkm._lloyd import CenterViews
 from nbkm._samples import read_only
 from nbkm._threads import numba_threads
 
@@ -119,12 +119,12 @@ def scaled_weights(w, exponent):
 
 
 def _views(centers):
-    views = _CenterViews.of(centers)  # the single machine's, bit for bit
+    views = CenterViews.of(centers)  # the single machine's, bit for bit
     return views.t, views.sq
 
 
 def lloyd_step(x, w, labels_old, x_mean, views, rows, n_threads=None):
-    """One fused Lloyd sweep of a chunk (``nbkm._lloyd`` ``_sweep`` on its blocks).
+    """One fused Lloyd sweep of a chunk (``nbkm._lloyd.lloyd_sweep`` on its blocks).
 
     ``views`` is ``(centers_t, centers_sq)`` of the centres.
 
