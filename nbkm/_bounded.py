@@ -390,7 +390,7 @@ def bounded_single(
     """One run of the bounded algorithm with ``n_groups`` centre groups.
 
     Takes and returns the same as :func:`nbkm._lloyd.lloyd_single`, plus
-    ``n_groups`` (1: Hamerly; about ``k / 10``: Yinyang). The returned run's
+    ``n_groups`` (1: Hamerly; ``k // CENTERS_PER_GROUP``: Yinyang). The run's
     ``distances_computed`` holds, per iteration, the fraction of the
     ``n_samples * n_clusters`` distances that were computed. Memory beyond
     Lloyd's: ``n_samples * (n_groups + 2)`` float64 bounds.
@@ -420,7 +420,7 @@ def hamerly_single(samples, sample_weight, centers_init, max_iter, tol, verbose=
 
 
 def yinyang_single(samples, sample_weight, centers_init, max_iter, tol, verbose=0):
-    """Yinyang's algorithm: a bound per group of about 10 centres."""
+    """Yinyang's algorithm: a bound per group of ``CENTERS_PER_GROUP`` centres."""
     n_groups = yinyang_groups(centers_init.shape[0])
     return bounded_single(
         samples, sample_weight, centers_init, max_iter, tol, verbose, n_groups=n_groups

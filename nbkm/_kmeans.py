@@ -190,8 +190,8 @@ class KMeans(BaseKMeans):
         - "elkan": a bound per sample and centre (an ``n_samples x n_clusters``
           array), dense or CSR.
         - "hamerly": two bounds a sample; best for few clusters. Dense only.
-        - "yinyang": a bound per sample and group of about 10 centres
-          (``n_samples x n_clusters / 10``); best for many clusters. Dense only.
+        - "yinyang": a bound per sample and group of about 32 centres
+          (``n_samples x n_clusters / 32``); best for many clusters. Dense only.
         - "auto": chosen from the shape of the problem: Lloyd for CSR input,
           fewer than 50 clusters or fewer than 50,000 samples (where keeping
           bounds costs about what it saves), Hamerly up to 200 clusters,
