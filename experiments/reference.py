@@ -15,10 +15,11 @@ whole-fit grid at n = 1e5 (both d, every k, dtype and data kind, every nbkm
 algorithm and peer, cells estimated above 40 s skipped): about 16 minutes on 2
 quiet cores. The compare_large set is nbkm's default at n = 1e6 (d = 16 and 64,
 k = 10 and 1000, both dtypes, separated and overlapping data, cells estimated
-above 120 s skipped) against the same peers: about 10 minutes. The full whole-fit grid (to n = 1e6) is ``python -m experiments
-compare --memory``, many hours on 2 cores (``--estimate`` prints the plan). The
-compare_minibatch set is the MiniBatchKMeans grid at n = 1e6 (``compare
---minibatch``): about 16 minutes.
+above 120 s skipped) against the same peers: about 20 minutes. The full
+whole-fit grid (to n = 1e6) is ``python -m experiments compare --memory``,
+many hours on 2 cores (``--estimate`` prints the plan). The compare_minibatch
+set is the MiniBatchKMeans grid at n = 1e6 (``compare --minibatch``): about 16
+minutes.
 """
 
 from __future__ import annotations

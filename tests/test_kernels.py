@@ -408,9 +408,9 @@ def test_grouped_sums_give_the_fused_result(rng, run, monkeypatch):
 @pytest.mark.parametrize("n_clusters", [1, 7, 8, 9, 31, 32, 33, 100, 1000])
 def test_nearest_center_is_numpys_first_argmin(dtype, n_clusters, rng):
     # Both branches (a scalar loop below KEYED_MIN_CLUSTERS centres, 8 for
-    # float32, integer keys from it on) against NumPy's argmin, which returns the first of equal
-    # minima: values drawn from few integers tie often, with negative,
-    # zero and positive distances.
+    # float32, integer keys from it on) against NumPy's argmin, which returns
+    # the first of equal minima: values drawn from few integers tie often,
+    # with negative, zero and positive distances.
     from nbkm._kernels._rows import nearest_center
 
     values = np.empty(n_clusters, dtype=dtype)
