@@ -10,9 +10,8 @@ never centred, as in sklearn.
 """
 
 import numpy as np
-from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from nbkm._kernels._config import FASTMATH_DOT
 
@@ -69,86 +68,13 @@ KEYED_MIN_CLUSTERS = 32
 KEYED_MIN_CLUSTERS_FLOAT32 = 8
 
 
-def _nearest_keyed_float32(dots, centers_sq):
-    # One pass: the key in the high half, the index in the low half, so the
-    # least packed value is the least distance and, among equal ones, the
-    # lowest index (sklearn's tie rule).
-    zero = np.float32(0)
-    best = np.int64(0x7FFFFFFFFFFFFFFF)
-    for j in range(dots.shape[0]):
-        v = np.float32((centers_sq[j] - (dots[j] + dots[j])) + zero)
-        bits = np.int64(_float32_bits(v))
-        best = min(best, (bits ^ ((bits >> 31) & 0x7FFFFFFF)) << 32 | j)
-    return best & 0xFFFFFFFF
-
-
-def _nearest_keyed_float64(dots, centers_sq):
-    # Two passes, the distance recomputed in the second (cheaper than writing
-    # it): the least key, then the first index that holds it.
-    k = dots.shape[0]
-    least = np.int64(0x7FFFFFFFFFFFFFFF)
-    for j in range(k):
-        bits = _float64_bits((centers_sq[j] - (dots[j] + dots[j])) + 0.0)
-        least = min(least, bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF))
-    first = k
-    for j in range(k):
-        bits = _float64_bits((centers_sq[j] - (dots[j] + dots[j])) + 0.0)
-        key = bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF)
-        first = min(first, j if key == least else k)
-    return first
-
-
-def _float32_bits(v):
-    return np.int32(np.asarray(np.float32(v)).view(np.int32)[()])
-
-
-def _float64_bits(v):
-    return np.int64(np.asarray(np.float64(v)).view(np.int64)[()])
-
-
-@overload(_float32_bits, jit_options={"cache": True})
-def _float32_bits_overload(v):
-    def impl(v):
-        return _bitcast_int32(v)
-
-    return impl
-
-
-@overload(_float64_bits, jit_options={"cache": True})
-def _float64_bits_overload(v):
-    def impl(v):
-        return _bitcast_int64(v)
-
-    return impl
-
-
-@intrinsic
-def _bitcast_int32(typingctx, v):
-    sig = types.int32(types.float32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-
-    return sig, codegen
-
-
-@intrinsic
-def _bitcast_int64(typingctx, v):
-    sig = types.int64(types.float64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return sig, codegen
-
-
 def _order_key_float32(v):
-    bits = np.int64(_float32_bits(v))
+    bits = np.int64(np.float32(v).view(np.int32))
     return bits ^ ((bits >> 31) & 0x7FFFFFFF)
 
 
 def _order_key_float64(v):
-    bits = _float64_bits(v)
+    bits = np.float64(v).view(np.int64)
     return bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF)
 
 
@@ -171,11 +97,11 @@ def _order_key_overload(v):
 
 def _key_value_float32(key, like):
     bits = np.int32(key ^ ((key >> 31) & 0x7FFFFFFF))
-    return np.float64(_float32_of_bits(bits))
+    return np.float64(bits.view(np.float32))
 
 
 def _key_value_float64(key, like):
-    return _float64_of_bits(key ^ ((key >> 63) & 0x7FFFFFFFFFFFFFFF))
+    return np.int64(key ^ ((key >> 63) & 0x7FFFFFFFFFFFFFFF)).view(np.float64)
 
 
 def key_value(key, like):
@@ -190,48 +116,31 @@ def _key_value_overload(key, like):
     return _key_value_float32 if like == types.float32 else _key_value_float64
 
 
-def _float32_of_bits(bits):
-    return np.asarray(np.int32(bits)).view(np.float32)[()]
+def _nearest_keyed_float32(dots, centers_sq):
+    # One pass: the key in the high half, the index in the low half, so the
+    # least packed value is the least distance and, among equal ones, the
+    # lowest index (sklearn's tie rule).
+    zero = np.float32(0)
+    best = np.int64(0x7FFFFFFFFFFFFFFF)
+    for j in range(dots.shape[0]):
+        v = np.float32((centers_sq[j] - (dots[j] + dots[j])) + zero)
+        best = min(best, order_key(v) << 32 | j)
+    return best & 0xFFFFFFFF
 
 
-def _float64_of_bits(bits):
-    return np.asarray(np.int64(bits)).view(np.float64)[()]
-
-
-@overload(_float32_of_bits, jit_options={"cache": True})
-def _float32_of_bits_overload(bits):
-    def impl(bits):
-        return _bitcast_float32(bits)
-
-    return impl
-
-
-@overload(_float64_of_bits, jit_options={"cache": True})
-def _float64_of_bits_overload(bits):
-    def impl(bits):
-        return _bitcast_float64(bits)
-
-    return impl
-
-
-@intrinsic
-def _bitcast_float32(typingctx, bits):
-    sig = types.float32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return sig, codegen
-
-
-@intrinsic
-def _bitcast_float64(typingctx, bits):
-    sig = types.float64(types.int64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return sig, codegen
+def _nearest_keyed_float64(dots, centers_sq):
+    # Two passes, the distance recomputed in the second (cheaper than writing
+    # it): the least key, then the first index that holds it.
+    k = dots.shape[0]
+    least = np.int64(0x7FFFFFFFFFFFFFFF)
+    for j in range(k):
+        key = order_key((centers_sq[j] - (dots[j] + dots[j])) + 0.0)
+        least = min(least, key)
+    first = k
+    for j in range(k):
+        key = order_key((centers_sq[j] - (dots[j] + dots[j])) + 0.0)
+        first = min(first, j if key == least else k)
+    return first
 
 
 def _nearest_keyed(dots, centers_sq):
