@@ -155,6 +155,18 @@ def _clears(stored_lower, moved, u_stored, cum_a):
     return stored_lower - moved - (u_stored + cum_a) > slack
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _label_holds(glob_i, u_stored, cum_a, half_gap_a, drift_all):
+    """Whether the global bound or the half gap proves a row's label (one test).
+
+    The half-gap bound: every other centre is at least ``2 half_gap - u`` away.
+    """
+    u_now = u_stored + cum_a
+    return _clears(glob_i, drift_all, u_stored, cum_a) | _clears(
+        2.0 * half_gap_a - u_now, 0.0, u_stored, cum_a
+    )
+
+
 @njit(cache=True, nogil=True)
 def _untested_rows(r0, r1, state, motion, half_gap, out):
     """Rows of ``r0:r1`` whose global or half-gap test fails, into ``out``.
@@ -173,9 +185,7 @@ def _untested_rows(r0, r1, state, motion, half_gap, out):
     for i in range(r0, r1):
         a = labels[i]
         ca = cum[a]
-        ok = _clears(glob[i], drift_all, upper[i], ca) | _clears(
-            2.0 * half_gap[a] - (upper[i] + ca), 0.0, upper[i], ca
-        )
+        ok = _label_holds(glob[i], upper[i], ca, half_gap[a], drift_all)
         out[n] = i
         n += 0 if ok else 1
     return n
@@ -220,10 +230,7 @@ def _tighten(data, pads, centres, motion, state, tested, n_tested, work):
         a = labels[i]
         ca = cum[a]
         u = upper[i]
-        fails = not (
-            _clears(glob[i], drift_all, u, ca)
-            | _clears(2.0 * half_gap[a] - (u + ca), 0.0, u, ca)
-        )
+        fails = not _label_holds(glob[i], u, ca, half_gap[a], drift_all)
         ga = group_of[a]
         n_computed = 0
         least = np.inf
