@@ -308,7 +308,7 @@ class BoundedSweep:
     def _bounded_sweep(self, centers):
         """Run the bounded sweep; return whether it was a first, full one."""
         lloyd = self.lloyd_views.update(centers)
-        c2 = float(np.max(lloyd.sq)) if centers.shape[0] else 0.0
+        c2 = float(lloyd.sq.max())
         if c2 > self.c2cap:
             self.c2cap = c2 * _C2_MARGIN
             self.bounds_ready = False
