@@ -16,9 +16,9 @@ from sklearn.base import (
     ClusterMixin,
     TransformerMixin,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import (
     _check_sample_weight,
     _is_arraylike_not_scalar,
@@ -26,35 +26,18 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from nbkm import _kernels as K
+from nbkm._assign import assign_labels, distances_to_centers, inertia
 from nbkm._checks import (
     THREAD_COUNT,
     check_csr_structure,
     check_squares_fit,
     normalized_weights,
 )
-from nbkm._lloyd import assign_labels, inertia
+from nbkm._em import tolerance
 from nbkm._samples import Samples, read_only
 from nbkm._threads import numba_threads
 
 FLOAT_DTYPES = [np.float64, np.float32]
-
-
-def tolerance(X, tol, n_threads, x_mean=None):
-    """Absolute tolerance: ``tol`` times the mean per-feature variance of X.
-
-    Dense variances are summed by block (``nbkm._kernels.column_variances``), so
-    that a caller holding X in pieces can compute the same bits; ``x_mean``,
-    when given, is ``column_means(X)``, already computed.
-    """
-    if tol == 0:
-        return 0.0
-    if sp.issparse(X):
-        variances = mean_variance_axis(X, axis=0)[1]
-    else:
-        with numba_threads(n_threads):
-            variances = K.column_variances(read_only(X), x_mean)
-    return float(np.mean(variances) * tol)
 
 
 def checked_samples(X):
@@ -91,6 +74,68 @@ def checked_weights(sample_weight, X):
         return read_only(sample_weight), 1.0
     weights, inertia_scale = normalized_weights(sample_weight, X)
     return read_only(weights), inertia_scale
+
+
+def resolve_n_init(estimator, default_n_init, stacklevel):
+    """Return the number of runs for ``estimator``'s ``n_init`` and ``init``.
+
+    'auto' is 1 for a greedy or scalable k-means++ ('k-means++', 'k-means||')
+    or an array init, ``default_n_init`` for 'random' or a callable (10 for
+    KMeans, 3 for MiniBatchKMeans, as in scikit-learn). An array init runs once,
+    with a warning when more runs were asked for. ``stacklevel`` counts from
+    the caller of this function.
+    """
+    init = estimator.init
+    array_init = _is_arraylike_not_scalar(init)
+    if estimator.n_init != "auto":
+        n_init = estimator.n_init
+    elif array_init or (isinstance(init, str) and init in ("k-means++", "k-means||")):
+        n_init = 1
+    else:  # 'random' or a callable
+        n_init = default_n_init
+    if array_init and n_init != 1:
+        warnings.warn(
+            "Explicit initial center position passed: performing only one init "
+            f"in {estimator.__class__.__name__} instead of n_init={n_init}.",
+            RuntimeWarning,
+            stacklevel=stacklevel + 1,
+        )
+        n_init = 1
+    return n_init
+
+
+def validate_center_shape(centers, n_clusters, n_features):
+    """Raise ``ValueError`` unless ``centers`` is ``(n_clusters, n_features)``."""
+    if centers.shape[0] != n_clusters:
+        raise ValueError(
+            f"The shape of the initial centers {centers.shape} does not match "
+            f"the number of clusters {n_clusters}."
+        )
+    if centers.shape[1] != n_features:
+        raise ValueError(
+            f"The shape of the initial centers {centers.shape} does not match "
+            f"the number of features of the data {n_features}."
+        )
+
+
+def checked_array_init(init, dtype, n_clusters, n_features):
+    """Return a checked copy of an array ``init`` in ``dtype``."""
+    init = check_array(init, dtype=dtype, copy=True, order="C")
+    validate_center_shape(init, n_clusters, n_features)
+    check_squares_fit(init, dtype)
+    return init
+
+
+def warn_on_missing_clusters(n_distinct, n_clusters, stacklevel):
+    """Warn, as scikit-learn does, when fewer clusters than asked hold samples."""
+    if n_distinct < n_clusters:
+        warnings.warn(
+            f"Number of distinct clusters ({n_distinct}) found smaller "
+            f"than n_clusters ({n_clusters}). Possibly due to duplicate "
+            "points in X.",
+            ConvergenceWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 class BaseKMeans(
@@ -141,41 +186,11 @@ class BaseKMeans(
         return centers
 
     def _resolve_n_init(self, default_n_init):
-        """Set ``_n_init`` from ``n_init``: 'auto' is 1 for 'k-means++' or an array.
-
-        ``default_n_init`` runs for 'random' or a callable (10 for KMeans, 3 for
-        MiniBatchKMeans, as in scikit-learn); an array init runs once, with a
-        warning when more runs were asked for.
-        """
-        if self.n_init == "auto":
-            if isinstance(self.init, str) and self.init == "k-means++":
-                self._n_init = 1
-            elif _is_arraylike_not_scalar(self.init):
-                self._n_init = 1
-            else:  # 'random' or a callable
-                self._n_init = default_n_init
-        else:
-            self._n_init = self.n_init
-        if _is_arraylike_not_scalar(self.init) and self._n_init != 1:
-            warnings.warn(
-                "Explicit initial center position passed: performing only one init "
-                f"in {self.__class__.__name__} instead of n_init={self._n_init}.",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-            self._n_init = 1
+        """Set ``_n_init`` (see :func:`resolve_n_init`)."""
+        self._n_init = resolve_n_init(self, default_n_init, stacklevel=4)
 
     def _validate_center_shape(self, X, centers):
-        if centers.shape[0] != self.n_clusters:
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match "
-                f"the number of clusters {self.n_clusters}."
-            )
-        if centers.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match "
-                f"the number of features of the data {X.shape[1]}."
-            )
+        validate_center_shape(centers, self.n_clusters, X.shape[1])
 
     def _fitted_centers(self):
         """Return ``cluster_centers_`` after checking it fits ``n_features_in_``.
@@ -289,12 +304,8 @@ class BaseKMeans(
     def _transform(self, samples, centers):
         # Sized by the fitted centres, never by the n_clusters parameter, which
         # set_params can change after fit.
-        centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
-        K.squared_norms(centers, centers_sq)
-        out = np.empty((samples.shape[0], centers.shape[0]), dtype=samples.dtype)
         with numba_threads(self.n_threads):
-            K.euclidean_to_centers(samples.X, samples.x_mean, centers, centers_sq, out)
-        return out
+            return distances_to_centers(samples, centers)
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the value of X on the K-means objective.

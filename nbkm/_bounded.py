@@ -10,9 +10,15 @@ import time
 
 import numpy as np
 
+from nbkm._assign import (
+    CenterViews,
+    inertia,
+    lloyd_sweep,
+    predict_assigner,
+    squared_norms,
+)
 from nbkm._em import Sweep, finish_centers, run_em
 from nbkm._kernels._bounded import bounded_step_dense, centred_sq_norms
-from nbkm._lloyd import CenterViews, inertia, lloyd_sweep, predict_assigner
 from nbkm._samples import Samples
 
 #: Iterations of k-means on the initial centres that form Yinyang's groups.
@@ -69,7 +75,7 @@ def half_gaps(centers: np.ndarray, out: np.ndarray) -> None:
         out[0] = 0.0
         return
     c = centers.astype(np.float64)
-    norms = np.einsum("ij,ij->i", c, c)
+    norms = squared_norms(c)
     err = (2 * d + 8) * np.finfo(np.float64).eps
     for start in range(0, k, _GAP_ROWS):
         stop = min(start + _GAP_ROWS, k)
@@ -111,13 +117,13 @@ def center_groups(centers: np.ndarray, n_groups: int) -> np.ndarray:
     if n_groups <= 1:
         return np.zeros(k, dtype=np.int64)
     c = centers.astype(np.float64)
-    c_sq = np.einsum("ij,ij->i", c, c)
+    c_sq = squared_norms(c)
     seeds = c[np.linspace(0, k - 1, n_groups).astype(np.int64)]
     group_of = np.zeros(k, dtype=np.int64)
     for _ in range(GROUPING_ITERATIONS):
         # ||c - s||^2 through one product: memory k x G, never k x G x d (the
         # groups only steer the pruning, so their rounding does not matter).
-        sq = c_sq[:, None] - 2.0 * (c @ seeds.T) + np.einsum("ij,ij->i", seeds, seeds)
+        sq = c_sq[:, None] - 2.0 * (c @ seeds.T) + squared_norms(seeds)
         group_of = np.argmin(sq, axis=1)
         for g in range(n_groups):
             members = group_of == g
@@ -297,7 +303,7 @@ class BoundedSweep:
         """Add how far each centre moved since the last bounded sweep to the totals."""
         n_features = centers.shape[1]
         moved = centers.astype(np.float64) - self.bounds_at
-        moved_sq = np.einsum("ij,ij->i", moved, moved) + _SQUARES_FLOOR * n_features
+        moved_sq = squared_norms(moved) + _SQUARES_FLOOR * n_features
         shift = np.sqrt(moved_sq) * (1 + 1e-12)
         self.cum += shift
         self.cum *= 1 + 1e-15  # each addition rounded up

@@ -3,8 +3,8 @@
 import numpy as np
 
 from nbkm import _kernels as K
+from nbkm._assign import inertia, predict_assigner, squared_norms
 from nbkm._em import Sweep, finish_centers, run_em
-from nbkm._lloyd import inertia, predict_assigner
 from nbkm._samples import Samples
 
 
@@ -26,7 +26,7 @@ def elkan_single(
     upper = np.empty(n_samples, dtype=dtype)
     lower = np.empty((n_samples, n_clusters), dtype=dtype)
     K.half_center_distances(centers_init, half_dist, next_center)
-    K.squared_norms(centers_init, centers_sq)
+    squared_norms(centers_init, out=centers_sq)
     K.elkan_init_bounds(
         samples.X,
         samples.x_mean,
@@ -39,7 +39,7 @@ def elkan_single(
     )
 
     def step(centers, centers_new):
-        K.squared_norms(centers, centers_sq)
+        squared_norms(centers, out=centers_sq)
         K.elkan_step(
             samples.X,
             samples.x_mean,

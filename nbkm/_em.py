@@ -24,20 +24,41 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
+from nbkm._assign import squared_norms
 from nbkm._kernels import (
     accumulate_by_cluster,
     average_centers,
     block_bounds,
     center_shifts,
+    column_variances,
     distances_to_assigned,
     fits_partial_sums,
     group_by_label,
     move_samples_to_empty_clusters,
     reduce_partials,
-    squared_norms,
 )
-from nbkm._samples import Samples
+from nbkm._samples import Samples, read_only
+from nbkm._threads import numba_threads
+
+
+def tolerance(X, tol, n_threads, x_mean=None):
+    """Absolute tolerance: ``tol`` times the mean per-feature variance of X.
+
+    Dense variances are summed by block (``nbkm._kernels.column_variances``), so
+    that a caller holding X in pieces can compute the same bits; ``x_mean``,
+    when given, is ``column_means(X)``, already computed.
+    """
+    if tol == 0:
+        return 0.0
+    if sp.issparse(X):
+        variances = mean_variance_axis(X, axis=0)[1]
+    else:
+        with numba_threads(n_threads):
+            variances = column_variances(read_only(X), x_mean)
+    return float(np.mean(variances) * tol)
 
 
 @dataclass
@@ -157,8 +178,7 @@ def _relocate_empty_clusters(samples, sample_weight, centers_old, sweep):
     empty = np.flatnonzero(sweep.weights == 0)
     if empty.size == 0:
         return False
-    centers_sq = np.empty(centers_old.shape[0], dtype=centers_old.dtype)
-    squared_norms(centers_old, centers_sq)
+    centers_sq = squared_norms(centers_old)
     distances = np.empty(samples.shape[0], dtype=samples.dtype)
     distances_to_assigned(
         samples.X, samples.x_mean, centers_old, centers_sq, sweep.labels, distances
@@ -263,3 +283,56 @@ def run_em(
         assign_final(centers)
     inertia_run = inertia(centers, sweep.labels)
     return Run(sweep.labels, inertia_run, centers, i + 1, labels_final)
+
+
+def label_pairs(labels_a, labels_b, n_clusters):
+    """Distinct ``(a, b)`` pairs of two labellings, coded ``a * n_clusters + b``."""
+    return np.unique(labels_a.astype(np.int64) * n_clusters + labels_b)
+
+
+def same_clustering(pairs, n_clusters):
+    """Whether the coded label pairs of two labellings are one partition.
+
+    As scikit-learn's ``_is_same_clustering``: each cluster of the first
+    labelling meets one cluster of the second. ``pairs`` may be gathered from
+    pieces of the labellings (duplicates are allowed).
+    """
+    pairs = np.unique(pairs)
+    return np.unique(pairs // n_clusters).size == pairs.size
+
+
+def best_of_runs(n_init, start, run, is_same_clustering, verbose=0):
+    """Run ``n_init`` times and keep the best run, as scikit-learn does.
+
+    Parameters
+    ----------
+    n_init : int
+        Number of runs.
+    start : callable
+        ``start() -> centers_init``, the initial centres of the next run.
+    run : callable
+        ``run(centers_init) -> Run`` (or any result with ``inertia`` and
+        ``labels``).
+    is_same_clustering : callable
+        ``is_same_clustering(labels_a, labels_b) -> bool``.
+    verbose : int
+        Print when each initialisation is done.
+
+    Returns
+    -------
+    best : Run
+        A run replaces the best so far only with a lower inertia and a
+        different partition.
+    """
+    best = None
+    for _ in range(n_init):
+        centers_init = start()
+        if verbose:
+            print("Initialization complete")
+        result = run(centers_init)
+        if best is None or (
+            result.inertia < best.inertia
+            and not is_same_clustering(result.labels, best.labels)
+        ):
+            best = result
+    return best

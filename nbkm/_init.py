@@ -8,6 +8,7 @@ samples (up to rounding on exact ties of the sampling thresholds).
 import numpy as np
 
 from nbkm import _kernels as K
+from nbkm._assign import squared_norms
 from nbkm._samples import Samples
 
 #: Dense problems of at most this many values (n_samples * n_features) compute the
@@ -57,21 +58,29 @@ def kmeans_plusplus_indices(
         return _plusplus_as_sklearn(
             samples, n_clusters, sample_weight, random_state, n_local_trials
         )
-    bounds = K.block_bounds(n_samples)
-    weight = sample_weight.astype(np.float64, copy=False)
-    indices = np.full(n_clusters, -1, dtype=np.int64)
+    potentials = _kernel_potentials(samples, sample_weight)
+    return _greedy_choice(
+        potentials, n_samples, n_clusters, sample_weight, random_state, n_local_trials
+    )
 
+
+def _kernel_potentials(samples: Samples, sample_weight):
+    """Return ``potentials(candidate_ids, closest, dist, pot)`` by the kernels.
+
+    It writes into ``dist`` each sample's squared distance to its closest
+    centre if a candidate joined the chosen ones, and into ``pot`` the weighted
+    total per candidate (see ``nbkm._kernels.candidate_potentials``).
+    """
+    bounds = K.block_bounds(samples.shape[0])
     if samples.is_sparse:
 
         def potentials(candidate_ids, closest, dist, pot):
             rows = samples.rows(candidate_ids)
-            rows_sq = np.empty(rows.shape[0], dtype=rows.dtype)
-            K.squared_norms(rows, rows_sq)
             K.candidate_potentials(
                 samples.X,
                 samples.x_mean,
                 rows,
-                rows_sq,
+                squared_norms(rows),
                 closest,
                 sample_weight,
                 bounds,
@@ -79,35 +88,44 @@ def kmeans_plusplus_indices(
                 pot,
             )
 
-    else:
-        # Squared norms of the centred samples: distances to a zero centre.
-        d = samples.shape[1]
-        x_sq = np.empty(n_samples)
-        K.distances_to_assigned(
+        return potentials
+
+    # Squared norms of the centred samples: distances to a zero centre.
+    n_samples, d = samples.shape
+    x_sq = np.empty(n_samples)
+    K.distances_to_assigned(
+        samples.X,
+        samples.x_mean,
+        np.zeros((1, d), samples.dtype),
+        np.zeros(1, samples.dtype),
+        np.zeros(n_samples, np.int32),
+        x_sq,
+    )
+
+    def potentials(candidate_ids, closest, dist, pot):
+        rows = samples.rows(candidate_ids)
+        K.candidate_potentials_dense(
             samples.X,
             samples.x_mean,
-            np.zeros((1, d), samples.dtype),
-            np.zeros(1, samples.dtype),
-            np.zeros(n_samples, np.int32),
             x_sq,
+            np.ascontiguousarray(rows.T),
+            squared_norms(rows.astype(np.float64)),
+            closest,
+            sample_weight,
+            bounds,
+            dist,
+            pot,
         )
 
-        def potentials(candidate_ids, closest, dist, pot):
-            rows = samples.rows(candidate_ids)
-            rows_sq = (rows.astype(np.float64) ** 2).sum(axis=1)
-            K.candidate_potentials_dense(
-                samples.X,
-                samples.x_mean,
-                x_sq,
-                np.ascontiguousarray(rows.T),
-                rows_sq,
-                closest,
-                sample_weight,
-                bounds,
-                dist,
-                pot,
-            )
+    return potentials
 
+
+def _greedy_choice(
+    potentials, n_samples, n_clusters, sample_weight, random_state, n_local_trials
+):
+    """Greedy k-means++ over ``potentials``, drawing as scikit-learn draws."""
+    weight = sample_weight.astype(np.float64, copy=False)
+    indices = np.full(n_clusters, -1, dtype=np.int64)
     first = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
     indices[0] = first
     dist = np.empty((1, n_samples))
@@ -145,12 +163,12 @@ def _plusplus_as_sklearn(samples, n_clusters, sample_weight, random_state, n_tri
     dtype = X.dtype
     weight = sample_weight.astype(dtype, copy=False)
     wide = X.astype(np.float64, copy=False)
-    x_sq = np.einsum("ij,ij->i", wide, wide)
+    x_sq = squared_norms(wide)
 
     def distances(ids):
         rows = wide[ids]
         d = -2 * (rows @ wide.T)
-        d += np.einsum("ij,ij->i", rows, rows)[:, None]
+        d += squared_norms(rows)[:, None]
         d += x_sq[None, :]
         d = d.astype(dtype, copy=False)
         return np.maximum(d, 0, out=d)

@@ -1,28 +1,32 @@
 """The scikit-learn-compatible estimator :class:`KMeans` and :func:`kmeans_plusplus`."""
 
 import warnings
+from functools import partial
 from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import _is_arraylike_not_scalar, validate_data
 
+from nbkm._assign import assign_labels, inertia
 from nbkm._auto import SPARSE_ALGORITHMS, choose_algorithm
 from nbkm._base import (
     FLOAT_DTYPES,
     BaseKMeans,
+    checked_array_init,
     checked_samples,
     checked_weights,
+    warn_on_missing_clusters,
 )
 from nbkm._bounded import hamerly_single, yinyang_single
-from nbkm._checks import THREAD_COUNT, check_squares_fit
+from nbkm._checks import THREAD_COUNT
 from nbkm._elkan import elkan_single
+from nbkm._em import best_of_runs, label_pairs, same_clustering
 from nbkm._init import kmeans_plusplus_indices, random_indices
-from nbkm._lloyd import assign_labels, inertia, lloyd_single
+from nbkm._lloyd import lloyd_single
 from nbkm._samples import Samples
 from nbkm._threads import effective_n_threads, numba_threads
 
@@ -40,12 +44,6 @@ def _distances_computed(run, algorithm):
         return run.distances_computed
     # Lloyd computes all of them; Elkan's kernel does not count.
     return np.full(run.n_iter, 1.0 if algorithm == "lloyd" else np.nan)
-
-
-def _is_same_clustering(labels1, labels2, n_clusters):
-    """Whether two labelings are the same partition up to a renaming of clusters."""
-    pairs = np.unique(labels1.astype(np.int64) * n_clusters + labels2)
-    return np.unique(pairs // n_clusters).size == pairs.size
 
 
 @validate_params(
@@ -364,23 +362,13 @@ class KMeans(BaseKMeans):
 
         init = self.init
         if _is_arraylike_not_scalar(init):
-            init = check_array(init, dtype=X.dtype, copy=True, order="C")
-            self._validate_center_shape(X, init)
-            check_squares_fit(init, X.dtype)
-
-        if _is_arraylike_not_scalar(init):
+            init = checked_array_init(init, X.dtype, self.n_clusters, X.shape[1])
             init -= samples.x_mean
-
         run_single = _RUNS[self._algorithm]
-        best = None
-        for _ in range(self._n_init):
-            centers_init = self._init_centroids(
-                samples, init, random_state, sample_weight
-            )
-            if self.verbose:
-                print("Initialization complete")
+
+        def run(centers_init):
             with numba_threads(self._n_threads):
-                run = run_single(
+                return run_single(
                     samples,
                     sample_weight,
                     centers_init,
@@ -388,13 +376,14 @@ class KMeans(BaseKMeans):
                     self._tol,
                     self.verbose,
                 )
-            # A run replaces the best only with a lower inertia and a different
-            # partition, as in sklearn.
-            if best is None or (
-                run.inertia < best.inertia
-                and not _is_same_clustering(run.labels, best.labels, self.n_clusters)
-            ):
-                best = run
+
+        best = best_of_runs(
+            self._n_init,
+            partial(self._init_centroids, samples, init, random_state, sample_weight),
+            run,
+            self._same_clustering,
+            self.verbose,
+        )
         centers = best.centers + samples.x_mean
         labels, best_inertia = best.labels, best.inertia
         if not best.labels_final:
@@ -402,15 +391,8 @@ class KMeans(BaseKMeans):
                 X, samples, sample_weight, centers, labels, best_inertia
             )
 
-        distinct_clusters = np.count_nonzero(np.bincount(labels))
-        if distinct_clusters < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({distinct_clusters}) found smaller "
-                f"than n_clusters ({self.n_clusters}). Possibly due to duplicate "
-                "points in X.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        n_distinct = np.count_nonzero(np.bincount(labels))
+        warn_on_missing_clusters(n_distinct, self.n_clusters, stacklevel=2)
         self.cluster_centers_ = centers
         self._n_features_out = self.cluster_centers_.shape[0]
         self.labels_ = labels
@@ -419,6 +401,10 @@ class KMeans(BaseKMeans):
         self.algorithm_ = self._algorithm
         self.distances_computed_ = _distances_computed(best, self._algorithm)
         return self
+
+    def _same_clustering(self, labels_a, labels_b):
+        pairs = label_pairs(labels_a, labels_b, self.n_clusters)
+        return same_clustering(pairs, self.n_clusters)
 
     def _final_labels(self, X, samples, sample_weight, centers, labels, inertia_run):
         """Labels against the final centres by ``predict``'s own computation.

@@ -25,10 +25,10 @@ from sklearn.utils.validation import (
 )
 
 from nbkm import _kernels as K
+from nbkm._assign import CenterViews, assign_labels, inertia
 from nbkm._base import FLOAT_DTYPES, BaseKMeans, checked_samples
 from nbkm._checks import check_squares_fit
 from nbkm._init import kmeans_plusplus_indices, random_indices
-from nbkm._lloyd import CenterViews, assign_labels, inertia
 from nbkm._samples import Samples, read_only
 from nbkm._threads import effective_n_threads, numba_threads
 

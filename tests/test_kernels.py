@@ -10,8 +10,9 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from nbkm import _kernels as K
+from nbkm._assign import assign_labels, inertia
 from nbkm._elkan import elkan_single
-from nbkm._lloyd import assign_labels, inertia, lloyd_single
+from nbkm._lloyd import lloyd_single
 from nbkm._samples import Samples
 
 DTYPES = [np.float32, np.float64]

@@ -20,8 +20,8 @@ from sklearn.cluster import kmeans_plusplus
 
 from nbkm import MiniBatchKMeans
 from nbkm import _kernels as K
+from nbkm._assign import CenterViews
 from nbkm._init import kmeans_plusplus_indices
-from nbkm._lloyd import CenterViews
 from nbkm._minibatch import _Batches
 from nbkm._samples import Samples
 

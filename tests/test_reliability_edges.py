@@ -19,10 +19,10 @@ from sklearn.cluster import KMeans as SKKMeans
 import nbkm._bounded
 import nbkm._compile
 from nbkm import KMeans
+from nbkm._assign import assign_labels
 from nbkm._bounded import BoundedSweep, center_groups
 from nbkm._checks import weight_exponent
 from nbkm._em import Sweep
-from nbkm._lloyd import assign_labels
 from nbkm._samples import Samples
 from nbkm._threads import numba_threads
 

@@ -1,7 +1,6 @@
 """The estimator :class:`KMeans` of ``nbkm.dask``."""
 
-import warnings
-from numbers import Integral, Real
+from functools import partial
 
 import numpy as np
 from dask import array as da
@@ -13,14 +12,21 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted
 
 from nbkm import _kernels as K
-from nbkm._checks import THREAD_COUNT, check_squares_fit
+from nbkm._base import (
+    checked_array_init,
+    resolve_n_init,
+    validate_center_shape,
+    warn_on_missing_clusters,
+)
+from nbkm._checks import check_squares_fit
+from nbkm._em import best_of_runs, label_pairs, same_clustering
 from nbkm._kernels._dense import CHUNK_ROWS
+from nbkm._kmeans import KMeans as NbkmKMeans
 from nbkm.dask import _init as init_centers
 from nbkm.dask import _lloyd
 from nbkm.dask import _tasks as T
@@ -44,18 +50,6 @@ def _client():
             "Client first (distributed.Client('scheduler:8786'), or "
             "Client(LocalCluster(threads_per_worker=1)))."
         ) from exc
-
-
-def _same_clustering(pieces, labels_a, labels_b, n_clusters):
-    """``nbkm._kmeans._is_same_clustering`` over label futures."""
-    pairs = np.unique(
-        np.concatenate(
-            pieces.gather(
-                pieces.map(T.label_pairs, labels_a, labels_b, n_clusters=n_clusters)
-            )
-        )
-    )
-    return np.unique(pairs // n_clusters).size == pairs.size
 
 
 class KMeans(
@@ -148,20 +142,12 @@ class KMeans(
     """
 
     _parameter_constraints: dict = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        **NbkmKMeans._parameter_constraints,
         "init": [
             StrOptions({"k-means||", "k-means++", "random"}),
             callable,
             "array-like",
         ],
-        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-        "copy_x": ["boolean"],
-        "algorithm": [StrOptions({"auto", "lloyd", "elkan", "hamerly", "yinyang"})],
-        "n_threads": THREAD_COUNT,
     }
 
     def __init__(
@@ -189,37 +175,6 @@ class KMeans(
         self.algorithm = algorithm
         self.n_threads = n_threads
 
-    def _resolve_n_init(self):
-        if self.n_init != "auto":
-            n_init = self.n_init
-        elif (
-            isinstance(self.init, str) and self.init == "random" or callable(self.init)
-        ):
-            n_init = 10
-        else:
-            n_init = 1
-        if _is_arraylike_not_scalar(self.init) and n_init != 1:
-            warnings.warn(
-                "Explicit initial center position passed: performing only one init "
-                f"in {self.__class__.__name__} instead of n_init={n_init}.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            n_init = 1
-        return n_init
-
-    def _validate_center_shape(self, n_features, centers):
-        if centers.shape[0] != self.n_clusters:
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match "
-                f"the number of clusters {self.n_clusters}."
-            )
-        if centers.shape[1] != n_features:
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match "
-                f"the number of features of the data {n_features}."
-            )
-
     def _init_centroids(self, pieces, X, init, random_state):
         """Return the initial centres, in the centred frame."""
         if isinstance(init, str):
@@ -238,7 +193,7 @@ class KMeans(
             if isinstance(centers, da.Array):
                 centers = centers.compute()
             centers = check_array(centers, dtype=pieces.dtype, copy=True, order="C")
-            self._validate_center_shape(pieces.n_features, centers)
+            validate_center_shape(centers, self.n_clusters, pieces.n_features)
             check_squares_fit(centers, pieces.dtype)
             return centers
         return init.copy()
@@ -277,12 +232,10 @@ class KMeans(
                 f"n_samples={n} should be >= n_clusters={self.n_clusters}."
             )
         dtype = float_dtype(X)
-        n_init = self._resolve_n_init()
+        n_init = resolve_n_init(self, 10, stacklevel=2)
         init = self.init
         if _is_arraylike_not_scalar(init):
-            init = check_array(init, dtype=dtype, copy=True, order="C")
-            self._validate_center_shape(d, init)
-            check_squares_fit(init, dtype)
+            init = checked_array_init(init, dtype, self.n_clusters, d)
         client = _client()
         ensure_workers_ready(client, dtype)
         random_state = check_random_state(self.random_state)
@@ -292,22 +245,20 @@ class KMeans(
         if _is_arraylike_not_scalar(init):
             init -= pieces.x_mean
 
-        best = None
-        for _ in range(n_init):
-            centers_init = self._init_centroids(pieces, X, init, random_state)
-            if self.verbose:
-                print("Initialization complete")
-            run = _lloyd.lloyd_run(
-                pieces, centers_init, self.max_iter, self._tol, self.verbose,
-                self.n_threads,
-            )  # fmt: skip
-            if best is None or (
-                run.inertia < best.inertia
-                and not _same_clustering(
-                    pieces, run.labels, best.labels, self.n_clusters
-                )
-            ):
-                best = run
+        best = best_of_runs(
+            n_init,
+            partial(self._init_centroids, pieces, X, init, random_state),
+            partial(
+                _lloyd.lloyd_run,
+                pieces,
+                max_iter=self.max_iter,
+                tol=self._tol,
+                verbose=self.verbose,
+                n_threads=self.n_threads,
+            ),
+            partial(self._same_clustering, pieces),
+            self.verbose,
+        )
         centers = best.centers + pieces.x_mean
         labels, best_inertia = best.labels, best.inertia
         if not best.labels_final:
@@ -317,15 +268,8 @@ class KMeans(
         counts = pieces.gather(
             pieces.map(T.cluster_sizes, labels, n_clusters=self.n_clusters)
         )
-        distinct = int(np.count_nonzero(np.sum(counts, axis=0)))
-        if distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({distinct}) found smaller than "
-                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points "
-                "in X.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        n_distinct = int(np.count_nonzero(np.sum(counts, axis=0)))
+        warn_on_missing_clusters(n_distinct, self.n_clusters, stacklevel=2)
         self.cluster_centers_ = centers
         self._n_features_out = centers.shape[0]
         self._label_futures = labels
@@ -339,6 +283,13 @@ class KMeans(
         self.inertia_ = best_inertia * pieces.inertia_scale
         self.n_iter_ = best.n_iter
         return self
+
+    def _same_clustering(self, pieces, labels_a, labels_b):
+        """:func:`nbkm._em.same_clustering` over label futures."""
+        pairs = pieces.gather(
+            pieces.map(label_pairs, labels_a, labels_b, n_clusters=self.n_clusters)
+        )
+        return same_clustering(np.concatenate(pairs), self.n_clusters)
 
     def _final_labels(self, pieces, centers, labels, inertia_run):
         """``nbkm.KMeans._final_labels``: predict's labels; inertia if changed."""

@@ -22,6 +22,7 @@ All return centres in the centred frame (``rows - x_mean``), as
 
 import numpy as np
 
+from nbkm._assign import squared_norms
 from nbkm._init import SMALL_PLUSPLUS, kmeans_plusplus_indices, random_indices
 from nbkm._samples import Samples
 from nbkm.dask import _init_tasks as I
@@ -85,7 +86,7 @@ def _plusplus_by_chunk(pieces, n_clusters, weights, random_state, n_threads):
 
     def potentials(candidate_ids, closest):
         rows = take_rows(pieces, candidate_ids) - pieces.x_mean
-        rows_sq = (rows.astype(np.float64) ** 2).sum(axis=1)
+        rows_sq = squared_norms(rows.astype(np.float64))
         results = pieces.map(
             I.pp_potentials,
             pieces.x,
@@ -159,7 +160,43 @@ def kmeans_parallel_centers(pieces, n_clusters, random_state, n_threads=None):
         In the centred frame.
     """
     seed = int(random_state.randint(0, 2**31 - 1))
-    oversampling = 2 * n_clusters
+    ids, cand_rows, d2 = _oversampled_candidates(
+        pieces, seed, 2 * n_clusters, n_threads
+    )
+    if ids.size < n_clusters:
+        ids, cand_rows = _fill(pieces, d2, ids, cand_rows, n_clusters - ids.size)
+    order = np.argsort(ids, kind="stable")  # row order: chunking-independent
+    candidates = np.ascontiguousarray(cand_rows[order] - pieces.x_mean)
+    partials = pieces.gather(
+        pieces.map(
+            I.candidate_weights,
+            pieces.x,
+            pieces.w,
+            x_mean=pieces.x_mean,
+            candidates=candidates,
+            rows=pieces.rows,
+            n_threads=n_threads,
+        )
+    )
+    weights = pieces.fold(partials).astype(pieces.dtype)
+    picked = kmeans_plusplus_indices(
+        Samples.dense(candidates), n_clusters, weights, random_state
+    )
+    return candidates[picked]
+
+
+def _oversampled_candidates(pieces, seed, oversampling, n_threads):
+    """Draw k-means||'s candidates over its rounds, by row-keyed draws.
+
+    Returns
+    -------
+    ids : ndarray of int64
+        Global row index of each candidate, in the order drawn.
+    cand_rows : ndarray, shape (len(ids), n_features)
+        The candidates' rows, uncentred.
+    d2 : list of futures
+        Each chunk's squared distances to its closest candidate.
+    """
     client, x_mean, rows = pieces.client, pieces.x_mean, pieces.rows
     offsets = [int(o) for o in pieces.offsets[:-1]]
 
@@ -217,26 +254,7 @@ def kmeans_parallel_centers(pieces, n_clusters, random_state, n_threads=None):
         d2 = closest_with(d2, new_rows)
     ids = np.concatenate(chosen)
     cand_rows = np.concatenate(all_rows)
-    if ids.size < n_clusters:
-        ids, cand_rows = _fill(pieces, d2, ids, cand_rows, n_clusters - ids.size)
-    order = np.argsort(ids, kind="stable")  # row order: chunking-independent
-    candidates = np.ascontiguousarray(cand_rows[order] - x_mean)
-    partials = pieces.gather(
-        pieces.map(
-            I.candidate_weights,
-            pieces.x,
-            pieces.w,
-            x_mean=x_mean,
-            candidates=candidates,
-            rows=rows,
-            n_threads=n_threads,
-        )
-    )
-    weights = pieces.fold(partials).astype(pieces.dtype)
-    picked = kmeans_plusplus_indices(
-        Samples.dense(candidates), n_clusters, weights, random_state
-    )
-    return candidates[picked]
+    return ids, cand_rows, d2
 
 
 def _fill(pieces, d2, ids, cand_rows, missing):

@@ -29,7 +29,7 @@ class DaskRun(NamedTuple):
 
 
 def inertia(pieces, centers, labels, x_mean, n_threads=None):
-    """``nbkm._lloyd.inertia`` by chunk: distances, per-block sums, one fold."""
+    """``nbkm._assign.inertia`` by chunk: distances, per-block sums, one fold."""
     partials = pieces.gather(
         pieces.map(
             T.inertia_partials,

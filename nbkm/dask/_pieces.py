@@ -315,7 +315,7 @@ def scatter_data(client, X, sample_weight, dtype):
 
 
 def tolerance(pieces, tol):
-    """``nbkm._base.tolerance`` for dense data, computed by chunk."""
+    """``nbkm._em.tolerance`` for dense data, computed by chunk."""
     if tol == 0:
         return 0.0
     partials = pieces.gather(

@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from nbkm import _kernels as K
-from nbkm._lloyd import CenterViews
+from nbkm._assign import CenterViews, squared_norms
 from nbkm._samples import read_only
 from nbkm._threads import numba_threads
 
@@ -124,7 +124,7 @@ def _views(centers):
 
 
 def lloyd_step(x, w, labels_old, x_mean, views, rows, n_threads=None):
-    """One fused Lloyd sweep of a chunk (``nbkm._lloyd.lloyd_sweep`` on its blocks).
+    """One fused Lloyd sweep of a chunk (``nbkm._assign.lloyd_sweep`` on its blocks).
 
     ``views`` is ``(centers_t, centers_sq)`` of the centres.
 
@@ -227,8 +227,7 @@ def second_of(pair):
 
 def distances(x, x_mean, centers, labels, n_threads=None):
     """Squared distance of each sample of a chunk to its assigned centre."""
-    centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
-    K.squared_norms(centers, centers_sq)
+    centers_sq = squared_norms(centers)
     out = np.empty(x.shape[0], dtype=x.dtype)
     with numba_threads(n_threads):
         K.distances_to_assigned(x, x_mean, centers, centers_sq, labels, out)
@@ -236,7 +235,7 @@ def distances(x, x_mean, centers, labels, n_threads=None):
 
 
 def inertia_partials(x, w, labels, x_mean, centers, rows, n_threads=None):
-    """Per-block weighted sums of squared distances (``nbkm._lloyd.inertia``)."""
+    """Per-block weighted sums of squared distances (``nbkm._assign.inertia``)."""
     w = ones_if_none(w, x)
     values = distances(x, x_mean, centers, labels, n_threads)
     bounds = K.block_bounds(x.shape[0], rows)
@@ -272,11 +271,6 @@ def far_samples(x, w, x_mean, centers, steps, position, offset, m, n_threads=Non
         w[order],
         labels[order],
     )
-
-
-def label_pairs(labels_a, labels_b, n_clusters):
-    """Distinct ``(a, b)`` label pairs of a chunk, coded ``a * n_clusters + b``."""
-    return np.unique(labels_a.astype(np.int64) * n_clusters + labels_b)
 
 
 def cluster_sizes(labels, n_clusters):
@@ -321,8 +315,7 @@ def score_partials(x, w=None, *, centers, rows, n_threads=None):
 def transform_block(x, centers, n_threads=None):
     """``transform`` of one block: Euclidean distances to every centre."""
     x = _query_block(x, centers)
-    centers_sq = np.empty(centers.shape[0], dtype=centers.dtype)
-    K.squared_norms(centers, centers_sq)
+    centers_sq = squared_norms(centers)
     out = np.empty((x.shape[0], centers.shape[0]), dtype=x.dtype)
     with numba_threads(n_threads):
         K.euclidean_to_centers(
