@@ -216,6 +216,35 @@ class Run(NamedTuple):
     distances_computed: np.ndarray | None = None
 
 
+#: :func:`stop_reason` when no label changed.
+STRICT = "strict"
+
+
+def stop_reason(i, unchanged, shift, tol, verbose):
+    """Whether iteration ``i`` ends a run, as scikit-learn decides it.
+
+    Returns
+    -------
+    reason : str or None
+        :data:`STRICT` when no label changed (``unchanged``), ``"tol"`` when the
+        squared centre shifts ``shift`` total at most ``tol``, None to go on.
+        With ``verbose``, the reason is printed in scikit-learn's words.
+    """
+    if unchanged:
+        if verbose:
+            print(f"Converged at iteration {i}: strict convergence.")
+        return STRICT
+    shift_total = float((shift**2).sum())
+    if shift_total <= tol:
+        if verbose:
+            print(
+                f"Converged at iteration {i}: center shift {shift_total} "
+                f"within tolerance {tol}."
+            )
+        return "tol"
+    return None
+
+
 def run_em(
     step: Callable[[np.ndarray, np.ndarray], bool],
     sweep: Sweep,
@@ -264,18 +293,10 @@ def run_em(
         if verbose:
             print(f"Iteration {i}, inertia {inertia(centers, sweep.labels)}.")
         centers, centers_new = centers_new, centers
-        if np.array_equal(sweep.labels, labels_old):
-            if verbose:
-                print(f"Converged at iteration {i}: strict convergence.")
-            strict_convergence = True
-            break
-        shift_total = float((sweep.shift**2).sum())
-        if shift_total <= tol:
-            if verbose:
-                print(
-                    f"Converged at iteration {i}: center shift {shift_total} "
-                    f"within tolerance {tol}."
-                )
+        unchanged = np.array_equal(sweep.labels, labels_old)
+        stop = stop_reason(i, unchanged, sweep.shift, tol, verbose)
+        if stop:
+            strict_convergence = stop == STRICT
             break
         labels_old[:] = sweep.labels
     labels_final = not strict_convergence or relocated

@@ -46,6 +46,17 @@ def _distances_computed(run, algorithm):
     return np.full(run.n_iter, 1.0 if algorithm == "lloyd" else np.nan)
 
 
+def _check_x_squared_norms(x_squared_norms, X):
+    """Check the unused ``x_squared_norms`` as scikit-learn does (its length)."""
+    if x_squared_norms is not None:
+        x_squared_norms = check_array(x_squared_norms, dtype=X.dtype, ensure_2d=False)
+        if x_squared_norms.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"The length of x_squared_norms {x_squared_norms.shape[0]} should "
+                f"be equal to the length of n_samples {X.shape[0]}."
+            )
+
+
 @validate_params(
     {
         "X": ["array-like", "sparse matrix"],
@@ -123,13 +134,7 @@ def kmeans_plusplus(
         raise ValueError(
             f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}."
         )
-    if x_squared_norms is not None:
-        x_squared_norms = check_array(x_squared_norms, dtype=X.dtype, ensure_2d=False)
-        if x_squared_norms.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"The length of x_squared_norms {x_squared_norms.shape[0]} should "
-                f"be equal to the length of n_samples {X.shape[0]}."
-            )
+    _check_x_squared_norms(x_squared_norms, X)
     random_state = check_random_state(random_state)
     with numba_threads(n_threads):
         # Centred, as inside fit: the distance formula loses less to cancellation.
@@ -385,12 +390,7 @@ class KMeans(BaseKMeans):
             self.verbose,
         )
         centers = best.centers + samples.x_mean
-        labels, best_inertia = best.labels, best.inertia
-        if not best.labels_final:
-            labels, best_inertia = self._final_labels(
-                X, samples, sample_weight, centers, labels, best_inertia
-            )
-
+        labels, best_inertia = self._final_labels(X, samples, sample_weight, best)
         n_distinct = np.count_nonzero(np.bincount(labels))
         warn_on_missing_clusters(n_distinct, self.n_clusters, stacklevel=2)
         self.cluster_centers_ = centers
@@ -406,8 +406,8 @@ class KMeans(BaseKMeans):
         pairs = label_pairs(labels_a, labels_b, self.n_clusters)
         return same_clustering(pairs, self.n_clusters)
 
-    def _final_labels(self, X, samples, sample_weight, centers, labels, inertia_run):
-        """Labels against the final centres by ``predict``'s own computation.
+    def _final_labels(self, X, samples, sample_weight, run):
+        """Return the labels and inertia of ``run`` as ``predict`` sees them.
 
         After a strict stop, a run's labels come from its last iteration: the
         centred frame and the centres before the last update, so when two final
@@ -416,11 +416,14 @@ class KMeans(BaseKMeans):
         ``labels_ == predict(X)`` always; the inertia is recomputed only if a
         label changed. (Other stops end with that pass already.)
         """
+        if run.labels_final:
+            return run.labels, run.inertia
         query = samples if samples.is_sparse else Samples.of(X)
+        centers = run.centers + samples.x_mean
         with numba_threads(self._n_threads):
             final = assign_labels(query, centers)
-            if np.array_equal(final, labels):
-                return labels, inertia_run
+            if np.array_equal(final, run.labels):
+                return run.labels, run.inertia
             return final, inertia(query, sample_weight, centers, final)
 
     def __sklearn_tags__(self):

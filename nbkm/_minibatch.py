@@ -420,6 +420,30 @@ class MiniBatchKMeans(BaseKMeans):
 
     # -------------------------------------------------------------- fit
 
+    def _best_init(self, X, init, random_state, sample_weight):
+        """Return the ``n_init`` initial centres of least inertia, as scikit-learn.
+
+        Each candidate is scored on one validation sample of ``init_size`` rows.
+        """
+        validation_indices = random_state.randint(0, X.shape[0], self._init_size)
+        valid = Samples.of(X[validation_indices])
+        valid_weight = read_only(sample_weight[validation_indices])
+        best_inertia = None
+        for init_idx in range(self._n_init):
+            if self.verbose:
+                print(f"Init {init_idx + 1}/{self._n_init} with method {init}")
+            centers = self._init_centroids(
+                X, init, random_state, sample_weight, self._init_size
+            )
+            with numba_threads(self._n_threads):
+                labels = assign_labels(valid, centers)
+                value = inertia(valid, valid_weight, centers, labels)
+            if self.verbose:
+                print(f"Inertia for init {init_idx + 1}/{self._n_init}: {value}")
+            if best_inertia is None or value < best_inertia:
+                best_centers, best_inertia = centers, value
+        return best_centers
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Compute the centroids on X by chunking it into mini-batches.
@@ -447,24 +471,7 @@ class MiniBatchKMeans(BaseKMeans):
         n_samples = X.shape[0]
         init = self._checked_init(X)
 
-        validation_indices = random_state.randint(0, n_samples, self._init_size)
-        valid = Samples.of(X[validation_indices])
-        valid_weight = read_only(sample_weight[validation_indices])
-        best_inertia = None
-        for init_idx in range(self._n_init):
-            if self.verbose:
-                print(f"Init {init_idx + 1}/{self._n_init} with method {init}")
-            centers = self._init_centroids(
-                X, init, random_state, sample_weight, self._init_size
-            )
-            with numba_threads(self._n_threads):
-                labels = assign_labels(valid, centers)
-                value = inertia(valid, valid_weight, centers, labels)
-            if self.verbose:
-                print(f"Inertia for init {init_idx + 1}/{self._n_init}: {value}")
-            if best_inertia is None or value < best_inertia:
-                init_centers, best_inertia = centers, value
-
+        init_centers = self._best_init(X, init, random_state, sample_weight)
         centers = np.ascontiguousarray(init_centers)
         centers_new = np.empty_like(centers)
         self._counts = np.zeros(self.n_clusters, dtype=X.dtype)

@@ -41,13 +41,32 @@ which summing again would reproduce bit for bit.
 
 Arguments travel as records (tuples):
 
-- ``data = (X, x_mean, x_sq)``: the samples, their centring vector, and
-  ``||x_i - mean||^2`` in float64;
-- ``centres = (centers, centers_sq, group_t, lloyd_t, lloyd_sq, perm, group_starts,
-  group_of, half_gap, position, permuted)``: see :func:`bounded_step_dense`;
-- ``motion = (cum, drift, drift_all)``: the running totals of movement;
-- ``pads = (pad_factor, pad_floor, c2cap)``;
-- ``state = (labels, upper, lower, glob)``: labels and stored bounds.
+- ``data = (X, x_mean, x_sq)``: the samples (float32 or float64, shape
+  (n_samples, n_features)), the vector subtracted from them on the fly, and
+  ``||x_i - mean||^2`` of the centred values, float64 (n_samples,);
+- ``centres = (centers, centers_sq, group_t, lloyd_t, lloyd_sq, perm,
+  group_starts, group_of, half_gap, position, permuted)``: ``centers``
+  (n_clusters, n_features) in original order; ``centers_sq`` (n_clusters,),
+  Lloyd's norms in permuted order; ``group_t`` (n_features * n_clusters,), group
+  ``g``'s centres transposed, C-contiguous ``(n_features, k_g)`` at offset
+  ``n_features * group_starts[g]``; ``lloyd_t`` (n_features, n_clusters) and
+  ``lloyd_sq`` (n_clusters,), the centres transposed and their norms in original
+  order, as Lloyd's sweep has them; ``perm`` int64 (n_clusters,), the original
+  index at each permuted position; ``group_starts`` int64 (n_groups + 1,);
+  ``group_of`` int64 (n_clusters,), each centre's group; ``half_gap`` float64
+  (n_clusters,), half the distance from each centre to its nearest other one,
+  rounded down; ``position`` int64 (n_clusters,), each centre's permuted position
+  (``perm``'s inverse); ``permuted`` (n_clusters, n_features), the centres in
+  permuted order;
+- ``motion = (cum, drift, drift_all)``: float64 running totals of movement since
+  the fit began, rounded up: per centre (n_clusters,), per group the largest
+  (n_groups,), and the largest of all;
+- ``pads = (pad_factor, pad_floor, c2cap)``: a row's pad is ``pad_factor (x_sq +
+  c2cap) + pad_floor``; ``c2cap`` bounds every centre's squared norm while the
+  bounds live;
+- ``state = (labels, upper, lower, glob)``: int32 labels (n_samples,); float64
+  bounds in drift coordinates: ``upper`` (n_samples,), ``lower`` (n_samples,
+  n_groups), ``glob`` (n_samples,).
 """
 
 import numpy as np
@@ -502,37 +521,12 @@ def bounded_step_dense(
 
     Parameters
     ----------
-    data : tuple ``(X, x_mean, x_sq)``
-        IN. The samples (float32 or float64, shape (n_samples, n_features)), the
-        vector subtracted from them on the fly, and ``||x_i - mean||^2`` of the
-        centred values, float64 (n_samples,).
+    data, centres, motion, pads : tuple
+        IN. The records described in the module docstring.
     sample_weight : ndarray, shape (n_samples,), same dtype as X
         IN. Weight of each sample.
-    centres : tuple
-        IN. ``centers`` (n_clusters, n_features), original order;
-        ``centers_sq`` (n_clusters,), Lloyd's norms in permuted order;
-        ``group_t`` (n_features * n_clusters,), group ``g``'s centres transposed,
-        C-contiguous ``(n_features, k_g)`` at offset ``n_features *
-        group_starts[g]``; ``lloyd_t`` (n_features, n_clusters) and ``lloyd_sq``
-        (n_clusters,), the centres transposed and their norms in original order,
-        as Lloyd's sweep has them; ``perm`` int64 (n_clusters,), the original
-        index at each permuted position; ``group_starts`` int64 (n_groups + 1,);
-        ``group_of`` int64 (n_clusters,), each centre's group; ``half_gap``
-        float64 (n_clusters,), half the distance from each centre to its
-        nearest other one, rounded down; ``position`` int64 (n_clusters,),
-        each centre's permuted position (``perm``'s inverse); ``permuted``
-        (n_clusters, n_features), the centres in permuted order.
-    motion : tuple ``(cum, drift, drift_all)``
-        IN. Float64 running totals of movement since the fit began, rounded up:
-        per centre (n_clusters,), per group the largest (n_groups,), and the
-        largest of all.
-    pads : tuple ``(pad_factor, pad_floor, c2cap)``
-        IN. A row's pad is ``pad_factor (x_sq + c2cap) + pad_floor``;
-        ``c2cap`` bounds every centre's squared norm while the bounds live.
-    state : tuple ``(labels, upper, lower, glob)``
-        INOUT. int32 labels (n_samples,); float64 bounds in drift coordinates:
-        ``upper`` (n_samples,), ``lower`` (n_samples, n_groups), ``glob``
-        (n_samples,).
+    state : tuple
+        INOUT. The labels and stored bounds (module docstring).
     first : bool
         IN. Whether the bounds are unset (every chunk takes Lloyd's path).
     bounds : ndarray of int64, shape (n_blocks + 1,)

@@ -260,11 +260,7 @@ class KMeans(
             self.verbose,
         )
         centers = best.centers + pieces.x_mean
-        labels, best_inertia = best.labels, best.inertia
-        if not best.labels_final:
-            labels, best_inertia = self._final_labels(
-                pieces, centers, labels, best_inertia
-            )
+        labels, best_inertia = self._final_labels(pieces, centers, best)
         counts = pieces.gather(
             pieces.map(T.cluster_sizes, labels, n_clusters=self.n_clusters)
         )
@@ -291,11 +287,13 @@ class KMeans(
         )
         return same_clustering(np.concatenate(pairs), self.n_clusters)
 
-    def _final_labels(self, pieces, centers, labels, inertia_run):
+    def _final_labels(self, pieces, centers, run):
         """``nbkm.KMeans._final_labels``: predict's labels; inertia if changed."""
-        final, n_changed = _lloyd.assign(pieces, centers, labels, self.n_threads)
+        if run.labels_final:
+            return run.labels, run.inertia
+        final, n_changed = _lloyd.assign(pieces, centers, run.labels, self.n_threads)
         if n_changed == 0:
-            return labels, inertia_run
+            return run.labels, run.inertia
         zero = np.zeros(pieces.n_features, dtype=pieces.dtype)
         return final, _lloyd.inertia(pieces, centers, final, zero, self.n_threads)
 

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from nbkm import _kernels as K
+from nbkm._em import STRICT, stop_reason
 from nbkm._kernels._blocks import PARTIAL_SUMS_BUDGET
 from nbkm.dask import _tasks as T
 
@@ -118,6 +119,45 @@ def _labels(pieces, steps, where):
     ]
 
 
+def _check_partial_sums_fit(pieces, n_clusters, n_features):
+    """Raise ``ValueError`` when per-block partial sums exceed their budget."""
+    if not K.fits_partial_sums(
+        -(-pieces.n_samples // pieces.rows), n_clusters, n_features
+    ):
+        raise ValueError(
+            f"nbkm.dask.KMeans needs per-block partial sums, and n_clusters="
+            f"{n_clusters} x n_features={n_features} is too wide for them "
+            f"(more than {PARTIAL_SUMS_BUDGET} values). Use fewer "
+            "clusters or features, or nbkm.KMeans on one machine."
+        )
+
+
+def _chunk_places(groups, n_chunks):
+    """``(group, position)`` of each chunk in the per-worker ``groups``."""
+    where = [None] * n_chunks
+    for g, group in enumerate(groups):
+        for position, c in enumerate(group):
+            where[c] = (g, position)
+    return where
+
+
+def _submit_sweeps(pieces, groups, previous, centers, n_threads):
+    """Submit one Lloyd sweep of every worker's chunks; return their futures."""
+    return [
+        pieces.client.submit(
+            T.lloyd_steps,
+            [pieces.x[c] for c in group],
+            [pieces.w[c] for c in group],
+            before,
+            x_mean=pieces.x_mean,
+            centers=centers,
+            rows=pieces.rows,
+            n_threads=n_threads,
+        )
+        for group, before in zip(groups, previous, strict=True)
+    ]
+
+
 def lloyd_run(pieces, centers_init, max_iter, tol, verbose=0, n_threads=None):
     """One run of Lloyd's algorithm on the cluster (``nbkm._lloyd.lloyd_single``).
 
@@ -141,15 +181,7 @@ def lloyd_run(pieces, centers_init, max_iter, tol, verbose=0, n_threads=None):
     run : DaskRun
     """
     n_clusters, n_features = centers_init.shape
-    if not K.fits_partial_sums(
-        -(-pieces.n_samples // pieces.rows), n_clusters, n_features
-    ):
-        raise ValueError(
-            f"nbkm.dask.KMeans needs per-block partial sums, and n_clusters="
-            f"{n_clusters} x n_features={n_features} is too wide for them "
-            f"(more than {PARTIAL_SUMS_BUDGET} values). Use fewer "
-            "clusters or features, or nbkm.KMeans on one machine."
-        )
+    _check_partial_sums_fit(pieces, n_clusters, n_features)
     dtype = pieces.dtype
     centers = centers_init.copy()
     centers_new = np.zeros_like(centers)
@@ -157,27 +189,12 @@ def lloyd_run(pieces, centers_init, max_iter, tol, verbose=0, n_threads=None):
     weights = np.zeros(n_clusters, dtype=dtype)
     shift = np.zeros(n_clusters, dtype=dtype)
     groups = pieces.by_worker()
-    where = [None] * pieces.n_chunks
-    for g, group in enumerate(groups):
-        for position, i in enumerate(group):
-            where[i] = (g, position)
+    where = _chunk_places(groups, pieces.n_chunks)
     previous = [None] * len(groups)
     strict_convergence = False
     relocated = False
     for i in range(max_iter):
-        steps = [
-            pieces.client.submit(
-                T.lloyd_steps,
-                [pieces.x[c] for c in group],
-                [pieces.w[c] for c in group],
-                before,
-                x_mean=pieces.x_mean,
-                centers=centers,
-                rows=pieces.rows,
-                n_threads=n_threads,
-            )
-            for group, before in zip(groups, previous, strict=True)
-        ]
+        steps = _submit_sweeps(pieces, groups, previous, centers, n_threads)
         by_group = pieces.gather(
             [pieces.client.submit(T.partials_of, s) for s in steps]
         )
@@ -198,18 +215,9 @@ def lloyd_run(pieces, centers_init, max_iter, tol, verbose=0, n_threads=None):
             )
             print(f"Iteration {i}, inertia {value}.")
         centers, centers_new = centers_new, centers
-        if n_changed == 0:
-            if verbose:
-                print(f"Converged at iteration {i}: strict convergence.")
-            strict_convergence = True
-            break
-        shift_total = float((shift**2).sum())
-        if shift_total <= tol:
-            if verbose:
-                print(
-                    f"Converged at iteration {i}: center shift {shift_total} "
-                    f"within tolerance {tol}."
-                )
+        stop = stop_reason(i, n_changed == 0, shift, tol, verbose)
+        if stop:
+            strict_convergence = stop == STRICT
             break
         previous = steps
     labels_final = not strict_convergence or relocated
