@@ -7,19 +7,15 @@ measured with ``python -m experiments compare`` on a 2-core AVX-512 machine
 """
 
 #: Fewer clusters than this: Lloyd. With so few centres a sample's distances
-#: cost about what keeping its bounds costs (whole fits on 1e5 x 16, k = 10,
-#: once the bounded sweep cost what it computes: Hamerly took 1.04-1.29x
-#: Lloyd's time; at k = 30 and 50, 0.8-1.2x, depending on the data).
+#: cost about what keeping its bounds costs.
 MIN_BOUNDED_CLUSTERS = 50
 
 #: Fewer samples than this: Lloyd. Short sweeps do not repay the first, full
-#: bounded sweep (measured on 1e4 x 16: bounded fits took 1.0-2.1x Lloyd's).
+#: bounded sweep.
 MIN_BOUNDED_SAMPLES = 50_000
 
 #: Up to this many clusters Hamerly's two bounds a sample; above it, Yinyang's
-#: group bounds prune enough more to pay for their upkeep (re-measured on
-#: 1e5 x 16: at k = 100 Hamerly took 0.6-1.0x Yinyang's time, at k = 300
-#: Yinyang 0.83-0.89x Hamerly's, at k = 1000 0.6-0.7x).
+#: group bounds prune enough more to pay for their upkeep.
 HAMERLY_MAX_CLUSTERS = 200
 
 #: Algorithms that run on CSR input. Hamerly's and Yinyang's kernels take dense

@@ -88,7 +88,7 @@ def half_gaps(centers: np.ndarray, out: np.ndarray) -> None:
 
 #: Centres per Yinyang group. The paper's groups hold about 10 centres; here a
 #: group's distances are one BLAS product over compacted rows, and groups of
-#: about 32 measured faster (1e5 x 16, k=1000: 1.77 s against 2.53 s for a fit).
+#: about 32 are faster (measured in docs/performance.md).
 CENTERS_PER_GROUP = 32
 
 

@@ -50,8 +50,8 @@ class _Batches:
         """Return ``size`` indices, as ``random_state.choice`` would."""
         uniform = random_state.random_sample(size)
         # Searched in increasing order, neighbouring draws read neighbouring
-        # parts of the cumulative sum: at n = 1e6 a random order missed the
-        # cache on most of its ~20 probes a draw (0.4 ms a step of 1024).
+        # parts of the cumulative sum; a random order misses the cache on most
+        # probes of a large one.
         order = np.argsort(uniform)
         rows = np.empty(size, dtype=np.int64)
         rows[order] = self.cdf.searchsorted(uniform[order], side="right")

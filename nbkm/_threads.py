@@ -11,10 +11,9 @@ threads interleave.
 Threading layer: nbkm changes no Numba configuration; Numba picks ``tbb`` if it
 can load it, else ``omp``, else ``workqueue`` (``NUMBA_THREADING_LAYER`` chooses
 one). nbkm depends on the ``tbb`` wheel and makes its library loadable (see
-:func:`_make_tbb_loadable`), so ``tbb`` is the default: measured here, it is as
-fast as ``omp`` on large problems, 13-16% slower on small ones when nbkm runs
-alone, but 18% faster (and scikit-learn 20% faster) when both libraries run in one
-process, where two OpenMP runtimes slow each other; and it survives a fork.
+:func:`_make_tbb_loadable`), so ``tbb`` is the default: it survives a fork, and
+where nbkm and scikit-learn run in one process it avoids two OpenMP runtimes
+slowing each other (measured in docs/performance.md).
 ``tbb`` and ``omp`` may be entered from several Python threads at once;
 ``workqueue`` may not (it aborts the process), so while that layer is active, or
 before Numba has picked one, nbkm's parallel sections are serialised by a lock.

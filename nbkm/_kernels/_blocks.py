@@ -23,9 +23,9 @@ MIN_BLOCK_ROWS = 256
 #: ``MAX_BLOCKS * n_clusters * n_features`` and leaves work for up to this many
 #: threads (at least ``MAX_BLOCKS / 2`` blocks once there are that many chunks).
 #: A caller holding the rows in pieces (``nbkm.dask``) runs each piece's blocks
-#: in parallel: with 32 blocks, a piece of 1/16 of 1e7 rows held one block and
-#: ran on one thread (3.3x the single machine's time an iteration); 128 leaves
-#: several blocks a piece.
+#: in parallel: with too few blocks a small piece holds one block and runs on
+#: one thread; 128 leaves several blocks a piece (measured in
+#: docs/performance.md).
 MAX_BLOCKS = 128
 
 #: Most values the per-block partial sums may hold (``n_blocks * n_clusters *

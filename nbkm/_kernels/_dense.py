@@ -108,8 +108,8 @@ def _accumulate_centred(xc, sample_weight, labels, r0, r1, sums, weights):
 
     ``xc[q]`` holds ``X[r0 + q] - x_mean`` rounded to the dtype, the very values
     :func:`accumulate_rows` forms, so the sums are the same bits; reading them
-    from the chunk's scratch, still in cache, saves a pass over X (6 % of a
-    sweep at k = 10).
+    from the chunk's scratch, still in cache, saves a pass over X (measured in
+    docs/performance.md).
     """
     n_features = xc.shape[1]
     for q in range(r1 - r0):

@@ -59,9 +59,8 @@ def _add_weighted_row_csr(X, x_mean, i, w, sums, label):
 
 #: From this many centres on, :func:`nearest_center` takes the argmin through
 #: integer keys, in loops that vectorise; below it, one scalar loop is cheaper.
-#: Measured per row (scalar / keyed, ns): float64 at k = 8 4.6 / 10.3, k = 24
-#: 16.3 / 17.2, k = 32 22.0 / 20.0; float32, whose keys pack the index into one
-#: pass, wins from k = 8 on (6.2 / 3.6; k = 24 18.0 / 7.9).
+#: float32 keys pack the index into one pass, which pays from fewer centres
+#: (the per-row times are in docs/performance.md).
 KEYED_MIN_CLUSTERS = 32
 
 #: The same for float32.
@@ -182,8 +181,7 @@ def nearest_center(dots, centers_sq, values):
         KEYED_MIN_CLUSTERS_FLOAT32 if dots.itemsize == 4 else KEYED_MIN_CLUSTERS
     )
     if k < keyed_from:
-        # Selects, not a branch: which centre wins is unpredictable (8 % faster
-        # at k = 10).
+        # Selects, not a branch: which centre wins is unpredictable.
         best = np.inf
         label = 0
         for j in range(k):
