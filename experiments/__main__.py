@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
+import argparse
 import logging
 import os
-import pkgutil
+import shlex
 import signal
 import sys
 import threading
+from functools import partial
 
 # compare interleaves libraries with their own OpenMP runtimes (nbkm's Numba,
 # scikit-learn's, faiss's, oneDAL's): threads that spin after a parallel region
@@ -17,29 +18,108 @@ import threading
 if sys.argv[1:2] and sys.argv[1] in ("compare", "reference"):
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import experiments  # noqa: E402
-from experiments._cli import REGISTRY, UsageError  # noqa: E402
-from experiments._cli import main as run_experiment  # noqa: E402
+from experiments import (  # noqa: E402
+    _cli,
+    _io,
+    blobs,
+    check,
+    compare,
+    digits,
+    history,
+    reference,
+    report,
+)
+from experiments._cli import UsageError  # noqa: E402
 from experiments._io import RecordError, SetError  # noqa: E402
 
+#: The experiments: each writes a result set; ``job(**options)`` makes its run.
+EXPERIMENTS = {
+    "digits": (digits, digits.job),
+    "blobs": (blobs, blobs.job),
+    "compare": (compare, compare.job),
+    "history": (history, history.job),
+}
 
-def load_all() -> dict:
-    """Import every public module of the package, so that each registers itself."""
-    for info in pkgutil.iter_modules(experiments.__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"experiments.{info.name}")
-    return dict(sorted(REGISTRY.items(), key=lambda item: item[1].order))
+
+def parse_job(argv: list[str]) -> tuple[_io.Job, object]:
+    """Parse an experiment's command line; return its job and its ``--out``.
+
+    Nothing runs: the job's parameters are checked, the work waits for
+    :func:`experiments._io.write_set`.
+    """
+    options = vars(build_parser().parse_args(argv))
+    del options["name"]
+    make_job, out = options.pop("handler"), options.pop("out")
+    return make_job(**options), out
+
+
+#: The other commands, each a function of its parsed options returning a status.
+COMMANDS = {
+    "check": (check, check.command),
+    "report": (report, report.command),
+    "reference": (reference, partial(reference.command, make_job=parse_job)),
+}
+
+
+def build_parser() -> _cli.Parser:
+    """Return the parser of every command: one subcommand each, in help order."""
+    parser = _cli.Parser(prog="python -m experiments", add_help=False)
+    subcommands = parser.add_subparsers(dest="name", required=True)
+    for name, (module, handler) in (EXPERIMENTS | COMMANDS).items():
+        lines = module.__doc__.strip().splitlines()
+        p = subcommands.add_parser(
+            name,
+            prog=f"python -m experiments {name}",
+            description=lines[0],
+            epilog="\n".join(lines[1:]).strip() or None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if name in EXPERIMENTS:
+            p.add_argument(
+                "--out",
+                type=_cli.out_dir,
+                default=None,
+                help="directory of the result set (default: runs/<set>, git-ignored);"
+                " new, empty, or an earlier set of this experiment",
+            )
+        p.add_argument(
+            "--quiet", action="store_true", help="no progress lines on stderr"
+        )
+        module.add_arguments(p)
+        p.set_defaults(handler=handler)
+    return parser
 
 
 def usage() -> str:
-    """Return the help text listing every experiment with one line each."""
-    found = load_all()
+    """Return the help text listing every command with one line each."""
+    found = EXPERIMENTS | COMMANDS
     width = max(map(len, found))
     lines = ["usage: python -m experiments <name> [options]", "", "experiments:"]
-    for name, exp in found.items():
-        lines.append(f"  {name:<{width}}  {exp.doc.strip().splitlines()[0]}")
+    for name, (module, _) in found.items():
+        lines.append(f"  {name:<{width}}  {module.__doc__.strip().splitlines()[0]}")
     lines += ["", "`python -m experiments <name> --help` for the options of one."]
     return "\n".join(lines)
+
+
+def run_experiment(name: str, argv: list[str]) -> int:
+    """Parse ``argv`` of the command ``name`` and run it; return the exit status.
+
+    An experiment's set is checked writable before any work, then written whole.
+    """
+    if name not in EXPERIMENTS:
+        options = vars(build_parser().parse_args([name, *argv]))
+        del options["name"]
+        return int(options.pop("handler")(**options) or 0)
+    job, out = parse_job([name, *argv])
+    out = out or _io.RUNS_DIR / job.set_name
+    _cli.check_set_dir(out, job.experiment)
+    command = shlex.join(["python", "-m", "experiments", name, *argv])
+    record = _io.write_set(job, out, command)
+    for line in job.summary(record):
+        _cli.say(line)
+    files = ", ".join(p.name for p in _io.listed_files(out))
+    _cli.say(f"  wrote {_cli.shown(out)}/: {files}")
+    return job.exit_code(record["results"])
 
 
 #: Set by Ctrl-C: libraries may turn the KeyboardInterrupt into another error
@@ -54,7 +134,7 @@ def _on_sigint(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to an experiment; user errors give status 2, Ctrl-C 130.
+    """Dispatch to a command; user errors give status 2, Ctrl-C 130.
 
     Parameters
     ----------
@@ -64,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     code : int
-        The experiment's status; 2 for a usage error, 130 when interrupted.
+        The command's status; 2 for a usage error, 130 when interrupted.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -93,20 +173,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(argv: list[str]) -> int:
     try:
-        found = load_all()
-        if argv[0] not in found:
-            raise UsageError(
-                f"unknown experiment {argv[0]!r}; one of: {', '.join(found)}"
-            )
-        return run_experiment(found[argv[0]], argv[1:])
+        if argv[0] not in EXPERIMENTS | COMMANDS:
+            names = ", ".join(EXPERIMENTS | COMMANDS)
+            raise UsageError(f"unknown experiment {argv[0]!r}; one of: {names}")
+        return run_experiment(argv[0], argv[1:])
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except RecordError as exc:
-        print(f"error: malformed record: {exc}", file=sys.stderr)
-        return 1
-    except SetError as exc:  # the place of a set changed while it was made
-        print(f"error: {exc}", file=sys.stderr)
+    except (RecordError, SetError) as exc:  # SetError: the set's place changed
+        prefix = "malformed record: " * isinstance(exc, RecordError)
+        print(f"error: {prefix}{exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader went away (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

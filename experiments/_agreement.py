@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from experiments._cli import Progress
-from experiments._fit import kmeans
+from experiments._timing import kmeans
 
 #: The pairs compared run by run: name -> (first fit, second fit).
 PAIRS = {

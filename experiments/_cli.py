@@ -1,21 +1,17 @@
-"""The command line: the registry of experiments, option types, progress lines.
+"""What every command shares: usage errors, option types, checks of paths, output.
 
-An experiment is one module that calls :func:`register` at import time with its
-options, its run, its printed summary and its section of the results README;
-``python -m experiments`` finds it by importing every public module of the
-package. User errors exit with status 2 and one line on stderr (:class:`UsageError`,
-raised also by the option types); Ctrl-C exits with 130.
+User errors exit with status 2 and one line on stderr (:class:`UsageError`,
+raised also by the option types and :class:`Parser`); the commands themselves
+are built in ``experiments/__main__.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from experiments import _io
@@ -30,176 +26,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):  # noqa: D102 - argparse's hook
         raise UsageError(f"{self.prog}: {message}")
-
-
-@dataclass
-class Experiment:
-    """What the harness needs to know about one experiment or command.
-
-    Attributes
-    ----------
-    name : str
-        Command name.
-    doc : str
-        Module docstring: first line as the description, the rest as epilog.
-    add_arguments : callable
-        ``add_arguments(parser)`` adds the experiment's options.
-    run : callable
-        For an experiment, ``run(params, out_dir, quiet) -> (results,
-        figures)``, writing its figures into ``out_dir``; for a plain command,
-        ``run(args) -> int``.
-    params : callable, optional
-        ``params(args) -> dict``; experiments only.
-    summary : callable, optional
-        ``summary(record) -> list of str``, printed after the run.
-    section : callable, optional
-        ``section(record, rel_dir) -> list of str``, Markdown for the README.
-    set_name : callable, optional
-        ``set_name(params) -> str``, the directory of the result set (default:
-        the experiment's name).
-    required : tuple of str
-        Keys its ``results`` body must have.
-    order : int
-        Position in the help and in the README (smallest first).
-    exit_code : callable, optional
-        ``exit_code(results) -> int`` once the set is written (default 0).
-    check_results : callable, optional
-        ``check_results(record, where)`` raises :class:`~experiments._io.RecordError`
-        where the body is not what ``section`` and the other readers expect.
-    """
-
-    name: str
-    doc: str
-    add_arguments: Callable
-    run: Callable
-    params: Callable | None = None
-    summary: Callable | None = None
-    section: Callable | None = None
-    set_name: Callable | None = None
-    required: tuple = ()
-    exit_code: Callable | None = None
-    check_results: Callable | None = None
-    order: int = 50
-
-    def directory(self, params: dict) -> str:
-        """Name of the result set of a run with ``params``."""
-        return self.set_name(params) if self.set_name else self.name
-
-    def validate_record(self, record: dict, where: str) -> dict:
-        """Validate ``record`` as one of this experiment's; return it unchanged.
-
-        Raises
-        ------
-        experiments._io.RecordError
-            When the header, the required keys or the body are not this
-            experiment's (see :func:`experiments._io.validate`).
-        """
-        _io.validate(record, where, self.required)
-        if record["experiment"] != self.name:
-            raise _io.RecordError(
-                f"{where}: a record of {record['experiment']!r}, not of {self.name!r}"
-            )
-        if self.check_results is not None:
-            self.check_results(record, where)
-        return record
-
-
-#: Every registered experiment and command, by name.
-REGISTRY: dict[str, Experiment] = {}
-
-
-def register(module: str, order: int, required=()) -> Experiment:
-    """Register the experiment defined by the functions of ``module``.
-
-    Parameters
-    ----------
-    module : str
-        The module's ``__name__``; its last part is the command name. It defines
-        ``add_arguments(parser)`` and ``run``, and for an experiment
-        ``params_from(args)``; optionally ``summary``, ``section``,
-        ``set_name``, ``exit_code`` and ``check_results`` (see
-        :class:`Experiment`).
-    order : int
-        Position in the help and in the README.
-    required : tuple of str, default=()
-        Keys the record's ``results`` must have.
-
-    Returns
-    -------
-    experiment : Experiment
-        Also stored in :data:`REGISTRY`.
-    """
-    mod = sys.modules[module]
-    hooks = ("add_arguments", "run", "summary", "section", "set_name", "exit_code")
-    hooks += ("check_results",)
-    experiment = Experiment(
-        name=module.rpartition(".")[2],
-        doc=mod.__doc__,
-        params=getattr(mod, "params_from", None),
-        required=tuple(required),
-        order=order,
-        **{hook: getattr(mod, hook, None) for hook in hooks},
-    )
-    REGISTRY[experiment.name] = experiment
-    return experiment
-
-
-def parser(experiment: Experiment) -> Parser:
-    """Build the parser of one experiment: its options plus ``--out``/``--quiet``."""
-    lines = experiment.doc.strip().splitlines()
-    p = Parser(
-        prog=f"python -m experiments {experiment.name}",
-        description=lines[0],
-        epilog="\n".join(lines[1:]).strip() or None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    if experiment.params is not None:
-        p.add_argument(
-            "--out",
-            type=out_dir,
-            default=None,
-            help="directory of the result set (default: runs/<set>, git-ignored); "
-            "new, empty, or an earlier set of this experiment",
-        )
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    experiment.add_arguments(p)
-    return p
-
-
-def main(experiment: Experiment, argv: list[str]) -> int:
-    """Parse ``argv`` and run ``experiment``; return the exit status."""
-    args = parser(experiment).parse_args(argv)
-    if experiment.params is None:
-        return int(experiment.run(args) or 0)
-    params = experiment.params(args)
-    out = args.out or _io.RUNS_DIR / experiment.directory(params)
-    check_set_dir(out, experiment.name)
-    command = shlex.join(["python", "-m", "experiments", experiment.name, *argv])
-    record = run_into(experiment, params, out, command, args.quiet)
-    # Without a summary of its own, an experiment prints its README section.
-    summary = experiment.summary or (lambda rec: experiment.section(rec, out.name))
-    for line in summary(record):
-        say(line)
-    files = ", ".join(p.name for p in _io.listed_files(out))
-    say(f"  wrote {shown(out)}/: {files}")
-    return experiment.exit_code(record["results"]) if experiment.exit_code else 0
-
-
-def run_into(experiment, params: dict, out, command: str, quiet: bool) -> dict:
-    """Run ``experiment`` and write its result set to ``out`` as a whole.
-
-    Returns
-    -------
-    record : dict
-        The validated record, also written as ``<set>.json`` in ``out``.
-    """
-    with _io.result_set(out, experiment.name) as tmp:
-        results, figures = experiment.run(params, tmp, quiet)
-        public = {k: v for k, v in params.items() if not k.startswith("_")}
-        record = _io.make_record(experiment.name, command, public, results, figures)
-        experiment.validate_record(record, experiment.name)
-        _io.write_json(tmp / f"{experiment.directory(params)}.json", record)
-    return record
 
 
 def shown(path: Path) -> str:

@@ -16,7 +16,8 @@ and a ``results`` body (``SCHEMA_VERSION = 2``):
 ``nbkm_source_sha256`` : str or None
     Fingerprint of the nbkm source that ran (:func:`nbkm_source_hash`).
 ``environment`` : dict
-    Versions, Numba threading layer, threads, CPU; see :func:`environment`.
+    Versions, Numba threading layer, threads, CPU; see
+    :func:`experiments._timing.environment`.
 ``params`` : dict
     The parameters of the run (enough to rerun it).
 ``results`` : dict
@@ -26,9 +27,10 @@ and a ``results`` body (``SCHEMA_VERSION = 2``):
 
 Records are validated when written and when read (:func:`validate`; each
 experiment checks its own body, :func:`check_shape`). An experiment's files form
-a *result set*, one directory written as a whole by :func:`result_set` with a
-hidden :data:`MARKER` naming the experiment: a set replaces only an earlier set
-of the same experiment, or an empty directory (:func:`refusal`).
+a *result set*, one directory written as a whole by :func:`write_set` (through
+:func:`result_set`) with a hidden :data:`MARKER` naming the experiment: a set
+replaces only an earlier set of the same experiment, or an empty directory
+(:func:`refusal`).
 """
 
 from __future__ import annotations
@@ -38,13 +40,15 @@ import datetime
 import hashlib
 import json
 import os
-import platform
 import shutil
 import subprocess
 import tempfile
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from experiments import _timing
 
 try:
     import fcntl
@@ -84,41 +88,11 @@ class RecordError(ValueError):
 # --------------------------------------------------------------------- writing
 
 
-def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Destination; missing parent directories are created.
-    data : str or bytes
-        Content; text is written as UTF-8.
-
-    Returns
-    -------
-    path : pathlib.Path
-        The destination. On any failure the previous file is left intact and
-        the temporary file removed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from others
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as JSON atomically: sorted keys, indent 2, no NaN or infinity.
+    """Write ``obj`` as JSON: sorted keys, indent 2, no NaN or infinity.
+
+    A file of a result set needs no atomic write of its own: the set is built
+    in a temporary folder and swapped in whole (:func:`result_set`).
 
     Raises
     ------
@@ -126,7 +100,10 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
         If ``obj`` holds NaN or infinity (nothing is written).
     """
     text = json.dumps(obj, allow_nan=False, sort_keys=True, indent=2)
-    return atomic_write(path, text + "\n")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -309,6 +286,71 @@ def listed_files(directory: str | os.PathLike, pattern: str = "*") -> list[Path]
     ]
 
 
+@dataclass
+class Job:
+    """One run of an experiment, ready to write its result set.
+
+    Made from the parsed options before any work, so that the set's place can
+    be checked first; :func:`write_set` runs it.
+
+    Attributes
+    ----------
+    experiment : str
+        The experiment, named in the record and in the set's :data:`MARKER`.
+    set_name : str
+        The default directory under ``runs/`` and the record's file name.
+    params : dict
+        The parameters of the run, recorded.
+    run : callable
+        ``run(folder, replaced) -> (results, figures)``: the work; figures are
+        drawn into ``folder``, and ``replaced`` is the set it will replace (a
+        run may carry on what the earlier set recorded).
+    validate : callable
+        ``validate(record, where)`` raises :class:`RecordError` when the record
+        is not one of the experiment's.
+    summary : callable
+        ``summary(record) -> list of str``, printed after the run.
+    exit_code : callable
+        ``exit_code(results) -> int`` once the set is written.
+    """
+
+    experiment: str
+    set_name: str
+    params: dict
+    run: Callable[[Path, Path], tuple[dict, dict]]
+    validate: Callable[[dict, str], Any]
+    summary: Callable[[dict], list[str]]
+    exit_code: Callable[[dict], int] = lambda results: 0
+
+
+def write_set(job: Job, out: Path, command: str, replaced: Path | None = None) -> dict:
+    """Run ``job`` and write its result set to ``out`` as a whole.
+
+    Parameters
+    ----------
+    job : Job
+        The run.
+    out : pathlib.Path
+        Where the set goes (see :func:`result_set`).
+    command : str
+        The command line recorded.
+    replaced : pathlib.Path, optional
+        The set the run replaces in the end (default: ``out``; elsewhere when
+        ``out`` is a staging folder).
+
+    Returns
+    -------
+    record : dict
+        The validated record, also written as ``<set_name>.json`` in ``out``.
+    """
+    with result_set(out, job.experiment) as folder:
+        results, figures = job.run(folder, replaced or out)
+        record = make_record(job.experiment, command, job.params, results, figures)
+        job.validate(record, job.experiment)
+        write_json(folder / f"{job.set_name}.json", record)
+    return record
+
+
 # ---------------------------------------------------------------- provenance
 
 
@@ -354,102 +396,6 @@ def nbkm_source_hash() -> str | None:
     return digest.hexdigest()[:16]
 
 
-def _cpu_model() -> str | None:
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as fh:
-        for line in fh:
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or None
-
-
-def _threading_layer() -> str | None:
-    import numba
-
-    with contextlib.suppress(ValueError):
-        return numba.threading_layer()
-    return None  # no parallel region has run in this process
-
-
-def load_probe(seconds: float = 0.0) -> dict:
-    """How busy the machine is: load averages, and CPUs busy with other work.
-
-    Parameters
-    ----------
-    seconds : float, default=0
-        Window over which ``busy_cpus`` is sampled from ``/proc/stat`` while
-        this process sleeps (0: not sampled). Unlike the load average, which
-        still counts work that ended minutes ago, it measures other work now.
-
-    Returns
-    -------
-    probe : dict
-        ``loadavg`` (1, 5, 15 minutes, or None) and ``busy_cpus`` (busy
-        CPU-seconds per second; None when not sampled or unavailable).
-    """
-    try:
-        loadavg = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        loadavg = None
-    return {"loadavg": loadavg, "busy_cpus": _busy_cpus(seconds) if seconds else None}
-
-
-def _busy_cpus(seconds: float) -> float | None:
-    def sample():
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-        return sum(fields[:8]), fields[3] + fields[4]
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    if total1 <= total0:
-        return 0.0
-    busy = 1 - (idle1 - idle0) / (total1 - total0)
-    return round((os.cpu_count() or 1) * busy, 2)
-
-
-def environment() -> dict:
-    """Describe the software and hardware a result came from.
-
-    Returns
-    -------
-    env : dict
-        Versions (``python``, ``numpy``, ``numba``, ``sklearn``, ``scipy``,
-        ``nbkm``), ``threading_layer`` (None before any parallel region ran),
-        ``n_threads`` (``numba.get_num_threads()``), ``cpu_count``, ``cpu``,
-        ``platform`` and ``load_average_1m``.
-    """
-    import numba
-    import numpy
-    import scipy
-    import sklearn
-
-    try:
-        import nbkm
-
-        nbkm_version = nbkm.__version__
-    except Exception:  # noqa: BLE001 - recorded as unknown
-        nbkm_version = None
-    loadavg = load_probe()["loadavg"]
-    return {
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "numba": numba.__version__,
-        "sklearn": sklearn.__version__,
-        "scipy": scipy.__version__,
-        "nbkm": nbkm_version,
-        "threading_layer": _threading_layer(),
-        "n_threads": int(numba.get_num_threads()),
-        "cpu_count": os.cpu_count(),
-        "cpu": _cpu_model(),
-        "platform": platform.platform(),
-        "load_average_1m": loadavg[0] if loadavg else None,
-    }
-
-
 def utc_now() -> str:
     """Return the current UTC time in ISO 8601, to the second."""
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
@@ -488,7 +434,7 @@ def make_record(
         "created_utc": utc_now(),
         "git": git_info(),
         "nbkm_source_sha256": nbkm_source_hash(),
-        "environment": environment(),
+        "environment": _timing.environment(),
         "params": dict(params),
         "results": results,
         "figures": dict(figures),
@@ -496,7 +442,9 @@ def make_record(
     return validate(record)
 
 
-def validate(record: Any, where: str = "record", required=()) -> dict:
+def validate(
+    record: Any, where: str = "record", required=(), experiment: str | None = None
+) -> dict:
     """Check a record against the schema; return it unchanged.
 
     Parameters
@@ -507,6 +455,8 @@ def validate(record: Any, where: str = "record", required=()) -> dict:
         Name used in messages (a file path when reading).
     required : sequence of str, default=()
         Keys the ``results`` body must have.
+    experiment : str, optional
+        The experiment the record must be of.
 
     Returns
     -------
@@ -536,6 +486,8 @@ def validate(record: Any, where: str = "record", required=()) -> dict:
     missing += [f"results.{k}" for k in required if k not in record["results"]]
     if missing:
         fail(f"missing {', '.join(missing)}")
+    if experiment not in (None, record["experiment"]):
+        fail(f"a record of {record['experiment']!r}, not of {experiment!r}")
     for name, file in record["figures"].items():
         if not isinstance(file, str) or Path(file).name != file or file[:1] == ".":
             fail(f"figure {name!r} must be a plain file name, got {file!r}")

@@ -22,8 +22,10 @@ import sys
 
 import numpy as np
 
-from experiments._fit import IMPLS as LIBS
 from experiments._io import REPO_ROOT
+from experiments._tables import label
+from experiments._timing import IMPLS as LIBS
+from experiments._timing import timed_fit
 
 #: Implementations the child knows: ``<library>-<algorithm>``.
 IMPLS = tuple(f"{lib}-{algorithm}" for algorithm in ("lloyd", "elkan") for lib in LIBS)
@@ -60,7 +62,6 @@ def _peak_bytes() -> int:
 
 def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads):
     from benchmarks.workloads import draw_gaussian, fixed_workload
-    from experiments._fit import timed_fit
 
     lib, algorithm = impl.split("-")
     X = draw_gaussian(n, d, dtype)
@@ -151,6 +152,84 @@ def fit_peak_memory(
     result["fit_peak_bytes"] = max(0, added)
     result["n_by_k_bytes"] = int(n) * int(k) * np.dtype(dtype).itemsize
     return result
+
+
+def bounds_come_later(impl: str) -> bool:
+    """Whether ``impl`` starts with Lloyd's sweeps and sets bounds later."""
+    return impl.startswith("nbkm-") and not impl.endswith(("-lloyd", "-elkan"))
+
+
+def bounded_note(result: dict) -> str:
+    """Say how many iterations of a memory fit ran with bounds (nbkm's only)."""
+    bounded = result.get("bounded_iterations")
+    if bounded is None or not bounds_come_later(result["impl"]):
+        return ""
+    return f" (bounds in {bounded} of {result['n_iter']} iterations)"
+
+
+#: Iterations of the peak-memory fit of a bounded algorithm (and of "auto"):
+#: enough for its Lloyd phase to end on Gaussian data at 1e6 x 64, k=1000.
+MAX_ITER_BOUNDED = 20
+
+
+def peak_memory(params: dict) -> dict | None:
+    """Peak memory one fit adds to its data, per nbkm algorithm and sklearn's two.
+
+    ``params["memory"]`` gives the size (``n``, ``d``, ``k``; None: nothing is
+    measured), ``params["algorithms"]`` nbkm's algorithms; ``n_threads`` and
+    ``elkan_max_bounds`` are the run's.
+
+    Each in a fresh process (:func:`fit_peak_memory`), float64, Gaussian data,
+    2 iterations (Lloyd and Elkan allocate every buffer in the first), or up to
+    :data:`MAX_ITER_BOUNDED` for the algorithms that start with Lloyd's sweeps
+    and allocate their bounds later (each result says how many iterations ran
+    with bounds); Elkan above ``elkan_max_bounds`` is skipped (its n x k bounds).
+
+    Returns
+    -------
+    memory : dict or None
+        ``params["memory"]`` with ``dtype``, ``max_iter`` (per
+        implementation), ``label``, ``impls`` (see :func:`fit_peak_memory`),
+        ``skipped`` (reason per implementation), ``n_by_k_bytes`` and
+        ``data_bytes``.
+    """
+    if not (spec := params["memory"]):
+        return None
+    n, d, k, n_threads = spec["n"], spec["d"], spec["k"], params["n_threads"]
+    impls, skipped = {}, {}
+    nbkm = [f"nbkm-{a}" for a in params["algorithms"]]
+    for impl in nbkm + ["sklearn-lloyd", "sklearn-elkan"]:
+        if impl.endswith("-elkan") and n * k > params["elkan_max_bounds"]:
+            skipped[impl] = f"n x k = {n * k:.3g} above elkan_max_bounds"
+            continue
+        max_iter = MAX_ITER_BOUNDED if bounds_come_later(impl) else 2
+        impls[impl] = fit_peak_memory(impl, n, d, k, "float64", max_iter, n_threads)
+    return {
+        **spec,
+        "dtype": "float64",
+        "max_iter": {impl: res["n_iter"] for impl, res in impls.items()},
+        "label": f"gaussian {label(n, d, k, 'float64')}",
+        "impls": impls,
+        "skipped": skipped,
+        "n_by_k_bytes": n * k * 8,
+        "data_bytes": n * d * 8,
+    }
+
+
+def memory_lines(memory: dict | None) -> list[str]:
+    """Return the lines of a record's peak memory (see :func:`peak_memory`)."""
+    if not memory:
+        return []
+    mib = ", ".join(
+        f"{impl} {res['fit_peak_bytes'] / 2**20:,.0f}" + bounded_note(res)
+        for impl, res in memory["impls"].items()
+    )
+    lines = [
+        f"peak memory added by one fit, {memory['label']} (MiB): {mib}; "
+        f"one n x k float64 matrix: {memory['n_by_k_bytes'] / 2**20:,.0f}"
+    ]
+    skipped = memory.get("skipped", {})
+    return lines + [f"memory: {impl} skipped ({why})" for impl, why in skipped.items()]
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ Per cell of the grid (n x d x k x batch_size x dtype, ``MINIBATCH_GRID`` of
 ``max_no_improvement=None``), so that each runs exactly
 ``max_iter * n // batch_size`` steps, drawing the same batches. The fits are
 timed interleaved (the order rotates every repeat) after an untimed warm-up fit
-each on the first samples of the cell, with the helpers of the whole-fit mode
-(``compare.interleaved``, ``_fit.timed_fit``); the ratio is nbkm / sklearn of the
+each on the first samples of the cell (``_timing.interleaved``,
+``_timing.timed_fit``); the ratio is nbkm / sklearn of the
 median seconds of the whole ``fit``, which includes the init and the final
 labels of every sample.
 """
@@ -17,16 +17,14 @@ labels of every sample.
 from __future__ import annotations
 
 import math
-import os
 from functools import partial
 
 import numpy as np
-from scipy.stats import gmean
 
 from benchmarks import workloads
-from experiments import _cli, _io
+from experiments import _cli, _io, _tables, _timing
 from experiments import _wholefit as W
-from experiments._fit import IMPLS, timed_fit
+from experiments._timing import IMPLS, timed_fit
 
 ESTIMATOR = "MiniBatchKMeans"
 #: Rough cost model of the budget, per fit: the distances of ``max_iter + 1``
@@ -58,9 +56,7 @@ def estimate_seconds(n, d, k, batch_size, dtype, repeats, max_iter) -> float:
 
 def label(n, d, k, batch_size, dtype) -> str:
     """Name of a cell: ``n=1M d=16 k=10 batch=1024 f32``."""
-    from experiments.compare import label as shape_label
-
-    shape = shape_label(n, d, k, dtype)
+    shape = _tables.label(n, d, k, dtype)
     head, _, dtype_text = shape.rpartition(" ")
     return f"{head} batch={batch_size} {dtype_text}"
 
@@ -87,7 +83,8 @@ def plan(params: dict) -> tuple[list[dict], list[dict]]:
         )
         cell = {"n": n, "d": d, "k": k, "batch_size": batch_size, "dtype": dtype}
         cell |= {"label": label(n, d, k, batch_size, dtype), "estimated_seconds": est}
-        (run if W.within_budget(cell, params.get("budget")) else skipped).append(cell)
+        fits = _tables.within_budget(cell, params.get("budget"))
+        (run if fits else skipped).append(cell)
     return run, skipped
 
 
@@ -125,24 +122,21 @@ def run_cell(X, cell: dict, params: dict) -> dict:
         ``n_steps_expected``, ``labels_equal``, ``n_labels_differ``,
         ``n_steps_equal`` and ``mismatches``.
     """
-    from experiments.compare import interleaved
-
     k, batch_size, threads = cell["k"], cell["batch_size"], params["n_threads"]
     fit_params = workloads.minibatch_fit(
         k, batch_size, params["max_iter"], params["seed"]
     )
-    small = X[: max(4 * k, 2 * batch_size, 2048)]
-    for lib in IMPLS:
-        fit_once(lib, small, {**fit_params, "max_iter": 1}, threads)
+    small, warm = X[: max(4 * k, 2 * batch_size, 2048)], {**fit_params, "max_iter": 1}
+    warm_up = {lib: partial(fit_once, lib, small, warm, threads) for lib in IMPLS}
     calls = {lib: partial(fit_once, lib, X, fit_params, threads) for lib in IMPLS}
     results, labels = {}, {}
-    for lib, fits in interleaved(calls, params["repeats"]).items():
+    for lib, fits in _timing.interleaved(calls, params["repeats"], warm_up).items():
         seconds = [f["seconds"] for f in fits]
         labels[lib] = fits[-1]["labels"]
         results[lib] = {
             "seconds": seconds,
             "n_steps": [f["n_steps"] for f in fits],
-            "fit_seconds": float(np.median(seconds)),
+            "fit_seconds": _timing.median(seconds),
             "n_iter": fits[-1]["n_iter"],
             "inertia": fits[-1]["inertia"],
         }
@@ -167,15 +161,10 @@ def summarise(grid: list[dict]) -> dict:
     """Geometric mean, extremes and worst cell of the ratio, agreement counts."""
     if not grid:
         return {"n_cells": 0}
-    ratios = [row["ratio"] for row in grid]
     worst = max(grid, key=lambda row: row["ratio"])
-    return {
-        "geomean_ratio": float(gmean(ratios)),
-        "min_ratio": min(ratios),
-        "max_ratio": max(ratios),
+    return _tables.ratio_stats([row["ratio"] for row in grid]) | {
         "worst_cell": worst["label"],
         "n_cells": len(grid),
-        "n_at_or_below_1": sum(v <= 1.0 for v in ratios),
         "n_labels_equal": sum(row["labels_equal"] for row in grid),
         "n_steps_equal": sum(row["n_steps_equal"] for row in grid),
     }
@@ -218,13 +207,9 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
         "mismatches": [
             f"{row['label']}: {m}" for row in grid for m in row["mismatches"]
         ],
-        "timings": {
-            "n_threads": params["n_threads"],
-            "clock": "time.perf_counter, whole fit()",
-            "statistic": f"median over {params['repeats']} interleaved repeats",
-            "libraries": W.blas_info(),
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-        },
+        "timings": _timing.timings(
+            params["n_threads"], "time.perf_counter, whole fit()", params["repeats"]
+        ),
     }
     return results, {}
 
@@ -288,11 +273,11 @@ def footer(results: dict) -> list[str]:
         )
     lines += [f"skipped {c['label']}: {c['reason']}" for c in results["skipped_cells"]]
     lines += [f"mismatch {m}" for m in results["mismatches"]]
-    lines.append(W.blas_line(results["timings"]["libraries"]))
+    lines.append(_tables.blas_line(results["timings"]["libraries"]))
     return lines
 
 
-def section(record: dict, rel_dir: str) -> list[str]:
+def section(record: dict) -> list[str]:
     """Markdown of a mini-batch record: the workload, a table per cell, a summary."""
     p, r = record["params"], record["results"]
     head = ["cell", *(f"{lib} s (steps)" for lib in IMPLS), "nbkm / sklearn"]
@@ -317,6 +302,6 @@ def section(record: dict, rel_dir: str) -> list[str]:
         "Ratio = nbkm / sklearn of the median seconds of `fit` (below 1: nbkm "
         "faster)."
     )
-    return W.speed_section(
+    return _tables.speed_section(
         "Mini-batch k-means against scikit-learn", intro, head, rows, footer(r), record
     )

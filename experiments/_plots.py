@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
+from pathlib import Path
 
 import matplotlib
 
@@ -14,15 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from experiments._io import atomic_write  # noqa: E402
-
 sns.set_theme()
 #: PNG metadata: no matplotlib version, so that the bytes depend on the data only.
 METADATA = {"Software": None}
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> str:
-    """Save a figure as PNG atomically, with fixed metadata, and close it.
+    """Save a figure as PNG, with fixed metadata, and close it.
+
+    Figures are drawn into a result set's temporary folder, swapped in whole.
 
     Parameters
     ----------
@@ -38,14 +38,11 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> str:
     name : str
         The file name of ``path`` (for a record's ``figures``).
     """
-    buffer = io.BytesIO()
     try:
-        fig.savefig(
-            buffer, format="png", dpi=dpi, bbox_inches="tight", metadata=METADATA
-        )
+        fig.savefig(path, format="png", dpi=dpi, bbox_inches="tight", metadata=METADATA)
     finally:
         plt.close(fig)
-    return atomic_write(path, buffer.getvalue()).name
+    return Path(path).name
 
 
 @contextlib.contextmanager

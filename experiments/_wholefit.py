@@ -19,16 +19,15 @@ primary's seconds per iteration below faiss's.
 
 from __future__ import annotations
 
-import os
-import time
 from functools import partial
 
 import numpy as np
 from scipy.stats import gmean
 
 from benchmarks import peers, workloads
-from experiments import _cli
-from experiments._fit import timed_fit
+from experiments import _cli, _memory, _tables, _timing
+from experiments._tables import fmt
+from experiments._timing import timed_fit
 
 #: Thresholds of the issue's targets (ratios of primary over the peer).
 TARGETS = {"geomean_vs_sklearn_lloyd": 0.4, "cell_vs_sklearn": 0.9, "vs_faiss": 1.0}
@@ -70,15 +69,6 @@ def peer_status() -> dict:
     return {name: peers.status(name) for name in peers.PEERS}
 
 
-def blas_info() -> list[dict]:
-    """Return the BLAS and OpenMP libraries loaded: core type, version, threads."""
-    from threadpoolctl import threadpool_info
-
-    keys = ("user_api", "internal_api", "prefix", "version", "architecture")
-    keys += ("threading_layer", "num_threads")
-    return [{key: lib.get(key) for key in keys} for lib in threadpool_info()]
-
-
 def estimate_seconds(kind, n, d, k, dtype, impls, repeats, max_iter=None) -> float:
     """Rough seconds of one cell: warm-up plus ``repeats`` fits of each of ``impls``.
 
@@ -95,9 +85,7 @@ def estimate_seconds(kind, n, d, k, dtype, impls, repeats, max_iter=None) -> flo
 
 def label(kind, n, d, k, dtype) -> str:
     """Name of a cell: ``uniform n=100k d=16 k=10 f32``."""
-    from experiments.compare import label as shape_label
-
-    return f"{kind} {shape_label(n, d, k, dtype)}"
+    return f"{kind} {_tables.label(n, d, k, dtype)}"
 
 
 def cells(params: dict) -> list[tuple]:
@@ -142,20 +130,9 @@ def plan(params: dict, available: dict) -> tuple[list[dict], list[dict]]:
         cell = {"kind": kind, "n": n, "d": d, "k": k, "dtype": dtype}
         cell |= {"label": label(kind, n, d, k, dtype), "impls": impls}
         cell |= {"skipped_impls": why, "estimated_seconds": est}
-        (run if within_budget(cell, params.get("budget")) else skipped).append(cell)
+        fits = _tables.within_budget(cell, params.get("budget"))
+        (run if fits else skipped).append(cell)
     return run, skipped
-
-
-def within_budget(cell: dict, budget) -> bool:
-    """Whether a planned cell fits ``budget`` seconds (None: no budget).
-
-    A cell estimated above it gets its ``reason`` and is skipped by the caller.
-    """
-    est = cell["estimated_seconds"]
-    if budget is not None and est > budget:
-        cell["reason"] = f"estimated {est:.0f} s above the budget of {budget:g} s"
-        return False
-    return True
 
 
 def fit_once(impl: str, X, k: int, n_threads, niter: int, max_iter=None) -> dict:
@@ -181,14 +158,9 @@ def fit_once(impl: str, X, k: int, n_threads, niter: int, max_iter=None) -> dict
             "labels": None,
             "distances_computed": None,
         }
-    if impl == "sklearnex":
-        est = peers.sklearnex_kmeans(n_threads, **params)
-        t0 = time.perf_counter()
-        est.fit(X)
-        seconds = time.perf_counter() - t0
-    else:
-        lib, algorithm = impl.split("-", 1)
-        est, seconds = timed_fit(lib, X, n_threads, algorithm=algorithm, **params)
+    lib, _, algorithm = impl.partition("-")  # sklearnex has one algorithm
+    params |= {"algorithm": algorithm} if algorithm else {}
+    est, seconds = timed_fit(lib, X, n_threads, **params)
     fractions = getattr(est, "distances_computed_", None)
     return {
         "seconds": seconds,
@@ -204,24 +176,6 @@ def fit_once(impl: str, X, k: int, n_threads, niter: int, max_iter=None) -> dict
             for v in np.asarray(fractions, dtype=np.float64)
         ],
     }
-
-
-_KERNELS_LOADED: set = set()
-
-
-def _load_nbkm_kernels(dtype) -> None:
-    """Compile or load every nbkm kernel for ``dtype``, once per process.
-
-    A two-iteration warm-up fit does not reach the bounded sweep (runs start with
-    Lloyd's sweep until the labels settle), so without this the first timed
-    Hamerly or Yinyang fit of a dtype included the kernel's compilation.
-    """
-    name = np.dtype(dtype).name
-    if name not in _KERNELS_LOADED:
-        import nbkm
-
-        nbkm.compile_kernels(dtypes=[name], layouts=["dense"])
-        _KERNELS_LOADED.add(name)
 
 
 def run_cell(X, cell: dict, params: dict) -> dict:
@@ -241,15 +195,12 @@ def run_cell(X, cell: dict, params: dict) -> dict:
         :data:`RATIOS`), ``relative_per_iter`` (each over sklearn-lloyd),
         ``agreement`` and ``mismatches``.
     """
-    from experiments.compare import interleaved
-
     k, threads = cell["k"], params["n_threads"]
     impls = sorted(cell["impls"], key=lambda impl: impl != "sklearn-lloyd")
     small = X[: max(4 * k, 2048)]
     if any(impl.startswith("nbkm") for impl in impls):
-        _load_nbkm_kernels(X.dtype)
-    for impl in impls:
-        fit_once(impl, small, k, threads, niter=2, max_iter=2)
+        _timing.load_nbkm_kernels(X.dtype)
+    warm_up = {impl: partial(fit_once, impl, small, k, threads, 2, 2) for impl in impls}
     reference = {}
 
     def fit(impl):
@@ -259,7 +210,8 @@ def run_cell(X, cell: dict, params: dict) -> dict:
             reference.setdefault("n_iter", out["n_iter"])
         return out
 
-    runs = interleaved({impl: partial(fit, impl) for impl in impls}, params["repeats"])
+    calls = {impl: partial(fit, impl) for impl in impls}
+    runs = _timing.interleaved(calls, params["repeats"], warm_up)
     results, labels = {}, {}
     for impl, fits in runs.items():
         seconds = [f["seconds"] for f in fits]
@@ -269,8 +221,8 @@ def run_cell(X, cell: dict, params: dict) -> dict:
         results[impl] = {
             "seconds": seconds,
             "n_iter": n_iter,
-            "fit_seconds": float(np.median(seconds)),
-            "seconds_per_iter": float(np.median(np.divide(seconds, n_iter))),
+            "fit_seconds": _timing.median(seconds),
+            "seconds_per_iter": _timing.median(np.divide(seconds, n_iter)),
             "inertia": last["inertia"],
             "tol": last["tol"],
             "distances_computed": last["distances_computed"],
@@ -338,12 +290,8 @@ def summarise(grid: list[dict]) -> dict:
         for name in RATIOS:
             values = [row["ratios"][name] for row in rows if name in row["ratios"]]
             if values:
-                summary.setdefault(kind, {})[name] = {
-                    "geomean_ratio": float(gmean(values)),
-                    "min_ratio": min(values),
-                    "max_ratio": max(values),
-                    "n_cells": len(values),
-                }
+                stats = _tables.ratio_stats(values) | {"n_cells": len(values)}
+                summary.setdefault(kind, {})[name] = stats
     return summary
 
 
@@ -414,58 +362,6 @@ def evaluate_targets(grid: list[dict]) -> dict:
     return out
 
 
-def _bounds_come_later(impl: str) -> bool:
-    """Whether ``impl`` starts with Lloyd's sweeps and sets bounds later."""
-    return impl.startswith("nbkm-") and not impl.endswith(("-lloyd", "-elkan"))
-
-
-def _bounded_note(result: dict) -> str:
-    """Say how many iterations of a memory fit ran with bounds (nbkm's only)."""
-    bounded = result.get("bounded_iterations")
-    if bounded is None or not _bounds_come_later(result["impl"]):
-        return ""
-    return f" (bounds in {bounded} of {result['n_iter']} iterations)"
-
-
-#: Iterations of the peak-memory fit of a bounded algorithm (and of "auto"):
-#: enough for its Lloyd phase to end on Gaussian data at 1e6 x 64, k=1000.
-MEMORY_MAX_ITER_BOUNDED = 20
-
-
-def run_memory(spec: dict, algorithms: list[str], params: dict) -> dict:
-    """Peak memory one fit adds to its data, per nbkm algorithm and sklearn's two.
-
-    Each in a fresh process (``experiments/_memory.py``), float64, Gaussian data,
-    2 iterations (Lloyd and Elkan allocate every buffer in the first), or up to
-    :data:`MEMORY_MAX_ITER_BOUNDED` for the algorithms that start with Lloyd's
-    sweeps and allocate their bounds later (each result says how many
-    iterations ran with bounds); Elkan above ``elkan_max_bounds`` is skipped
-    (its n x k bounds).
-    """
-    from experiments._memory import fit_peak_memory
-
-    n, d, k = spec["n"], spec["d"], spec["k"]
-    impls, skipped = {}, {}
-    for impl in [f"nbkm-{a}" for a in algorithms] + ["sklearn-lloyd", "sklearn-elkan"]:
-        if impl.endswith("-elkan") and n * k > params["elkan_max_bounds"]:
-            skipped[impl] = f"n x k = {n * k:.3g} above elkan_max_bounds"
-            continue
-        max_iter = MEMORY_MAX_ITER_BOUNDED if _bounds_come_later(impl) else 2
-        impls[impl] = fit_peak_memory(
-            impl, n, d, k, "float64", max_iter, params["n_threads"]
-        )
-    return {
-        **spec,
-        "dtype": "float64",
-        "max_iter": {impl: res["n_iter"] for impl, res in impls.items()},
-        "label": label("gaussian", n, d, k, "float64"),
-        "impls": impls,
-        "skipped": skipped,
-        "n_by_k_bytes": n * k * 8,
-        "data_bytes": n * d * 8,
-    }
-
-
 def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     """Run the whole-fit grid (and ``--memory``); draw the ratios and the pruning.
 
@@ -481,18 +377,11 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     """
     import numba
 
-    from experiments.compare import gemm_gflops
-
     status = peer_status()
     available = {name: s["available"] for name, s in status.items()}
     todo, skipped = plan(params, available)
     progress = _cli.Progress("compare", len(todo) + bool(params["memory"]), quiet=quiet)
-    gemm = {}
-    for dtype in params["dtype"]:
-        square = workloads.draw_gaussian(
-            params["gemm_size"], params["gemm_size"], dtype, 1
-        )
-        gemm[dtype] = gemm_gflops(square, square.T.copy())
+    gemm = _timing.gemm_peaks(params["dtype"], params["gemm_size"])
     grid = []
     for cell in todo:
         X = None  # free the previous data first
@@ -500,11 +389,9 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
             cell["kind"], cell["n"], cell["d"], cell["k"], cell["dtype"], params["seed"]
         )
         grid.append(run_cell(X, cell, params))
-        progress.step(f"{cell['label']}  {_ratios_text(grid[-1])}")
+        progress.step(f"{cell['label']}  {_tables.ratios_text(grid[-1]['ratios'])}")
     del X
-    memory = None
-    if params["memory"]:
-        memory = run_memory(params["memory"], params["algorithms"], params)
+    if memory := _memory.peak_memory(params):
         progress.step(f"peak memory {memory['label']}")
     results = {
         "mode": "whole_fit",
@@ -526,13 +413,11 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
             f"{row['label']}: {m}" for row in grid for m in row["mismatches"]
         ],
         "memory": memory,
-        "timings": {
-            "n_threads": params["n_threads"] or numba.get_num_threads(),
-            "clock": "time.perf_counter, whole fit() (faiss: train())",
-            "statistic": f"median over {params['repeats']} interleaved repeats",
-            "libraries": blas_info(),
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-        },
+        "timings": _timing.timings(
+            params["n_threads"] or numba.get_num_threads(),
+            "time.perf_counter, whole fit() (faiss: train())",
+            params["repeats"],
+        ),
     }
     figures = {}
     if grid:
@@ -604,17 +489,13 @@ def roofline_lines(results: dict) -> list[str]:
         "|" + "---|" * (2 + len(impls)),
     ]
     for row in rows:
-        ratios = [_fmt(row["over_floor"].get(i), ".1f") for i in impls]
+        ratios = [fmt(row["over_floor"].get(i), ".1f") for i in impls]
         lines.append(
             f"| {row['label']} | {row['floor_seconds']:.3g} | "
             + " | ".join(ratios)
             + " |"
         )
     return lines
-
-
-def _ratios_text(row: dict) -> str:
-    return " ".join(f"{name} {v:.2f}" for name, v in row["ratios"].items())
 
 
 def plot_ratios(results: dict, path) -> str:
@@ -697,10 +578,6 @@ def plot_pruning(results: dict, path) -> str:
     return save_figure(fig, path)
 
 
-def _fmt(value, spec=".2f", scale=1.0) -> str:
-    return "-" if value is None else f"{scale * value:{spec}}"
-
-
 def _verdict(holds) -> str:
     return {True: "holds", False: "FAILS", None: "not judged"}[holds]
 
@@ -710,7 +587,7 @@ def target_lines(results: dict) -> list[str]:
     t = results["targets"]
     lines = [
         f"geomean {results['primary']} / sklearn-lloyd on {kind}: "
-        f"{_fmt(v['geomean'])} over {v['n_cells']} cells (target <= "
+        f"{fmt(v['geomean'])} over {v['n_cells']} cells (target <= "
         f"{TARGETS['geomean_vs_sklearn_lloyd']}): {_verdict(v['holds'])}"
         for kind, v in t["geomean_vs_sklearn_lloyd"].items()
     ]
@@ -725,7 +602,7 @@ def target_lines(results: dict) -> list[str]:
         v = t[key]
         failing = f"; failing: {', '.join(v['failing'])}" if v["failing"] else ""
         lines.append(
-            f"{text} {v['threshold']}): max {_fmt(v['max_ratio'])} over "
+            f"{text} {v['threshold']}): max {fmt(v['max_ratio'])} over "
             f"{v['n_cells']} cells: {_verdict(v['holds'])}{failing}"
         )
     lines.append(f"all targets: {_verdict(t['all_hold'])}")
@@ -749,35 +626,12 @@ def footer(results: dict) -> list[str]:
     if any(row["dtype"] != "float32" for row in results["grid"]):
         lines.append("faiss clusters float32 only: not timed on the float64 cells")
     lines += [f"mismatch {m}" for m in results["mismatches"]]
-    memory = results["memory"]
-    if memory:
-        mib = ", ".join(
-            f"{impl} {res['fit_peak_bytes'] / 2**20:,.0f}" + _bounded_note(res)
-            for impl, res in memory["impls"].items()
-        )
-        lines.append(
-            f"peak memory added by one fit, {memory['label']} (MiB): {mib}; "
-            f"one n x k float64 matrix: {memory['n_by_k_bytes'] / 2**20:,.0f}"
-        )
-        lines += [
-            f"memory: {impl} skipped ({why})" for impl, why in memory["skipped"].items()
-        ]
-    lines.append(blas_line(results["timings"]["libraries"]))
+    lines += _memory.memory_lines(results["memory"])
+    lines.append(_tables.blas_line(results["timings"]["libraries"]))
     return lines
 
 
-def blas_line(libraries: list[dict]) -> str:
-    """One line naming the BLAS libraries of :func:`blas_info` and their core type."""
-    blas = "; ".join(
-        f"{lib['internal_api']} {lib['version']} ({lib['architecture']}, "
-        f"{lib['num_threads']} threads, {lib['prefix']})"
-        for lib in libraries
-        if lib["user_api"] == "blas"
-    )
-    return f"BLAS: {blas or 'none found'}"
-
-
-def section(record: dict, rel_dir: str) -> list[str]:
+def section(record: dict) -> list[str]:
     """Markdown of a whole-fit record: workload, table per cell, targets."""
     p, r = record["params"], record["results"]
     ran = {i for row in r["grid"] for i in row["impls"]}
@@ -794,7 +648,7 @@ def section(record: dict, rel_dir: str) -> list[str]:
                 if res is None
                 else f"{res['fit_seconds']:.3g} ({res['n_iter'][-1]})"
             )
-        cells += [_fmt(row["ratios"].get(name)) for name in RATIOS]
+        cells += [fmt(row["ratios"].get(name)) for name in RATIOS]
         rows.append(cells)
     intro = (
         "Whole fits to convergence (`benchmarks/workloads.py`, data kinds "
@@ -805,7 +659,7 @@ def section(record: dict, rel_dir: str) -> list[str]:
         "over faiss's seconds per iteration (faiss runs sklearn-lloyd's iteration "
         "count; float32 only)."
     )
-    return speed_section(
+    return _tables.speed_section(
         "Speed against scikit-learn, faiss and scikit-learn-intelex",
         intro,
         head,
@@ -813,40 +667,3 @@ def section(record: dict, rel_dir: str) -> list[str]:
         footer(r),
         record,
     ) + roofline_lines(r)
-
-
-def speed_section(title, intro, head, rows, notes, record) -> list[str]:
-    """Markdown of a timing record: title, workload, table, notes, the load.
-
-    Parameters
-    ----------
-    title, intro : str
-        The heading and the paragraph that says what was timed and how.
-    head : list of str
-        Column names.
-    rows : list of list of str
-        Table cells.
-    notes : list of str
-        Summary lines, one bullet each.
-    record : dict
-        The record (its environment gives the machine load at the end).
-
-    Returns
-    -------
-    lines : list of str
-    """
-    return [
-        f"## {title}",
-        "",
-        intro,
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-        *("| " + " | ".join(cells) + " |" for cells in rows),
-        "",
-        *(f"- {line}." for line in notes),
-        "",
-        "With 2 threads, any other process stalls the parallel regions: read single "
-        "ratios with care (1-minute load average at the end of the run: "
-        f"{record['environment']['load_average_1m']}).",
-    ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments import _cli
+from experiments import _cli, _io
 from experiments import _metrics as M
 
 DEFAULTS = {
@@ -51,7 +51,7 @@ def _fit_record(labels, centers, X, n_iter, y_true) -> dict:
     }
 
 
-def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
+def run(params: dict, out) -> tuple[dict, dict]:
     """Fit the three implementations, compare their partitions, draw the figure.
 
     Parameters
@@ -60,8 +60,6 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
         Keys of :data:`DEFAULTS`.
     out : pathlib.Path
         Directory of the figure.
-    quiet : bool, default=False
-        Unused (the run takes a second).
 
     Returns
     -------
@@ -135,7 +133,7 @@ def summary(record: dict) -> list[str]:
     ]
 
 
-def section(record: dict, rel_dir: str) -> list[str]:
+def section(record: dict) -> list[str]:
     """Markdown of the blobs record for the results README."""
     r = record["results"]
     return [
@@ -156,14 +154,26 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=_cli.int_in(0, 2**32 - 1), default=0, help="seed")
 
 
-def params_from(args) -> dict:
-    """Return the run's parameters from the parsed options."""
-    return dict(DEFAULTS, random_state=args.seed)
-
-
 def exit_code(results: dict) -> int:
     """Return 1 when nbkm and the textbook loop found different partitions."""
     return 0 if results["comparison"]["nbkm_vs_textbook_same_partition"] else 1
 
 
-EXPERIMENT = _cli.register(__name__, 20, ("nbkm", "sklearn", "textbook", "comparison"))
+def validate(record: dict, where: str) -> dict:
+    """Check the header and the keys of a blobs record; return it."""
+    required = ("nbkm", "sklearn", "textbook", "comparison")
+    return _io.validate(record, where, required, "blobs")
+
+
+def job(*, seed: int, quiet: bool) -> _io.Job:
+    """Return the run of blobs with ``seed`` (it takes a second: ``quiet`` unused)."""
+    params = dict(DEFAULTS, random_state=seed)
+    return _io.Job(
+        experiment="blobs",
+        set_name="blobs",
+        params=params,
+        run=lambda folder, replaced: run(params, folder),
+        validate=validate,
+        summary=summary,
+        exit_code=exit_code,
+    )

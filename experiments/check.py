@@ -31,8 +31,9 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from experiments import _cli, _io
-from experiments._fit import IMPLS
+from experiments import _cli, _io, _timing, digits
+from experiments._agreement import PAIRS
+from experiments._timing import IMPLS
 
 VERSION_KEYS = ("python", "numpy", "scipy", "sklearn", "numba", "nbkm")
 EXACT_KEYS = ("labels", "n_iter", "accuracy", "hungarian_accuracy", "ari", "nmi")
@@ -110,8 +111,6 @@ def _compare_runs(old_runs: dict, new_runs: dict, name: str, extra) -> list[str]
 
 
 def _agreement_counts(agreement: dict | None) -> dict | None:
-    from experiments._agreement import PAIRS
-
     if agreement is None:
         return None
     fields = ("labels_equal", "n_iter_equal")
@@ -163,19 +162,15 @@ def read_reference(path: Path) -> dict:
     ------
     experiments._io.RecordError
         When it is not a complete digits record (see
-        :func:`experiments.digits.check_results`).
+        :func:`experiments.digits.validate`).
     """
-    from experiments import digits
-
-    return digits.EXPERIMENT.validate_record(_io.read_record(path), str(path))
+    return digits.validate(_io.read_record(path), str(path))
 
 
 def check_record(
     path: Path, reference: dict, strict: bool, atol: float, quiet: bool
 ) -> bool:
     """Rerun one reference digits record, print the comparison, return whether OK."""
-    from experiments import digits
-
     params = dict(reference["params"], repeats=1)
     git = reference["git"]
     _cli.say(
@@ -185,7 +180,7 @@ def check_record(
     )
     results, _ = digits.run(params, None, quiet)
     fresh = {
-        "environment": _io.environment(),
+        "environment": _timing.environment(),
         "nbkm_source_sha256": _io.nbkm_source_hash(),
     }
     diffs = differences(reference, fresh)
@@ -210,18 +205,18 @@ def check_record(
     return not failures
 
 
-def run(args) -> int:
-    """Check every digits record under the reference; see the module docstring."""
+def command(*, reference: Path, strict: bool, atol: float, quiet: bool) -> int:
+    """Check every digits record under ``reference``; see the module docstring."""
     files = [
         p
-        for d in sorted(args.reference.glob("digits*"))
+        for d in sorted(reference.glob("digits*"))
         for p in _io.listed_files(d, "digits*.json")
     ]
     if not files:
-        raise _cli.UsageError(f"check: no digits record under {args.reference}")
+        raise _cli.UsageError(f"check: no digits record under {reference}")
     references = [read_reference(f) for f in files]  # all of them, before any run
     ok = [
-        check_record(f, ref, args.strict, args.atol, args.quiet)
+        check_record(f, ref, strict, atol, quiet)
         for f, ref in zip(files, references, strict=True)
     ]
     _cli.say(f"check: {'passed' if all(ok) else 'FAILED'} ({sum(ok)}/{len(ok)})")
@@ -234,6 +229,3 @@ def add_arguments(p) -> None:
     add("--reference", type=_cli.out_dir, default=_io.RESULTS_DIR, help="root")
     add("--strict", action="store_true", help="exact even when versions differ")
     add("--atol", type=_cli.float_in(0, 1), default=0.01, help="accuracy tolerance")
-
-
-EXPERIMENT = _cli.register(__name__, 60)

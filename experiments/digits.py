@@ -44,7 +44,8 @@ import numpy as np
 
 from experiments import _cli, _io
 from experiments import _metrics as M
-from experiments._fit import IMPLS, timed_fit
+from experiments._agreement import PAIRS, study
+from experiments._timing import IMPLS, timed_fit
 
 N_DIGITS = 1797
 SCORES = ("accuracy", "hungarian_accuracy", "ari", "nmi", "inertia")
@@ -272,8 +273,6 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
             centers = centers or seed0_centers  # KMeans's, drawn in the figures
     agreement = None
     if params["agreement"]:
-        from experiments._agreement import study
-
         counts = [s for s in params["n_init"] if isinstance(s, int)]
         agreement = study(
             X,
@@ -471,7 +470,7 @@ def _agreement_lines(ag: dict, n_seeds: int) -> list[str]:
     ]
 
 
-def section(record: dict, rel_dir: str) -> list[str]:
+def section(record: dict) -> list[str]:
     """Markdown of one digits record: accuracy table, agreement, first calls.
 
     MiniBatchKMeans's rows and agreement follow KMeans's in each, where the
@@ -611,10 +610,14 @@ _PAIR = {"labels_equal": int, "n_iter_equal": int, "disagreements_all_at_ties": 
 _AGREEMENT_COUNTS = ("n_runs", "init_indices_equal", "runs_with_ties")
 
 
-def check_results(record: dict, where: str) -> None:
-    """Check what ``check`` and ``section`` read of a digits record.
+#: Keys of the ``results`` of every digits record.
+REQUIRED = ("dataset", "runs", "agreement", "timings")
 
-    Beyond the shapes (:data:`PARAMS_SHAPE`, :data:`RESULTS_SHAPE`, and
+
+def validate(record: dict, where: str) -> dict:
+    """Check a digits record, all that ``check`` and ``section`` read; return it.
+
+    Beyond the header and the shapes (:data:`PARAMS_SHAPE`, :data:`RESULTS_SHAPE`, and
     :data:`MINIBATCH_SHAPE` where the record has ``minibatch``): one run per
     ``n_init`` setting, one row per seed of ``params["seeds"]`` in each, in that
     order, label vectors as long as the data set, positive inertia, in ``runs``
@@ -626,7 +629,7 @@ def check_results(record: dict, where: str) -> None:
     experiments._io.RecordError
         Naming the file and the first part that differs.
     """
-    from experiments._agreement import PAIRS
+    _io.validate(record, where, REQUIRED, "digits")
 
     def fail(message):
         raise _io.RecordError(f"{where}: {message}")
@@ -670,6 +673,7 @@ def check_results(record: dict, where: str) -> None:
         shape = dict.fromkeys(PAIRS, _PAIR) | dict.fromkeys(_AGREEMENT_COUNTS, int)
         shape["jitter"] = NUMBER
         _io.check_shape(results["agreement"], shape, where, "results.agreement")
+    return record
 
 
 def set_name(params: dict) -> str:
@@ -695,21 +699,36 @@ def add_arguments(p) -> None:
     add("--n-samples", type=_cli.int_in(50, N_DIGITS), help="the first N digits")
 
 
-def params_from(args) -> dict:
-    """Return the run's parameters from the parsed options."""
-    repeated = sorted({str(v) for v in args.n_init if args.n_init.count(v) > 1})
+def job(
+    *,
+    seeds: int,
+    n_init: list,
+    repeats: int,
+    threads: int | None,
+    embed: str,
+    no_agreement: bool,
+    n_samples: int | None,
+    quiet: bool,
+) -> _io.Job:
+    """Return the run of digits with these options (checked, nothing run yet)."""
+    repeated = sorted({str(v) for v in n_init if n_init.count(v) > 1})
     if repeated:  # a typo, or a setting the user thinks runs twice
         raise _cli.UsageError(f"--n-init: {', '.join(repeated)} given more than once")
-    return dict(
+    params = dict(
         DEFAULTS,
-        seeds=list(range(args.seeds)),
-        n_init=list(args.n_init),
-        repeats=args.repeats,
-        n_threads=args.threads,
-        embed=None if args.embed == "none" else args.embed,
-        agreement=not args.no_agreement,
-        n_samples=args.n_samples,
+        seeds=list(range(seeds)),
+        n_init=list(n_init),
+        repeats=repeats,
+        n_threads=threads,
+        embed=None if embed == "none" else embed,
+        agreement=not no_agreement,
+        n_samples=n_samples,
     )
-
-
-EXPERIMENT = _cli.register(__name__, 10, ("dataset", "runs", "agreement", "timings"))
+    return _io.Job(
+        experiment="digits",
+        set_name=set_name(params),
+        params=params,
+        run=lambda folder, replaced: run(params, folder, quiet),
+        validate=validate,
+        summary=section,
+    )

@@ -37,11 +37,12 @@ import sys
 import tarfile
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.workloads import MAX_ITER, N_THREADS
-from experiments import _cli, _io
-from experiments._fit import IMPLS
+from experiments import _cli, _io, _timing
+from experiments._timing import IMPLS
 
 #: Default folder of the stored asv results (asv's own layout below it).
 ASV_RUNS = _io.RUNS_DIR / "asv"
@@ -484,7 +485,23 @@ def plot_history(series: list[dict], commits: list[dict], path: Path) -> str:
 # ---------------------------------------------------------------------- main
 
 
-def _prepare(args) -> tuple[list[dict], list[dict]]:
+@dataclass
+class Options:
+    """The options of history (see :func:`add_arguments`)."""
+
+    benchmark: bool
+    commits: int | None
+    branch: str
+    commit: list[str] | None
+    machine: str
+    results: Path
+    bench: list[str] | None
+    force: bool
+    publish: Path | None
+    quiet: bool
+
+
+def _prepare(args: Options) -> tuple[list[dict], list[dict]]:
     """Select the commits (all, ``--commits N``, ``--commit REV``) and those to run."""
     commits = list_commits(args.branch)
     if args.commits is not None:
@@ -511,12 +528,12 @@ def _prepare(args) -> tuple[list[dict], list[dict]]:
     return commits, [c for c in commits if args.force or c["commit"] not in stored]
 
 
-def _run_all(args, todo: list[dict]) -> tuple[dict, list[str]]:
+def _run_all(args: Options, todo: list[dict]) -> tuple[dict, list[str]]:
     """Benchmark each commit of ``todo``; return the run log and the failures."""
     log, failed = {}, []
     for i, c in enumerate(todo, 1):
         _cli.say(f"[{i}/{len(todo)}] {c['short']} {c['subject']}")
-        probe = _io.load_probe(seconds=2.0)
+        probe = _timing.load_probe(seconds=2.0)
         if (probe["busy_cpus"] or 0.0) > BUSY_CPUS:
             print(
                 f"history: warning: other processes keep {probe['busy_cpus']} CPUs "
@@ -539,7 +556,7 @@ def _run_all(args, todo: list[dict]) -> tuple[dict, list[str]]:
             failed.append(c["short"])
         run["ok"] = c["short"] not in failed
         run["seconds"] = round(time.perf_counter() - start, 1)
-        run["loadavg_after"] = _io.load_probe()["loadavg"]
+        run["loadavg_after"] = _timing.load_probe()["loadavg"]
         log[c["commit"]] = run
     return log, failed
 
@@ -552,8 +569,11 @@ def _previous_runs(out: Path) -> dict:
     return {}
 
 
-def run(params: dict, out: Path, quiet: bool = False) -> tuple[dict, dict]:
-    """Benchmark the missing commits (with ``run``), then draw the history.
+def run(args: Options, out: Path, replaced: Path) -> tuple[dict, dict]:
+    """Benchmark the missing commits (with ``--run``), then draw the history.
+
+    The log of earlier runs comes from ``replaced``, the set this one replaces
+    (else the committed one); the figure is drawn into ``out``.
 
     Returns
     -------
@@ -565,10 +585,9 @@ def run(params: dict, out: Path, quiet: bool = False) -> tuple[dict, dict]:
     figures : dict
         ``{"history": "history.png"}``.
     """
-    args = params["_args"]
     commits, todo = _prepare(args)
-    runs, failed = _previous_runs(args.out or _io.RUNS_DIR / "history"), []
-    if args.run:
+    runs, failed = _previous_runs(replaced), []
+    if args.benchmark:
         _cli.say(
             f"{len(todo)} of {len(commits)} commits to run on machine "
             f"{args.machine!r}; results go to {args.results}"
@@ -600,7 +619,7 @@ def run(params: dict, out: Path, quiet: bool = False) -> tuple[dict, dict]:
     return results, {"history": figure}
 
 
-def section(record: dict, rel_dir: str) -> list[str]:
+def section(record: dict) -> list[str]:
     """Markdown of the history record: what is drawn, and the newest ratios."""
     r = record["results"]
     lines = [
@@ -628,7 +647,12 @@ def section(record: dict, rel_dir: str) -> list[str]:
 def add_arguments(p) -> None:
     """Add the options of history to ``p``."""
     add = p.add_argument
-    add("--run", action="store_true", help="benchmark commits without a result")
+    add(
+        "--run",
+        dest="benchmark",
+        action="store_true",
+        help="benchmark commits without a result",
+    )
     add("--commits", type=_cli.int_in(1), metavar="N", help="only the last N commits")
     add("--branch", default="main", help="branch to walk (default: main)")
     add("--commit", action="append", metavar="REV", help="only this commit")
@@ -644,16 +668,23 @@ def add_arguments(p) -> None:
         const=_io.REPO_ROOT / ".asv" / "html",
         help="asv's web pages (.asv/html): new, empty, or pages published before",
     )
-    add("--list", action="store_true", help="list the commits and whether stored")
+    add(
+        "--list",
+        dest="list_only",
+        action="store_true",
+        help="list the commits and whether stored",
+    )
 
 
-def params_from(args) -> dict:
-    """Return the run's parameters; ``--list`` prints the commits and exits here.
+def job(*, list_only: bool, **options) -> _io.Job:
+    """Return the run of history with these options (see :class:`Options`).
 
-    A ``--publish`` folder is checked here, before any work: it may only be
-    missing, empty, or pages published here before.
+    ``--list`` prints the commits and exits here. A ``--publish`` folder is
+    checked here, before any work: it may only be missing, empty, or pages
+    published here before.
     """
-    if args.list:
+    args = Options(**options)
+    if list_only:
         commits, todo = _prepare(args)
         missing = {c["commit"] for c in todo}
         for c in commits:
@@ -662,15 +693,23 @@ def params_from(args) -> dict:
         raise SystemExit(0)
     if args.publish is not None:
         _cli.check_set_dir(args.publish, PUBLISH_OWNER, "--publish")
-    return {
+    params = {
         "branch": args.branch,
         "machine": args.machine,
-        "run": args.run,
+        "run": args.benchmark,
         "results": _cli.shown(args.results),
         "bench": args.bench,
         "max_iter": MAX_ITER,
-        "_args": args,
     }
+    return _io.Job(
+        experiment="history",
+        set_name="history",
+        params=params,
+        run=lambda folder, replaced: run(args, folder, replaced),
+        validate=validate,
+        summary=section,
+        exit_code=exit_code,
+    )
 
 
 def exit_code(results: dict) -> int:
@@ -678,5 +717,7 @@ def exit_code(results: dict) -> int:
     return 1 if results["failed_commits"] else 0
 
 
-REQUIRED = ("commits", "series", "ratios_newest_commit", "runs")
-EXPERIMENT = _cli.register(__name__, 40, REQUIRED)
+def validate(record: dict, where: str) -> dict:
+    """Check the header and the keys of a history record; return it."""
+    required = ("commits", "series", "ratios_newest_commit", "runs")
+    return _io.validate(record, where, required, "history")

@@ -24,11 +24,13 @@ minutes.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from experiments import _cli, _io
+from experiments import _cli, _io, report
 
 #: The reference runs: result set -> command-line arguments of the experiment
 #: (``{asv}``: the asv results the history is drawn from).
@@ -67,18 +69,16 @@ def owners(names: list[str], with_asv: bool = False) -> dict:
     return found | ({"asv": ASV_OWNER} if with_asv else {})
 
 
-def regenerate(root: Path, names: list[str], quiet: bool, asv: Path | None = None):
+def regenerate(
+    root: Path, names: list[str], quiet: bool, asv: Path | None, make_job: Callable
+):
     """Run ``names`` of :data:`RUNS` into a staging folder, then swap into ``root``.
 
     With ``asv``, the asv results of ``root`` with those of ``asv`` added are
     staged too; the history is drawn from the staged copy, which is swapped in
-    with the other sets.
+    with the other sets. ``make_job(argv)`` parses an experiment's command line
+    into ``(job, out)`` (``experiments.__main__.parse_job``).
     """
-    import shlex
-
-    from experiments.__main__ import load_all
-
-    registry = load_all()
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     stored = root / "asv"
     try:
@@ -89,21 +89,17 @@ def regenerate(root: Path, names: list[str], quiet: bool, asv: Path | None = Non
             shutil.copytree(asv, stored, dirs_exist_ok=True)
         for name in names:
             argv = [arg.format(asv=stored) for arg in RUNS[name]]
-            experiment = registry[argv[0]]
-            out = ["--out", str(root / name)] + ["--quiet"] * quiet
-            params = experiment.params(
-                _cli.parser(experiment).parse_args(argv[1:] + out)
-            )
+            job, _ = make_job(argv + ["--quiet"] * quiet)
             # the record names where the asv results go, not where they are staged
             staged = _cli.shown(stored)
-            params = {
+            job.params = {
                 k: _cli.shown(root / "asv") if v == staged else v
-                for k, v in params.items()
+                for k, v in job.params.items()
             }
             shown = [arg.format(asv=_cli.shown(root / "asv")) for arg in RUNS[name]]
             command = shlex.join(["python", "-m", "experiments", *shown])
             _cli.say(f"reference: {command}")
-            _cli.run_into(experiment, params, staging / name, command, quiet)
+            _io.write_set(job, staging / name, command, replaced=root / name)
         for name, owner in owners(names, asv is not None).items():
             _io.install(staging / name, root / name, owner)
     except _io.SetError:
@@ -114,18 +110,22 @@ def regenerate(root: Path, names: list[str], quiet: bool, asv: Path | None = Non
     staging.rmdir()
 
 
-def run(args) -> int:
-    """Regenerate the reference; see the module docstring."""
-    root = args.root
-    names = args.only or list(RUNS)
-    if args.asv is not None and not (args.asv / "benchmarks.json").is_file():
-        raise _cli.UsageError(f"reference: --asv {args.asv} holds no asv results")
+def command(
+    *,
+    only: list[str] | None,
+    asv: Path | None,
+    root: Path,
+    quiet: bool,
+    make_job: Callable,
+) -> int:
+    """Regenerate the reference; see the module docstring and :func:`regenerate`."""
+    names = only or list(RUNS)
+    if asv is not None and not (asv / "benchmarks.json").is_file():
+        raise _cli.UsageError(f"reference: --asv {asv} holds no asv results")
     _cli.check_dir_writable(root, f"--root {root}")
-    for name, owner in owners(names, args.asv is not None).items():
+    for name, owner in owners(names, asv is not None).items():
         _cli.check_set_dir(root / name, owner, "--root")
-    regenerate(root, names, args.quiet, args.asv)
-    from experiments import report
-
+    regenerate(root, names, quiet, asv, make_job)
     report.write(root)
     _cli.say(f"reference: {', '.join(names)} and README.md rewritten in {root}")
     return 0
@@ -137,6 +137,3 @@ def add_arguments(p) -> None:
     add("--only", nargs="+", choices=list(RUNS), metavar="SET", help="these sets")
     add("--asv", type=_cli.out_dir, metavar="DIR", help="asv results to add first")
     add("--root", type=_cli.out_dir, default=_io.RESULTS_DIR, help="reference root")
-
-
-EXPERIMENT = _cli.register(__name__, 80)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from experiments import _cli, _io
+from experiments import _cli, _io, blobs, compare, digits, history
 
 ENV_KEYS = (
     "python",
@@ -37,10 +37,17 @@ compares it with these records (labels and accuracy exactly, timings never). The
 record layout is documented in `experiments/_io.py`. This file is written by
 `python -m experiments report`; do not edit it by hand.
 """
+#: The experiments a README shows, in its order: name -> (validate, section).
+EXPERIMENTS = {
+    "digits": (digits.validate, digits.section),
+    "blobs": (blobs.validate, blobs.section),
+    "compare": (compare.validate, compare.section),
+    "history": (history.validate, history.section),
+}
 
 
 def records(root: Path) -> list[tuple[Path, dict]]:
-    """Every record under ``root``, validated, in the registry's order.
+    """Every record under ``root``, validated, in the order of :data:`EXPERIMENTS`.
 
     Each record is checked as one of its experiment's (header, required keys,
     and the experiment's own check of its body, where it has one).
@@ -55,22 +62,18 @@ def records(root: Path) -> list[tuple[Path, dict]]:
     experiments._io.RecordError
         At the first record that is malformed.
     """
-    from experiments.__main__ import load_all
-
-    registry = load_all()
-    order = {name: i for i, name in enumerate(registry)}
+    order = {name: i for i, name in enumerate(EXPERIMENTS)}
     found = []
     for directory in sorted(p for p in Path(root).iterdir() if p.is_dir()):
         for path in _io.listed_files(directory, f"{directory.name}.json"):
             record = _io.read_record(path)
-            experiment = registry.get(record["experiment"])
-            if experiment is not None:
-                experiment.validate_record(record, str(path))
+            if record["experiment"] in EXPERIMENTS:
+                EXPERIMENTS[record["experiment"]][0](record, str(path))
             found.append((directory, record))
     return sorted(found, key=lambda item: order.get(item[1]["experiment"], 99))
 
 
-def section(experiment, record: dict, directory: Path) -> list[str]:
+def section(record: dict, directory: Path) -> list[str]:
     """Return the experiment's README section of ``record``.
 
     Raises
@@ -80,7 +83,7 @@ def section(experiment, record: dict, directory: Path) -> list[str]:
         way the experiment's checks do not see is still a malformed record.
     """
     try:
-        return experiment.section(record, directory.name)
+        return EXPERIMENTS[record["experiment"]][1](record)
     except (LookupError, TypeError, AttributeError, ValueError, ArithmeticError) as exc:
         where = directory / f"{directory.name}.json"
         raise _io.RecordError(
@@ -101,18 +104,14 @@ def provenance(record: dict) -> str:
 
 def render(root: Path) -> str:
     """Build the README text of ``root``; empty when it holds no record."""
-    from experiments.__main__ import load_all
-
-    registry = load_all()
     found = records(root)
     if not found:
         return ""
     lines = [HEADER]
     for directory, record in found:
-        experiment = registry.get(record["experiment"])
-        if experiment is None or experiment.section is None:
+        if record["experiment"] not in EXPERIMENTS:
             continue
-        body = section(experiment, record, directory)
+        body = section(record, directory)
         lines += [body[0], "", provenance(record), *body[1:], ""]
         lines += [
             f"![{name}]({directory.name}/{file})"
@@ -134,22 +133,25 @@ def render(root: Path) -> str:
 
 
 def write(root: Path) -> Path | None:
-    """Write ``root/README.md`` (atomically); None when there is nothing to report."""
+    """Write ``root/README.md``; None when there is nothing to report.
+
+    The text is rendered whole first: a malformed record leaves the old file.
+    """
     text = render(root)
-    return _io.atomic_write(root / "README.md", text) if text else None
+    if not text:
+        return None
+    (root / "README.md").write_text(text, encoding="utf-8")
+    return root / "README.md"
 
 
-def run(args) -> int:
-    """Write the README of ``--root``; status 2 when it holds no record."""
-    if not args.root.is_dir() or write(args.root) is None:
-        raise _cli.UsageError(f"report: no result set under {args.root}")
-    _cli.say(f"report: wrote {args.root / 'README.md'}")
+def command(*, root: Path, quiet: bool) -> int:
+    """Write the README of ``root``; status 2 when it holds no record."""
+    if not root.is_dir() or write(root) is None:
+        raise _cli.UsageError(f"report: no result set under {root}")
+    _cli.say(f"report: wrote {root / 'README.md'}")
     return 0
 
 
 def add_arguments(p) -> None:
     """Add the options of report to ``p``."""
     p.add_argument("--root", type=_cli.out_dir, default=_io.RUNS_DIR, help="root")
-
-
-EXPERIMENT = _cli.register(__name__, 70)

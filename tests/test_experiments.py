@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments import __main__ as cli
-from experiments import _io, compare, digits
+from experiments import _fixed, _io, compare, digits
 from experiments import _metrics as M
 from experiments._agreement import first_step_ties, init_sequence
 from experiments._textbook import find_clusters
@@ -189,20 +189,6 @@ def test_write_json_failure_keeps_previous_file(tmp_path, bad):
     assert os.listdir(tmp_path) == ["r.json"]
 
 
-def test_atomic_write_failure_at_rename_keeps_previous_file(tmp_path, monkeypatch):
-    path = tmp_path / "README.md"
-    _io.atomic_write(path, "one\n")
-
-    def boom(src, dst):
-        raise OSError("rename failed")
-
-    monkeypatch.setattr(_io.os, "replace", boom)
-    with pytest.raises(OSError, match="rename failed"):
-        _io.atomic_write(path, b"two\n")
-    assert path.read_text() == "one\n"
-    assert os.listdir(tmp_path) == ["README.md"]
-
-
 def test_make_record_is_valid_and_json():
     rec = _io.make_record(
         "demo", "python -m experiments demo", {"a": 1}, {"x": [1]}, {}
@@ -274,8 +260,7 @@ DIGITS_TINY += ["--n-samples", "300", "--quiet"]
 COMPARE_TINY = ["--fixed", "--n", "400", "--d", "3", "--k", "4"]
 COMPARE_TINY += ["--dtype", "float64", "float32"]
 COMPARE_TINY += ["--repeats", "1", "--max-iter", "3", "--sparse", "300", "50", "0.1"]
-COMPARE_TINY += ["4", "--init-repeats", "2", "--peakmem", "300", "3", "4"]
-COMPARE_TINY += ["--peakmem-impls", "nbkm-lloyd", "sklearn-lloyd", "--quiet"]
+COMPARE_TINY += ["4", "--init-repeats", "2", "--peakmem", "300", "3", "4", "--quiet"]
 WHOLE_TINY = ["--n", "600", "--d", "4", "--k", "5", "--dtype", "float32", "float64"]
 WHOLE_TINY += ["--kind", "separated", "digits", "--repeats", "2", "--quiet"]
 
@@ -332,7 +317,7 @@ def test_digits(results_root):
             assert same["n_steps_equal"] == (nb["n_steps"] == sk["n_steps"])
             assert same["labels_equal"] == (nb["labels"] == sk["labels"])
         assert "n_steps" not in results["runs"]["n_init=2"]["nbkm"]["per_seed"][0]
-    text = "\n".join(digits.section(rec, "digits"))
+    text = "\n".join(digits.section(rec))
     mb = results["minibatch"]["n_init=auto"]["sklearn"]["metrics"]["accuracy"]
     assert f"| auto | sklearn MiniBatchKMeans | {mb['mean']:.4f} [" in text
     assert "- MiniBatchKMeans n_init=2: identical labels for" in text
@@ -364,19 +349,20 @@ def test_compare_fixed(results_root):
             / row["init"]["sklearn"]["median_seconds"]
         )
     assert r["summary"]["lloyd"]["n_shapes"] == 2
-    peak = r["peak_memory"]
-    assert set(peak["impls"]) == {"nbkm-lloyd", "sklearn-lloyd"}
+    peak = r["memory"]  # --peakmem is --memory, of every mode that times dense fits
+    assert set(peak["impls"]) == {
+        f"{lib}-{a}" for lib in IMPLS for a in ("lloyd", "elkan")
+    }
     assert all(res["data_bytes"] == 300 * 3 * 8 for res in peak["impls"].values())
     assert r["sparse"]["nnz"] == round(300 * 50 * 0.1)
 
 
 def test_compare_skips_elkan_and_init_above_their_bounds():
     from benchmarks.workloads import draw_gaussian
-    from experiments import compare
 
-    params = dict(compare.DEFAULTS, max_iter=2, repeats=1, init_repeats=1)
+    params = dict(_fixed.DEFAULTS, max_iter=2, repeats=1, init_repeats=1)
     params.update(elkan_max_bounds=300 * 5 - 1, init_max_nk=300 * 5 - 1)
-    row = compare.run_shape(draw_gaussian(300, 3, "float64"), 5, params, False, 1.0)
+    row = _fixed.run_shape(draw_gaussian(300, 3, "float64"), 5, params, False, 1.0)
     assert set(row["impls"]) == {"nbkm-lloyd", "sklearn-lloyd"}
     assert set(row["ratios"]) == {"lloyd"}
     assert set(row["skipped"]) == {"elkan", "kmeans++"}
@@ -387,7 +373,7 @@ def test_compare_whole_fit_section(results_root):
     r = rec["results"]
     assert r["mode"] == "whole_fit" and len(r["grid"]) == 2 * 2
     assert {row["kind"] for row in r["grid"]} == {"separated", "digits"}
-    text = "\n".join(compare.section(rec, "compare"))
+    text = "\n".join(compare.section(rec))
     assert "## Speed against scikit-learn" in text and "all targets:" in text
     assert "nbkm-lloyd s (iters)" in text
 
@@ -397,19 +383,20 @@ def test_compare_axis_names_faiss_only_when_run(faiss_installed, monkeypatch):
     """faiss appears in the fixed mode's ratios and axis label exactly when it ran."""
     import sys
 
+    from benchmarks import peers
     from benchmarks.workloads import draw_gaussian
-    from experiments import _plots, compare
+    from experiments import _plots
 
     if faiss_installed:  # whether or not it is installed here: a stand-in fit
-        monkeypatch.setattr(compare, "faiss_status", lambda: {"available": True})
-        monkeypatch.setattr(compare, "_fit_faiss", lambda X, k, it, t: (1e-3, it, 1.0))
+        monkeypatch.setattr(peers, "status", lambda name: {"available": True})
+        monkeypatch.setattr(peers, "fit_faiss", lambda X, c, it, t: (1e-3, it, 1.0))
     else:
         monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss fails
-    status = compare.faiss_status()
+    status = peers.status("faiss")
     assert status["available"] is faiss_installed
-    params = dict(compare.DEFAULTS, max_iter=2, repeats=1, init_repeats=0)
+    params = dict(_fixed.DEFAULTS, max_iter=2, repeats=1, init_repeats=0)
     X = draw_gaussian(200, 3, "float32")
-    row = compare.run_shape(X, 4, params, status["available"], 1.0)
+    row = _fixed.run_shape(X, 4, params, status["available"], 1.0)
     assert ("faiss" in row["impls"]) is faiss_installed
     assert ("faiss" in row["ratios"]) is faiss_installed
     labels = []
@@ -420,7 +407,7 @@ def test_compare_axis_names_faiss_only_when_run(faiss_installed, monkeypatch):
         return Path(path).name
 
     monkeypatch.setattr(_plots, "save_figure", capture)
-    compare.plot({"grid": [row], "timings": {"n_threads": 2}}, Path("unused.png"))
+    _fixed.plot({"grid": [row], "timings": {"n_threads": 2}}, Path("unused.png"))
     assert "faster" in labels[0]
     assert ("faiss" in labels[0]) is faiss_installed
 
@@ -543,8 +530,8 @@ def test_check_of_a_reference_from_before_minibatch_says_so(
     rec = strict_load(path)
     del rec["results"]["minibatch"]
     _io.write_json(path, rec)
-    digits.EXPERIMENT.validate_record(rec, "old.json")  # an older record is valid
-    text = "\n".join(digits.section(rec, "digits"))
+    digits.validate(rec, "old.json")  # an older record is valid
+    text = "\n".join(digits.section(rec))
     assert "MiniBatchKMeans" not in text  # and renders as it did
     capsys.readouterr()
     assert cli.main(["check", "--reference", str(root), "--quiet"]) == 1

@@ -67,8 +67,8 @@ def test_one_cell_end_to_end(record):
 
 
 def test_record_validates_and_renders(record):
-    compare.EXPERIMENT.validate_record(record, "compare_minibatch.json")
-    text = "\n".join(compare.section(record, "compare_minibatch"))
+    compare.validate(record, "compare_minibatch.json")
+    text = "\n".join(compare.section(record))
     assert "## Mini-batch k-means against scikit-learn" in text
     row = record["results"]["grid"][0]
     assert f"| {row['label']} |" in text and f"| {row['ratio']:.2f} | yes |" in text
@@ -90,29 +90,25 @@ def test_a_damaged_minibatch_record_is_refused(record, damage):
     damaged = json.loads(json.dumps(record))
     damage(damaged["results"])
     with pytest.raises(_io.RecordError, match="x.json: results"):
-        compare.EXPERIMENT.validate_record(damaged, "x.json")
+        compare.validate(damaged, "x.json")
 
 
 def test_the_other_modes_still_need_their_keys(record):
     whole = json.loads(json.dumps(record))
     whole["results"]["mode"] = "whole_fit"  # no gemm_peak_gflops nor faiss
     with pytest.raises(_io.RecordError, match="results.gemm_peak_gflops"):
-        compare.EXPERIMENT.validate_record(whole, "x.json")
+        compare.validate(whole, "x.json")
 
 
 def test_default_grid_and_workload_come_from_workloads():
-    from experiments._cli import parser
-
-    p = parser(compare.EXPERIMENT)
-    params = compare.params_from(p.parse_args(["--minibatch"]))
+    params = cli.parse_job(["compare", "--minibatch"])[0].params
     for key in ("n", "d", "k", "batch_size", "dtype"):
         assert params[key] == workloads.MINIBATCH_GRID[key]
     assert params["max_iter"] == workloads.MINIBATCH_MAX_ITER
     assert params["n_threads"] == workloads.N_THREADS
     assert compare.set_name(params) == "compare_minibatch"
-    narrowed = compare.params_from(
-        p.parse_args(["--minibatch", "--k", "10", "--batch-size", "8192"])
-    )
+    argv = ["compare", "--minibatch", "--k", "10", "--batch-size", "8192"]
+    narrowed = cli.parse_job(argv)[0].params
     assert (narrowed["k"], narrowed["batch_size"]) == ([10], [8192])
     assert len(MB.plan(narrowed)[0]) == 1 * 2 * 1 * 1 * 2  # n, d, k, batch, dtype
 
@@ -168,7 +164,7 @@ def test_summary_names_the_worst_cell():
     ],
 )
 def test_options_of_another_mode_are_refused(argv, message, capsys, monkeypatch):
-    monkeypatch.setattr(compare.EXPERIMENT, "run", None)  # nothing may start
+    monkeypatch.setattr(_io, "write_set", None)  # nothing may start
     assert cli.main(["compare", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err

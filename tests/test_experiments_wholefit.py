@@ -236,10 +236,10 @@ def test_agreement_records_mismatches():
 
 def test_whole_fit_compare_end_to_end(tmp_path, monkeypatch):
     """A tiny run, one peer made absent, nbkm's pruning record stood in for."""
-    from experiments import _fit
+    from experiments import _timing
 
     monkeypatch.setitem(sys.modules, "sklearnex.cluster", None)
-    real = _fit.timed_fit
+    real = _timing.timed_fit
 
     def with_pruning(lib, X, n_threads=None, **params):
         est, seconds = real(lib, X, n_threads, **params)
@@ -283,7 +283,7 @@ def test_whole_fit_compare_end_to_end(tmp_path, monkeypatch):
     assert r["targets"]["all_hold"] in (True, False)
     assert any(lib["user_api"] == "blas" for lib in r["timings"]["libraries"])
     assert all("architecture" in lib for lib in r["timings"]["libraries"])
-    text = "\n".join(W.section(rec, "compare"))
+    text = "\n".join(W.section(rec))
     assert "sklearnex was skipped: not installed" in text
     assert "all targets:" in text
 
@@ -318,13 +318,13 @@ def test_whole_fit_memory_per_algorithm(tmp_path):
 
 def test_nbkm_kernels_are_loaded_once_per_dtype_before_any_timing(monkeypatch):
     import nbkm
-    from experiments import _wholefit
+    from experiments import _timing
 
     calls = []
     monkeypatch.setattr(nbkm, "compile_kernels", lambda **kw: calls.append(kw))
-    monkeypatch.setattr(_wholefit, "_KERNELS_LOADED", set())
+    monkeypatch.setattr(_timing, "_KERNELS_LOADED", set())
     for dtype in (np.float32, np.float32, np.float64):
-        _wholefit._load_nbkm_kernels(dtype)
+        _timing.load_nbkm_kernels(dtype)
     assert calls == [
         {"dtypes": ["float32"], "layouts": ["dense"]},
         {"dtypes": ["float64"], "layouts": ["dense"]},

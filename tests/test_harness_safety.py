@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from experiments import __main__ as cli
-from experiments import _cli, _io, digits, history
-from experiments.__main__ import load_all
+from experiments import _cli, _io, blobs, digits, history
 
 DIGITS_SMALL = ["--seeds", "3", "--n-init", "auto", "--repeats", "1"]
 DIGITS_SMALL += ["--n-samples", "120", "--no-agreement", "--quiet"]
@@ -48,9 +47,7 @@ def one_error_line(capsys) -> str:
 @pytest.fixture
 def idle(monkeypatch):
     """Make every experiment's run fail loudly: nothing may start."""
-    for experiment in load_all().values():
-        if experiment.params is not None:
-            monkeypatch.setattr(experiment, "run", no_work)
+    monkeypatch.setattr(_io, "write_set", no_work)
 
 
 # ------------------------------------------ 1. --out replaces only a result set
@@ -96,7 +93,7 @@ def test_out_refuses_a_result_set_of_another_experiment(tmp_path, capsys, monkey
     assert cli.main(["blobs", "--out", str(out), "--quiet"]) == 0
     before = snapshot(out)
     capsys.readouterr()
-    monkeypatch.setattr(load_all()["digits"], "run", no_work)
+    monkeypatch.setattr(digits, "run", no_work)
     assert cli.main(["digits", "--out", str(out), *DIGITS_SMALL]) == 2
     assert "result set of blobs" in one_error_line(capsys)
     assert snapshot(out) == before
@@ -220,7 +217,7 @@ def test_reference_asv_is_swapped_in_only_when_everything_succeeded(
     def fails(*args, **kwargs):
         raise failure("the run failed")
 
-    monkeypatch.setattr(load_all()["blobs"], "run", fails)
+    monkeypatch.setattr(blobs, "run", fails)
     argv = ["reference", "--root", str(root), "--asv", str(new), "--only", "blobs"]
     if failure is KeyboardInterrupt:
         assert cli.main([*argv, "--quiet"]) == 130
@@ -387,7 +384,7 @@ def test_report_on_a_damaged_digits_record_is_one_clear_line(
 
 
 def test_the_small_digits_record_passes_its_validation(digits_record):
-    digits.EXPERIMENT.validate_record(digits_record, "digits.json")
+    digits.validate(digits_record, "digits.json")
 
 
 # ------------------------------------------- 6. path options name themselves
@@ -439,11 +436,10 @@ def test_reference_root_unwritable_is_one_line(tmp_path, capsys, monkeypatch, id
 
 def test_two_runs_finishing_the_same_set_at_once_both_succeed(tmp_path, monkeypatch):
     """B finishes while A has moved the old set aside: B waits for A, then replaces."""
-    experiment = load_all()["blobs"]
-    body = {key: 1 for key in experiment.required}
-    monkeypatch.setattr(experiment, "run", lambda params, out, quiet: (body, {}))
+    body = dict.fromkeys(("nbkm", "sklearn", "textbook", "comparison"), 1)
+    job = _io.Job("blobs", "blobs", {}, lambda *_: (body, {}), blobs.validate, list)
     out = tmp_path / "blobs"
-    _cli.run_into(experiment, {}, out, "first", True)
+    _io.write_set(job, out, "first")
 
     a_moved_aside, b_done = threading.Event(), threading.Event()
     real_replace = os.replace
@@ -461,7 +457,7 @@ def test_two_runs_finishing_the_same_set_at_once_both_succeed(tmp_path, monkeypa
         try:
             if name == "B":
                 a_moved_aside.wait(timeout=10)
-            _cli.run_into(experiment, {}, out, name, True)
+            _io.write_set(job, out, name)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(f"{name}: {exc!r}")
         finally:

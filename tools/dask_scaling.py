@@ -16,9 +16,9 @@ difference between that fit and a 2-iteration fit divided by ``max_iter - 2``
 (what an iteration costs once the data is on the workers). One cluster per
 worker count (``LocalCluster(w, threads_per_worker=1, processes=True)``,
 ``--threads // w`` threads for Numba, OpenMP and BLAS in each worker), all
-started up front. Within each repeat the
-implementations run round-robin, so load on the machine hits all alike; the
-table gives the median over ``--repeats``, after one untimed warm-up fit each.
+started up front. The implementations are timed interleaved, the order rotating
+every repeat (``experiments/_timing.py``), so load on the machine hits all alike;
+the table gives the median over ``--repeats``, after one untimed warm-up fit each.
 
 Ratios: ``dask-ml / nbkm-dask`` at the same worker count (target >= 3), and
 ``nbkm-dask/1 / nbkm`` (target <= 1.3 at n=1e7).
@@ -40,9 +40,9 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import dask_cluster as dc  # noqa: E402
+from experiments import _timing  # noqa: E402
 
 #: Iterations of the short fit whose time is subtracted for the marginal cost.
 SHORT_FIT = 2
@@ -163,27 +164,27 @@ def parse_args(argv=None):
 
 
 def _worker_info(dask_worker=None):
-    """Run on each worker: its thread settings and BLAS (pickled by value)."""
+    """Run on each worker: its thread settings and BLAS (pickled by value).
+
+    Self-contained: a worker may not import ``experiments``.
+    """
     import os
 
     import numba
     import threadpoolctl
 
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel region ran in the worker yet
+        layer = None
     return {
         "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "numba_threads": int(numba.config.NUMBA_NUM_THREADS),
-        "threading_layer": _layer(numba),
+        "threading_layer": layer,
         "dask_threads": int(dask_worker.state.nthreads) if dask_worker else None,
         "threadpools": threadpoolctl.threadpool_info(),
     }
-
-
-def _layer(numba):
-    try:
-        return numba.threading_layer()
-    except ValueError:
-        return None
 
 
 def _environment(args, clients):
@@ -193,11 +194,9 @@ def _environment(args, clients):
     import numba
     import numpy
     import sklearn
-    import threadpoolctl
 
     import nbkm
 
-    pools = threadpoolctl.threadpool_info()
     return {
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -212,15 +211,8 @@ def _environment(args, clients):
             "dask-ml": dask_ml.__version__,
         },
         "threads_single_machine": args.threads,
-        "numba_threading_layer_client": _layer(numba),
-        "blas": [
-            {
-                k: p.get(k)
-                for k in ("internal_api", "version", "architecture", "num_threads")
-            }
-            for p in pools
-            if p.get("user_api") == "blas"
-        ],
+        "numba_threading_layer_client": _timing.threading_layer(),
+        "blas": [lib for lib in _timing.blas_info() if lib["user_api"] == "blas"],
         "workers": {
             str(w): {
                 "n_workers": w,
@@ -303,20 +295,22 @@ def run(args, log=print):
                     )
                 return seconds
 
-            for name in names:  # warm-up: compilation, first touch
-                fit(name, args.max_iter)
-            samples = {name: [] for name in names}
-            marginal = {name: [] for name in names}
-            for _ in range(args.repeats):
-                for name in names:
-                    whole = fit(name, args.max_iter)
-                    samples[name].append(whole / args.max_iter)
-                    if args.max_iter > SHORT_FIT:
-                        short = fit(name, SHORT_FIT)
-                        marginal[name].append(
-                            (whole - short) / (args.max_iter - SHORT_FIT)
-                        )
-            median = {name: statistics.median(s) for name, s in samples.items()}
+            def whole_and_marginal(name, fit=fit):
+                whole = fit(name, args.max_iter)
+                if args.max_iter <= SHORT_FIT:
+                    return whole / args.max_iter, None
+                short = fit(name, SHORT_FIT)
+                return whole / args.max_iter, (whole - short) / (
+                    args.max_iter - SHORT_FIT
+                )
+
+            # warm-up: compilation, first touch
+            warm_up = {name: partial(fit, name, args.max_iter) for name in names}
+            calls = {name: partial(whole_and_marginal, name) for name in names}
+            runs = _timing.interleaved(calls, args.repeats, warm_up)
+            samples = {name: [w for w, _ in r] for name, r in runs.items()}
+            marginal = {name: [m for _, m in r] for name, r in runs.items()}
+            median = {name: _timing.median(s) for name, s in samples.items()}
             row = {
                 "n": n,
                 "k": k,
@@ -326,7 +320,7 @@ def run(args, log=print):
             }
             if args.max_iter > SHORT_FIT:
                 row["median_marginal_s_per_iter"] = {
-                    name: statistics.median(s) for name, s in marginal.items()
+                    name: _timing.median(s) for name, s in marginal.items()
                 }
                 row["samples_marginal_s_per_iter"] = marginal
                 row["marginal_ratios"] = _ratios(

@@ -3,10 +3,10 @@ r"""Whole fits on CSR data: nbkm's lloyd and elkan against scikit-learn's, side 
 The data are topic documents (``benchmarks.workloads.topic_documents``: TF-IDF-like,
 clustered, most documents sharing no word with most centres). Every fit gets the
 same explicit init (the first ``k`` rows), ``n_init=1``, default ``tol`` and
-``max_iter=300``; within each repeat the four implementations run in turn, so load
-on the machine hits all alike. Reported: milliseconds per iteration (fit time /
-``n_iter_``, median over repeats), iterations, and how many labels differ from
-scikit-learn's lloyd.
+``max_iter=300``; the four implementations are timed interleaved, after a warm-up
+each (``experiments/_timing.py``), so load on the machine hits all alike.
+Reported: milliseconds per iteration (fit time / ``n_iter_``, median over
+repeats), iterations, and how many labels differ from scikit-learn's lloyd.
 
 Usage::
 
@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 # Before any OpenMP runtime loads: idle threads sleep instead of spinning, so
@@ -31,6 +30,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.workloads import topic_documents  # noqa: E402
+from experiments._timing import interleaved, median, timed_fit  # noqa: E402
 
 IMPLS = (
     ("nbkm", "lloyd"),
@@ -40,25 +40,11 @@ IMPLS = (
 )
 
 
-def _estimator(lib, algorithm, init, threads):
-    params = dict(init=init, n_init=1, algorithm=algorithm)
-    if lib == "nbkm":
-        from nbkm import KMeans
-
-        return KMeans(init.shape[0], n_threads=threads, **params)
-    from sklearn.cluster import KMeans
-
-    return KMeans(init.shape[0], **params)
-
-
 def _fit(lib, algorithm, X, init, threads):
-    from threadpoolctl import threadpool_limits
-
-    est = _estimator(lib, algorithm, init, threads)
-    with threadpool_limits(limits=threads, user_api="openmp"):
-        start = time.perf_counter()
-        est.fit(X)
-        return time.perf_counter() - start, est
+    est, seconds = timed_fit(
+        lib, X, threads, n_clusters=len(init), init=init, n_init=1, algorithm=algorithm
+    )
+    return seconds, est
 
 
 def run(n, vocabulary, topics, ks, repeats, threads, log=print):
@@ -69,21 +55,18 @@ def run(n, vocabulary, topics, ks, repeats, threads, log=print):
     rows = []
     for k in ks:
         init = X[:k].toarray()
-        for impl in IMPLS:  # warm-up: compilation, thread pools
-            _fit(*impl, X[: min(2000, X.shape[0])], init, threads)
-        per_iter = {impl: [] for impl in IMPLS}
-        fitted = {}
-        for _ in range(repeats):
-            for impl in IMPLS:
-                seconds, est = _fit(*impl, X, init, threads)
-                per_iter[impl].append(seconds / est.n_iter_)
-                fitted[impl] = est
+        small = X[: min(2000, X.shape[0])]  # warm-up: compilation, thread pools
+        warm_up = {impl: partial(_fit, *impl, small, init, threads) for impl in IMPLS}
+        calls = {impl: partial(_fit, *impl, X, init, threads) for impl in IMPLS}
+        runs = interleaved(calls, repeats, warm_up)
+        fitted = {impl: fits[-1][1] for impl, fits in runs.items()}
         ref = fitted[("sklearn", "lloyd")].labels_
         rows.append(
             {
                 "k": k,
                 "ms_per_iter": {
-                    impl: 1e3 * statistics.median(v) for impl, v in per_iter.items()
+                    impl: 1e3 * median([s / est.n_iter_ for s, est in fits])
+                    for impl, fits in runs.items()
                 },
                 "n_iter": {impl: est.n_iter_ for impl, est in fitted.items()},
                 "labels_differ": {

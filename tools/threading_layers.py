@@ -26,10 +26,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from experiments._timing import median, threading_layer  # noqa: E402
 
 LAYERS = ("omp", "tbb", "workqueue")
 SHAPES = ((100_000, 16, 10, "float32"), (100_000, 64, 100, "float64"))
@@ -99,10 +105,8 @@ def _child(mode: str) -> dict:
         out["digits_fit/nbkm_alone"] = best(
             lambda: nbkm.KMeans(10, n_init=10, random_state=0).fit(digits)
         )
-    try:
-        out["layer"] = numba.threading_layer()
-    except ValueError:  # sklearn alone: no Numba parallel region ran
-        out["layer"] = os.environ["NUMBA_THREADING_LAYER"]
+    # sklearn alone: no Numba parallel region ran
+    out["layer"] = threading_layer() or os.environ["NUMBA_THREADING_LAYER"]
     out["threads"] = numba.get_num_threads()
     return out
 
@@ -138,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, seconds in result.items():
                 samples[layer].setdefault(name, []).append(seconds)
     medians = {
-        layer: {name: statistics.median(v) for name, v in values.items()}
+        layer: {name: median(v) for name, v in values.items()}
         for layer, values in samples.items()
     }
     ratios = {

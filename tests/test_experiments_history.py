@@ -16,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from experiments import _io, history  # noqa: E402
+from experiments import _io, _timing, history  # noqa: E402
 from experiments.__main__ import main as cli  # noqa: E402
 
 COLUMNS = ["result", "params", "version", "started_at", "duration"]
@@ -195,7 +195,7 @@ def test_busy_cpus_sees_another_busy_process():
         ]
     )
     try:
-        busy = _io.load_probe(seconds=1.5)["busy_cpus"]
+        busy = _timing.load_probe(seconds=1.5)["busy_cpus"]
     finally:
         spin.wait()
     assert busy is not None
