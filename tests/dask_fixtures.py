@@ -7,9 +7,8 @@ its clusters once per module that uses it.
 
 import contextlib
 
+import distributed
 import pytest
-
-distributed = pytest.importorskip("distributed")
 
 TIMEOUT = 120
 

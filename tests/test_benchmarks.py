@@ -2,8 +2,12 @@
 
 Smoke mode (``NBKM_BENCH_SMOKE=1``) keeps every parameter combination of the suite
 but shrinks the datasets, so each benchmark runs exactly the code asv runs. A
-benchmark that raises here fails; one whose ``setup`` raises ``NotImplementedError``
-is a skip, as in asv. No timings are taken.
+benchmark that raises here fails. A combination whose ``setup`` raises
+``NotImplementedError`` does not apply here (asv skips it): it is not generated.
+Which ones apply is the benchmark's own rule, decided by running its ``setup``
+once on the smoke data (``_applies``); ``tests/conftest.py`` asks only for the
+tests selected to run, so ``-m "not slow"`` pays nothing for it. No timings are
+taken.
 """
 
 import importlib
@@ -69,24 +73,83 @@ def _setup_cache(cls):
     return _CACHES[cls]
 
 
+def _args(cls, combo):
+    args = list(combo)
+    if hasattr(cls, "setup_cache"):
+        args = [_setup_cache(cls), *args]
+    return args
+
+
+_APPLIES = {}
+
+
+def _applies(cls, method, combo):
+    """Whether ``cls``'s ``setup`` accepts ``combo`` here (asv's rule, in smoke mode).
+
+    ``setup`` raising ``NotImplementedError`` is how the suite says a combination
+    does not apply (a missing peer or algorithm, faiss and float64, the Dask
+    shapes smoke mode leaves out, a fit that records no pruning). Any other
+    error keeps the combination, so that its test shows the failure. One
+    ``setup`` per class and combination (the methods share it); the result of
+    ``setup_cache`` is kept for the tests.
+    """
+    key = (cls, combo)
+    if key not in _APPLIES:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("NBKM_BENCH_SMOKE", "1")
+            _APPLIES[key] = _setup_accepts(cls, combo)
+    return _APPLIES[key]
+
+
+def _setup_accepts(cls, combo):
+    try:
+        args = _args(cls, combo)
+        bench = cls()
+    except Exception:  # noqa: BLE001 - the test shows it
+        return True
+    try:
+        if hasattr(bench, "setup"):
+            bench.setup(*args)
+    except NotImplementedError:
+        return False
+    except Exception:  # noqa: BLE001 - the test shows it
+        return True
+    finally:
+        try:
+            if hasattr(bench, "teardown"):
+                bench.teardown(*args)
+        except Exception:  # noqa: BLE001 - the test shows it
+            pass
+    return True
+
+
+def _after_applies():
+    """Close the Dask clusters ``setup`` started: no idle workers during other tests.
+
+    The Dask benchmarks start them again when they run.
+    """
+    from benchmarks import dask_cluster
+
+    dask_cluster.close_clients()
+
+
 @pytest.fixture(autouse=True)
 def _smoke(monkeypatch):
     monkeypatch.setenv("NBKM_BENCH_SMOKE", "1")
 
 
 @pytest.mark.slow
+@pytest.mark.applies_if.with_args(_applies, cleanup=_after_applies)
 @pytest.mark.parametrize(("cls", "method", "combo"), list(_cases()))
 def test_benchmark_runs(cls, method, combo):
-    args = list(combo)
-    if hasattr(cls, "setup_cache"):
-        args = [_setup_cache(cls), *args]
+    args = _args(cls, combo)
     bench = cls()
     try:
         if hasattr(bench, "setup"):
             try:
                 bench.setup(*args)
             except NotImplementedError as exc:
-                pytest.skip(f"skipped by setup: {exc}")
+                pytest.fail(f"setup now says this does not apply: {exc}")
         value = getattr(bench, method)(*args)
     finally:
         if hasattr(bench, "teardown"):
@@ -145,16 +208,28 @@ def test_conventions(label):
     assert cls.timeout > 0
 
 
-def test_thread_count_is_fixed():
-    assert common.N_THREADS == 2
+def test_benchmarks_run_with_n_threads():
+    """nbkm gets ``n_threads=N_THREADS``; OpenMP and BLAS are capped until teardown."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def threads():
+        return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info()}
+
+    assert common.make_kmeans("nbkm").n_threads == common.N_THREADS
+    with threadpool_limits(limits=1):
+        bench = common.Benchmark()
+        bench._limit_threads()
+        try:
+            assert set(threads().values()) == {common.N_THREADS}
+        finally:
+            bench.teardown()
+        assert set(threads().values()) == {1}
 
 
 def test_one_definition_of_the_workloads():
-    """asv's suite and `experiments compare` take their shapes from one module."""
+    """asv's iteration classes take their shapes from ``benchmarks/workloads.py``."""
     from benchmarks import iteration, workloads
-    from experiments import compare
 
-    assert compare.workloads is workloads
     assert iteration.LloydIteration.params[1:] == [
         workloads.GRID[key] for key in ("n", "d", "k", "dtype")
     ]

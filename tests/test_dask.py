@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+import dask.array as da
 import dask_fixtures
 import numpy as np
 import pytest
@@ -19,10 +20,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_blobs
 
 import nbkm
-
-da = pytest.importorskip("dask.array")
-distributed = pytest.importorskip("distributed")
-nbkm_dask = pytest.importorskip("nbkm.dask")
+import nbkm.dask as nbkm_dask
 
 # The module's clusters: one of 1 worker, one of 2 (see dask_fixtures).
 clients = dask_fixtures.clients

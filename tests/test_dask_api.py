@@ -8,6 +8,7 @@ on one 2-worker ``LocalCluster`` shared by the module. Values are compared with
 import copy
 import pickle
 
+import dask.array as da
 import dask_fixtures
 import joblib
 import numpy as np
@@ -19,9 +20,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 
 import nbkm
-
-da = pytest.importorskip("dask.array")
-nbkm_dask = pytest.importorskip("nbkm.dask")
+import nbkm.dask as nbkm_dask
 
 client = dask_fixtures.client
 on = dask_fixtures.on

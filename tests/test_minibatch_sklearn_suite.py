@@ -279,10 +279,16 @@ def test_fortran_aligned_data(global_random_seed):
 
 
 def test_minibatch_kmeans_verbose(capsys):
-    # Check verbose mode of MiniBatchKMeans for better coverage.
+    # Check verbose mode of MiniBatchKMeans for better coverage. (scikit-learn
+    # only runs it; here the messages are checked: the init, and one line per
+    # step taken.)
     km = MBK(n_clusters=n_clusters, random_state=42, verbose=1)
     km.fit(X)
-    capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "Init 1/" in out
+    steps = [line for line in out.splitlines() if line.startswith("Minibatch step ")]
+    assert len(steps) == km.n_steps_
+    assert steps[-1].startswith(f"Minibatch step {km.n_steps_}/")
 
 
 def test_minibatch_kmeans_warning_init_size():
@@ -374,18 +380,30 @@ def test_minibatch_reassign(input_data, global_random_seed):
     assert_allclose(km.cluster_centers_, perfect_centers)
 
 
-def test_minibatch_with_many_reassignments():
+def test_minibatch_with_many_reassignments(capsys):
     # Test for the case that the number of clusters to reassign is bigger
     # than the batch_size. Run the test with 100 clusters and a batch_size of
     # 10 because it turned out that these values ensure that the number of
-    # clusters to reassign is always bigger than the batch_size.
-    MBK(
+    # clusters to reassign is always bigger than the batch_size. (scikit-learn
+    # only runs it; here the verbose output shows that case happened: the
+    # number reassigned reaches its cap, half the batch; and the fit must still
+    # be a valid one.)
+    km = MBK(
         n_clusters=100,
         batch_size=10,
         init_size=n_samples,
         random_state=42,
         verbose=True,
     ).fit(X)
+    reassigned = [
+        int(line.split()[2])
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("[MiniBatchKMeans] Reassigning ")
+    ]
+    assert reassigned and max(reassigned) == 10 // 2
+    assert km.cluster_centers_.shape == (100, n_features)
+    assert np.isfinite(km.cluster_centers_).all()
+    assert_array_equal(km.labels_, km.predict(X))
 
 
 def test_minibatch_kmeans_init_size():
@@ -753,9 +771,19 @@ def test_kmeans_with_array_like_or_np_scalar_init(kwargs):
     """
     X = np.asarray([[0, 0], [0.5, 0], [0.5, 1], [1, 1]], dtype=np.float64)
 
-    clustering = MBK(n_clusters=2, **kwargs)
+    clustering = MBK(n_clusters=2, random_state=0, **kwargs)
     # Does not raise
     clustering.fit(X)
+    # And fits as the plain str or ndarray would (not only scikit-learn's check).
+    plain = {
+        "init": str(kwargs["init"])
+        if isinstance(kwargs["init"], str)
+        else np.asarray(kwargs["init"], dtype=np.float64)
+    }
+    reference = MBK(n_clusters=2, random_state=0, **{**kwargs, **plain}).fit(X)
+    assert_array_equal(clustering.cluster_centers_, reference.cluster_centers_)
+    assert_array_equal(clustering.labels_, reference.labels_)
+    assert len(set(clustering.labels_)) == 2
 
 
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
