@@ -26,12 +26,12 @@ def prepare_views(centers, centers_t, centers_sq):
     """Write ``centers.T`` into ``centers_t`` and the squared norms into ``centers_sq``.
 
     The norms are rounded as scikit-learn's ``row_norms(centers, squared=True)``
-    (NumPy's ``einsum``), overwriting the kernel's own sum. Their bits matter
+    (:func:`squared_norms`). Their bits matter
     wherever distances tie in exact arithmetic: a sparse sample that shares no
     feature with several centres is at ``||c||^2`` from each, and the argmin is
     then decided by how those norms were rounded.
     """
-    K.prepare_centers(centers, centers_t, centers_sq)
+    centers_t[...] = centers.T
     squared_norms(centers, out=centers_sq)
 
 

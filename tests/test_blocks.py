@@ -10,6 +10,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from nbkm import _kernels as K
+from nbkm._assign import prepare_views
 from nbkm._kernels._blocks import MAX_BLOCKS, MIN_BLOCK_ROWS
 
 
@@ -41,7 +42,7 @@ def test_lloyd_partials_of_pieces_fold_to_the_whole_bitwise(dtype):
     x_mean = K.column_means(X)
     centers = X[:k] - x_mean
     t, sq = np.empty((d, k), dtype), np.empty(k, dtype)
-    K.prepare_centers(centers, t, sq)
+    prepare_views(centers, t, sq)
 
     def sweep(lo, hi, rows):
         bounds = K.block_bounds(hi - lo, rows)

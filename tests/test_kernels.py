@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from nbkm import _kernels as K
-from nbkm._assign import assign_labels, inertia
+from nbkm._assign import assign_labels, inertia, prepare_views, squared_norms
 from nbkm._elkan import elkan_single
 from nbkm._lloyd import lloyd_single
 from nbkm._samples import Samples
@@ -48,9 +48,7 @@ def _samples(X, layout):
 
 
 def _sq(centers):
-    out = np.empty(centers.shape[0], dtype=centers.dtype)
-    K.squared_norms(centers, out)
-    return out
+    return squared_norms(centers)
 
 
 def _lloyd_step(samples, weights, centers, grouped=False):
@@ -62,7 +60,7 @@ def _lloyd_step(samples, weights, centers, grouped=False):
     labels = np.full(n, -1, dtype=np.int32)
     centers_t = np.empty((d, k), dtype=centers.dtype)
     centers_sq = np.empty(k, dtype=centers.dtype)
-    K.prepare_centers(centers, centers_t, centers_sq)
+    prepare_views(centers, centers_t, centers_sq)
     sums = np.full((k, d), np.nan, dtype=centers.dtype)
     w = np.full(k, np.nan, dtype=centers.dtype)
     if samples.is_sparse or grouped:

@@ -25,9 +25,7 @@ from nbkm._kernels._centers import (
     group_by_label,
     half_center_distances,
     move_samples_to_empty_clusters,
-    prepare_centers,
     reduce_partials,
-    squared_norms,
 )
 from nbkm._kernels._dense import candidate_potentials_dense, lloyd_step_dense
 from nbkm._kernels._distances import distances_to_assigned, euclidean_to_centers
@@ -65,11 +63,9 @@ __all__ = [
     "move_batch_centers",
     "move_samples_to_empty_clusters",
     "nearest_centers_sparse",
-    "prepare_centers",
     "reduce_partials",
     "rows_per_block",
     "squared_deviation_sums_by_block",
-    "squared_norms",
     "weighted_sums_by_block",
     "weighted_total",
 ]

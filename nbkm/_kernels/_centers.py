@@ -12,48 +12,6 @@ from nbkm._kernels._rows import add_weighted_row
 
 
 @njit(cache=True, nogil=True)
-def prepare_centers(centers, centers_t, centers_sq):
-    """Transpose the centres and compute their squared norms.
-
-    Parameters
-    ----------
-    centers : ndarray of float32 or float64, shape (n_clusters, n_features)
-        IN. The centres.
-    centers_t : ndarray, shape (n_features, n_clusters), same dtype
-        OUT. ``centers.T``, C-contiguous.
-    centers_sq : ndarray, shape (n_clusters,), same dtype
-        OUT. ``||c_j||^2``.
-    """
-    n_clusters, n_features = centers.shape
-    for j in range(n_clusters):
-        sq = centers.dtype.type(0)
-        for f in range(n_features):
-            c = centers[j, f]
-            centers_t[f, j] = c
-            sq += c * c
-        centers_sq[j] = sq
-
-
-@njit(cache=True, nogil=True)
-def squared_norms(centers, out):
-    """Squared Euclidean norm of each centre.
-
-    Parameters
-    ----------
-    centers : ndarray of float32 or float64, shape (n_clusters, n_features)
-        IN. The centres.
-    out : ndarray, shape (n_clusters,), same dtype
-        OUT. ``||c_j||^2``.
-    """
-    n_clusters, n_features = centers.shape
-    for j in range(n_clusters):
-        sq = centers.dtype.type(0)
-        for f in range(n_features):
-            sq += centers[j, f] * centers[j, f]
-        out[j] = sq
-
-
-@njit(cache=True, nogil=True)
 def reduce_partials(partial_sums, partial_weights, sums, weights):
     """Add the per-block partial sums in block order.
 
