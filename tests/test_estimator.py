@@ -1,5 +1,6 @@
 """nbkm.KMeans against sklearn.cluster.KMeans, and the estimator's own contract."""
 
+import itertools
 import json
 import subprocess
 import sys
@@ -51,10 +52,22 @@ def _assert_same_fit(ours, ref, dtype):
     assert ours.cluster_centers_.dtype == ref.cluster_centers_.dtype
 
 
+def _stopping_and_weights():
+    """(weighted, tol, max_iter): three combinations quick, the other five slow.
+
+    The quick ones meet each stop (strict with ``tol=0``, the tolerance, and
+    ``max_iter``) and weights, with every algorithm, dtype, dataset and k; the
+    default run has all eight.
+    """
+    quick = {(False, 0.0, 300), (True, 1e-4, 300), (False, 1e-4, 1)}
+    return [
+        pytest.param(*case, marks=() if case in quick else pytest.mark.slow)
+        for case in itertools.product([False, True], [0.0, 1e-4], [1, 300])
+    ]
+
+
 @pytest.mark.parametrize("algorithm", ["lloyd", "elkan", "hamerly", "yinyang", "auto"])
-@pytest.mark.parametrize("max_iter", [1, 300])
-@pytest.mark.parametrize("tol", [0.0, 1e-4])
-@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(("weighted", "tol", "max_iter"), _stopping_and_weights())
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("dataset", ["blobs", "digits"])
 @pytest.mark.parametrize("k", [2, 10, 50])
