@@ -8,6 +8,7 @@ labels, and samples either as a dense 2-D array or as a CSR triple
 
 from nbkm._kernels._blocks import (
     block_bounds,
+    block_column_sums,
     column_means,
     column_sums_by_block,
     column_variances,
@@ -46,6 +47,7 @@ __all__ = [
     "block_bounds",
     "candidate_potentials",
     "column_means",
+    "block_column_sums",
     "column_sums_by_block",
     "column_variances",
     "candidate_potentials_dense",

@@ -107,6 +107,27 @@ def fold_blocks(partials: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
+def block_column_sums(X, x_mean, squares, bounds, partial):
+    """Per block and feature, the sum of ``x`` or of ``(x - mean)**2``, in float64.
+
+    One parallel kernel for the mean and the variance: each parallel function
+    costs its own compilation (see docs/performance.md, compile time).
+    """
+    n_features = X.shape[1]
+    for b in prange(bounds.shape[0] - 1):
+        for f in range(n_features):
+            partial[b, f] = 0.0
+        if squares:
+            for i in range(bounds[b], bounds[b + 1]):
+                for f in range(n_features):
+                    dev = np.float64(X[i, f]) - np.float64(x_mean[f])
+                    partial[b, f] += dev * dev
+        else:
+            for i in range(bounds[b], bounds[b + 1]):
+                for f in range(n_features):
+                    partial[b, f] += X[i, f]
+
+
 def column_sums_by_block(X, bounds, partial):
     """Sum of the samples of each block, in float64.
 
@@ -119,12 +140,7 @@ def column_sums_by_block(X, bounds, partial):
     partial : ndarray of float64, shape (n_blocks, n_features)
         OUT. ``sum_{i in block b} X[i]``, in sample order.
     """
-    for b in prange(bounds.shape[0] - 1):
-        for f in range(X.shape[1]):
-            partial[b, f] = 0.0
-        for i in range(bounds[b], bounds[b + 1]):
-            for f in range(X.shape[1]):
-                partial[b, f] += X[i, f]
+    block_column_sums(X, np.zeros(X.shape[1], X.dtype), False, bounds, partial)
 
 
 @njit(cache=True, parallel=True)
@@ -167,7 +183,6 @@ def weighted_total(weights: np.ndarray, values: np.ndarray) -> float:
     return float(fold_blocks(partial))
 
 
-@njit(cache=True, parallel=True)
 def squared_deviation_sums_by_block(X, x_mean, bounds, partial):
     """Sum of ``(x - mean)**2`` per feature over each block, in float64.
 
@@ -182,13 +197,7 @@ def squared_deviation_sums_by_block(X, x_mean, bounds, partial):
     partial : ndarray of float64, shape (n_blocks, n_features)
         OUT. Per block, the sum of squared deviations of each feature.
     """
-    for b in prange(bounds.shape[0] - 1):
-        for f in range(X.shape[1]):
-            partial[b, f] = 0.0
-        for i in range(bounds[b], bounds[b + 1]):
-            for f in range(X.shape[1]):
-                dev = np.float64(X[i, f]) - np.float64(x_mean[f])
-                partial[b, f] += dev * dev
+    block_column_sums(X, x_mean, True, bounds, partial)
 
 
 def column_variances(X: np.ndarray, x_mean: np.ndarray | None = None) -> np.ndarray:
