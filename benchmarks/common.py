@@ -14,8 +14,9 @@ Rules of the suite (numpy's and scikit-learn's, see ``docs/asv.md``):
   ``NotImplementedError`` and asv skips that combination; when nbkm is installed
   but fails to import, the nbkm combinations fail (a broken commit must show) and
   scikit-learn's still run.
-- The workloads (datasets, shapes, thread count) are defined once, in
-  ``benchmarks/workloads.py``, which ``python -m experiments compare`` uses too.
+- The workloads (shapes, thread count, fit parameters) are defined once, in
+  ``benchmarks/workloads.py``, the datasets in ``benchmarks/data.py``; ``python -m
+  experiments compare`` uses both too.
 - The whole-fit classes also time the peers (:data:`ALL_IMPLS`: faiss and
   scikit-learn-intelex, ``benchmarks/peers.py``); where a peer is not installed,
   ``setup`` raises ``NotImplementedError`` and asv skips it.
@@ -28,15 +29,17 @@ import numpy as np
 from sklearn.metrics.cluster import contingency_matrix
 
 from benchmarks import peers
-from benchmarks.workloads import (  # noqa: F401 - the suite's modules import them here
-    N_THREADS,
+from benchmarks.data import (  # noqa: F401 - the suite's modules import them here
     SMOKE_MAX_SAMPLES,
     digits,
     gaussian,
-    n_iterations,
     n_samples,
     smoke,
     sparse_tfidf_like,
+)
+from benchmarks.workloads import (  # noqa: F401 - the suite's modules import them here
+    N_THREADS,
+    n_iterations,
     supported_algorithms,
 )
 

@@ -28,7 +28,8 @@ from benchmarks.common import (
     require_algorithm,
     warm_up,
 )
-from benchmarks.workloads import ALGORITHMS, KINDS, WHOLE_FIT_ASV, kind_data, whole_fit
+from benchmarks.data import KINDS, kind_data
+from benchmarks.workloads import ALGORITHMS, WHOLE_FIT_ASV, whole_fit
 
 DTYPES = ["float32", "float64"]
 

@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from benchmarks import peers, workloads
+from benchmarks import data, peers, workloads
 from experiments import _cli, _memory, _tables, _timing
 from experiments._tables import fmt
 from experiments._timing import IMPLS, timed_fit
@@ -183,7 +183,7 @@ def run_shape(X, k: int, params: dict, faiss_ok: bool, gemm_peak: float) -> dict
 
 def run_sparse(spec: dict, params: dict) -> dict:
     """Time nbkm and sklearn (lloyd and elkan) on the sparse case of ``spec``."""
-    X = workloads.sparse_tfidf_like(spec["n"], spec["d"], spec["density"])
+    X = data.sparse_tfidf_like(spec["n"], spec["d"], spec["density"])
     results, ratios = time_implementations(
         list(_memory.IMPLS), X, spec["k"], params, 2.0 * X.nnz * spec["k"]
     )
@@ -233,7 +233,7 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     for n, d, k, dtype in shapes:
         if X is None or X.shape != (n, d) or X.dtype != dtype:
             X = None  # free the previous data first
-            X = workloads.draw_gaussian(n, d, dtype)
+            X = data.draw_gaussian(n, d, dtype)
         grid.append(run_shape(X, k, params, faiss["available"], gemm[dtype]))
         progress.step(f"{grid[-1]['label']}  {_tables.ratios_text(grid[-1]['ratios'])}")
     sparse = None

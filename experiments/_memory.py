@@ -61,7 +61,8 @@ def _peak_bytes() -> int:
 
 
 def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads):
-    from benchmarks.workloads import draw_gaussian, fixed_workload
+    from benchmarks.data import draw_gaussian
+    from benchmarks.workloads import fixed_workload
 
     lib, algorithm = impl.split("-")
     X = draw_gaussian(n, d, dtype)

@@ -21,7 +21,7 @@ from functools import partial
 
 import numpy as np
 
-from benchmarks import workloads
+from benchmarks import data, workloads
 from experiments import _cli, _io, _tables, _timing
 from experiments import _wholefit as W
 from experiments._timing import IMPLS, timed_fit
@@ -190,7 +190,7 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
         shape = (cell["n"], cell["d"])
         if X is None or X.shape != shape or X.dtype != cell["dtype"]:
             X = None  # free the previous data first
-            X = workloads.draw_gaussian(*shape, cell["dtype"], params["seed"])
+            X = data.draw_gaussian(*shape, cell["dtype"], params["seed"])
         grid.append(run_cell(X, cell, params))
         progress.step(f"{cell['label']}  ratio {grid[-1]['ratio']:.2f}")
     fit_params = workloads.minibatch_fit(1, 1, params["max_iter"], params["seed"])

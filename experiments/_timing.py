@@ -18,7 +18,7 @@ import timeit
 
 import numpy as np
 
-from benchmarks import peers, workloads
+from benchmarks import data, peers
 
 #: The two implementations compared everywhere.
 IMPLS = ("nbkm", "sklearn")
@@ -116,7 +116,7 @@ def gemm_peaks(dtypes, size: int = 1024) -> dict:
     """Return :func:`gemm_gflops` of a square ``size`` product per dtype."""
     peaks = {}
     for dtype in dtypes:
-        square = workloads.draw_gaussian(size, size, dtype, seed=1)
+        square = data.draw_gaussian(size, size, dtype, seed=1)
         peaks[dtype] = gemm_gflops(square, square.T.copy())
     return peaks
 
@@ -124,19 +124,19 @@ def gemm_peaks(dtypes, size: int = 1024) -> dict:
 _KERNELS_LOADED: set = set()
 
 
-def load_nbkm_kernels(dtype) -> None:
-    """Compile or load every nbkm kernel for ``dtype``, once per process.
+def load_nbkm_kernels(dtype, layout="dense") -> None:
+    """Compile or load every nbkm kernel for ``dtype`` and ``layout``, once a process.
 
     A two-iteration warm-up fit does not reach the bounded sweep (runs start with
     Lloyd's sweep until the labels settle), so without this the first timed
     Hamerly or Yinyang fit of a dtype included the kernel's compilation.
     """
     name = np.dtype(dtype).name
-    if name not in _KERNELS_LOADED:
+    if (name, layout) not in _KERNELS_LOADED:
         import nbkm
 
-        nbkm.compile_kernels(dtypes=[name], layouts=["dense"])
-        _KERNELS_LOADED.add(name)
+        nbkm.compile_kernels(dtypes=[name], layouts=[layout])
+        _KERNELS_LOADED.add((name, layout))
 
 
 # ----------------------------------------------------------------- the machine

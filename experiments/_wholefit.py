@@ -19,12 +19,13 @@ primary's seconds per iteration below faiss's.
 
 from __future__ import annotations
 
+import functools
 from functools import partial
 
 import numpy as np
 from scipy.stats import gmean
 
-from benchmarks import peers, workloads
+from benchmarks import data, peers, workloads
 from experiments import _cli, _memory, _tables, _timing
 from experiments._tables import fmt
 from experiments._timing import timed_fit
@@ -45,6 +46,7 @@ PEER_IMPLS = ("sklearn-lloyd", "sklearn-elkan", "faiss", "sklearnex")
 #: (capped by max_iter) and a factor per implementation.
 SPI_NKD, SPI_N, SPI_FIXED, FLOAT32 = 0.15 / (1e5 * 64 * 1000), 5e-8, 2e-4, 0.6
 GUESS_N_ITER = {"separated": 10, "overlapping": 60, "uniform": 120, "digits": 60}
+GUESS_N_ITER["documents"] = 30
 COST_FACTOR = {"sklearn-lloyd": 1.0, "sklearn-elkan": 1.5, "faiss": 0.7}
 COST_FACTOR |= {"sklearnex": 0.8, "nbkm-lloyd": 0.8, "nbkm-elkan": 1.0}
 BOUNDED_COST_FACTOR = 0.6  # nbkm's other algorithms
@@ -64,6 +66,17 @@ def primary_algorithm() -> str:
     return nbkm.KMeans().algorithm
 
 
+@functools.cache
+def accepts_sparse(impl: str) -> bool:
+    """Whether ``impl`` fits CSR data (nbkm's algorithms say so in their tags)."""
+    if impl.startswith("nbkm-"):
+        import nbkm
+
+        est = nbkm.KMeans(algorithm=impl.removeprefix("nbkm-"))
+        return bool(est.__sklearn_tags__().input_tags.sparse)
+    return impl != "faiss"
+
+
 def peer_status() -> dict:
     """Availability of faiss and scikit-learn-intelex (see ``benchmarks/peers.py``)."""
     return {name: peers.status(name) for name in peers.PEERS}
@@ -76,6 +89,8 @@ def estimate_seconds(kind, n, d, k, dtype, impls, repeats, max_iter=None) -> flo
     predict.
     """
     max_iter = max_iter or workloads.WHOLE_FIT_MAX_ITER
+    if kind in data.SPARSE_KINDS:  # the work goes with the stored values a row
+        d = min(d, data.DOCUMENT_WORDS)
     spi = SPI_NKD * n * k * d + SPI_N * n + SPI_FIXED
     spi *= FLOAT32 if dtype == "float32" else 1.0
     n_iter = min(GUESS_N_ITER.get(kind, 100), max_iter)
@@ -120,6 +135,8 @@ def plan(params: dict, available: dict) -> tuple[list[dict], list[dict]]:
             lib = impl.split("-")[0]
             if lib in peers.PEERS and not available.get(lib, False):
                 why[impl] = f"{lib} is not installed"
+            elif kind in data.SPARSE_KINDS and not accepts_sparse(impl):
+                why[impl] = "dense data only"
             elif impl == "faiss" and dtype != "float32":
                 why[impl] = "faiss clusters float32 only"
             elif impl.endswith("-elkan") and n * k > params["elkan_max_bounds"]:
@@ -199,7 +216,7 @@ def run_cell(X, cell: dict, params: dict) -> dict:
     impls = sorted(cell["impls"], key=lambda impl: impl != "sklearn-lloyd")
     small = X[: max(4 * k, 2048)]
     if any(impl.startswith("nbkm") for impl in impls):
-        _timing.load_nbkm_kernels(X.dtype)
+        _timing.load_nbkm_kernels(X.dtype, "csr" if hasattr(X, "nnz") else "dense")
     warm_up = {impl: partial(fit_once, impl, small, k, threads, 2, 2) for impl in impls}
     reference = {}
 
@@ -229,6 +246,8 @@ def run_cell(X, cell: dict, params: dict) -> dict:
         }
     row = {key: cell[key] for key in ("kind", "n", "d", "k", "dtype", "label")}
     row |= {"seed": params["seed"], "skipped": cell["skipped_impls"]}
+    if hasattr(X, "nnz"):
+        row["nnz"] = int(X.nnz)
     row |= {"impls": results, "ratios": cell_ratios(results, params["primary"])}
     base = results.get("sklearn-lloyd", {}).get("seconds_per_iter")
     row["relative_per_iter"] = {
@@ -385,7 +404,7 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     grid = []
     for cell in todo:
         X = None  # free the previous data first
-        X = workloads.make_data(
+        X = data.make_data(
             cell["kind"], cell["n"], cell["d"], cell["k"], cell["dtype"], params["seed"]
         )
         grid.append(run_cell(X, cell, params))
@@ -453,7 +472,7 @@ def roofline(grid: list[dict], gemm: dict, primary: str) -> list[dict]:
     rows = []
     for row in grid:
         reference = row["impls"].get("sklearn-lloyd")
-        if reference is None:
+        if reference is None or "nnz" in row:  # sparse: no GEMM floor
             continue
         flops = reference["n_iter"][-1] * 2.0 * row["n"] * row["k"] * row["d"]
         floor = flops / (gemm[row["dtype"]] * 1e9)

@@ -1,55 +1,33 @@
 """Speed against scikit-learn, faiss and scikit-learn-intelex: whole fits, targets.
 
-By default, whole fits to convergence of every nbkm algorithm and every peer on
-the grid of data kinds x n x d x k x dtype (``WHOLE_FIT_GRID``), with the issue's
-targets evaluated; see ``experiments/_wholefit.py``. ``--n``, ``--d``, ``--k``,
-``--dtype``, ``--kind``, ``--algorithms`` and ``--peers`` choose a subset;
-``--budget S`` skips the cells estimated above S seconds (recorded, with why);
-``--estimate`` prints the cells and their estimated seconds and exits;
-``--memory [N D K]`` measures the peak extra memory of one fit per algorithm
-(default 1e6 x 64, k=1000), each in a fresh process.
+Whole fits (the default; ``experiments/_wholefit.py``): every nbkm algorithm and
+peer fits each cell of data kind x n x d x k x dtype (``WHOLE_FIT_GRID`` of
+``benchmarks/workloads.py``) to convergence from the same initial centres,
+timed interleaved; the issue's targets are evaluated. ``--kind documents`` adds
+the sparse kind (CSR topic documents, ``d`` words; not in the default grid),
+where dense-only fits are skipped. ``--budget S`` skips cells estimated above S
+seconds, ``--estimate`` prints the plan and exits, ``--memory [N D K]`` measures
+the peak extra memory of one fit per algorithm in fresh processes.
 
-``--minibatch`` times whole MiniBatchKMeans fits of nbkm and scikit-learn
-instead (result set ``compare_minibatch``), interleaved, on standard normal data
-over ``MINIBATCH_GRID`` (n = 1e6, d in {16, 64}, k in {10, 100, 1000},
-``--batch-size`` in {1024, 8192}, both dtypes), 2 threads unless ``--threads``.
-Both early stops are off (``tol=0``, ``max_no_improvement=None``) and
-``--max-iter`` is a fixed number of epochs (default 2), so that both libraries
-run the same ``max_iter * n // batch_size`` steps from the same
-``random_state`` (``--seed``, also the data's); see
-``experiments/_minibatch.py``. ``--n``, ``--d``, ``--k``, ``--dtype`` narrow the
-grid; ``--budget`` and ``--estimate`` work as for whole fits. Per cell: seconds
-of each, the ratio nbkm / sklearn, ``n_steps_`` of each, whether the labels
-agree; the geometric mean and the worst cell close the summary.
+``--minibatch`` (result set ``compare_minibatch``; ``experiments/_minibatch.py``):
+whole MiniBatchKMeans fits of nbkm and scikit-learn over ``MINIBATCH_GRID``,
+both early stops off, ``--max-iter`` epochs (default 2) from the same
+``random_state`` (``--seed``), 2 threads unless ``--threads``.
 
-``--fixed`` runs the earlier mode instead, fixed iterations per fit:
-The workloads and the grid are those of the asv suite, ``benchmarks/workloads.py``
-(``FULL_GRID`` by default, ``GRID`` with ``--quick``): standard normal data, the
-first k samples as initial centres, ``n_init=1``, ``tol=0`` and a fixed
-``max_iter``, so that every implementation does the same iterations from the same
-centres. For each shape the implementations are timed interleaved in one process
-(the order rotates every repeat) after one untimed warm-up fit each; the median
-over repeats of ``fit seconds / n_iter_`` is reported, with the nbkm / sklearn
-ratio of those medians (below 1: nbkm faster). k-means++ of both is timed per
-shape too (``--init-repeats``), up to ``--init-max-nk``; Elkan is not timed past
-``--elkan-max-bounds`` (both hold n x k bounds).
-
-GFLOP/s counts the distance step only, ``2 n k d`` flops an iteration, and is
-compared with numpy's GEMM rate measured in the same run (a square 1024^3
-product per dtype). faiss (``faiss.Kmeans``, float32) is timed when it can be
-imported. A sparse case follows the grid (``SPARSE``: a TF-IDF-like CSR matrix;
-flops ``2 nnz k``); ``--sparse N D DENSITY K`` sets it, ``--no-sparse`` skips it.
-``--memory [N D K]`` (``--peakmem``, its former name, is the same option) also
-measures the memory one float64 fit adds to its data, each implementation in a
-fresh process.
+``--fixed`` (``experiments/_fixed.py``): the asv suite's fixed workloads
+(``FULL_GRID``, ``GRID`` with ``--quick``): standard normal data, ``tol=0``, a
+fixed ``max_iter``; medians of seconds per iteration, GFLOP/s against numpy's
+GEMM rate, k-means++ per shape (``--init-repeats``), a TF-IDF-like sparse case
+(``--sparse N D DENSITY K``, ``--no-sparse``). Elkan is not timed past
+``--elkan-max-bounds`` (n x k bounds), in whole fits and ``--fixed``.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass
+from types import SimpleNamespace
 
-from benchmarks import workloads
+from benchmarks import data, workloads
 from experiments import _cli, _fixed, _io, _minibatch, _tables, _wholefit
 
 #: Defaults of the whole-fit mode (the default mode), beside those of ``--fixed``.
@@ -87,7 +65,8 @@ def add_arguments(p) -> None:
     add("--elkan-max-bounds", type=_cli.float_in(0, 1e15), help="largest n * k timed")
     whole = p.add_argument_group("whole fits (the default mode)")
     add = whole.add_argument
-    add("--kind", nargs="+", choices=list(workloads.KINDS), help="data kinds")
+    kinds = [*data.KINDS, *data.SPARSE_KINDS]
+    add("--kind", nargs="+", choices=kinds, help="data kinds (sparse: opt-in)")
     add("--algorithms", nargs="+", metavar="ALG", help="nbkm algorithms (default: all)")
     peers = ", ".join(_wholefit.PEER_IMPLS)
     add("--peers", nargs="*", metavar="PEER", help=f"of {peers} (default: all)")
@@ -129,37 +108,12 @@ def add_arguments(p) -> None:
     )
 
 
-@dataclass
-class Options:
-    """The options of compare (see :func:`add_arguments`); None: not given."""
-
-    quick: bool
-    minibatch: bool
-    fixed: bool
-    n: list[int] | None
-    d: list[int] | None
-    k: list[int] | None
-    dtype: list[str] | None
-    repeats: int | None
-    threads: int | None
-    elkan_max_bounds: float | None
-    kind: list[str] | None
-    algorithms: list[str] | None
-    peers: list[str] | None
-    budget: float | None
-    estimate: bool
-    seed: int | None
-    memory: list[int] | None
-    max_iter: int | None
-    sparse: list[str] | None
-    no_sparse: bool
-    init_repeats: int | None
-    init_max_nk: float | None
-    batch_size: list[int] | None
+class Options(SimpleNamespace):
+    """The parsed options of compare (see :func:`add_arguments`); None: not given."""
 
     def given(self, *names: str) -> dict:
         """Return the options of ``names`` that were given, with their values."""
-        return {n: v for n, v in asdict(self).items() if n in names and v is not None}
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
 #: The modes, as the user chooses them.

@@ -55,58 +55,53 @@ BUSY_CPUS = 0.25
 FIRST_PARENT = ("log", "--first-parent", "--reverse")
 
 
-#: Units of the key benchmarks: (name, scale applied to asv's value).
-MS_PER_ITERATION = ("ms per iteration", 1e3 / MAX_ITER)
-MS, SECONDS, MIB = ("ms", 1e3), ("s", 1.0), ("MiB (whole process)", 2.0**-20)
+#: The key benchmarks drawn, found in asv's ``benchmarks.json`` by
+#: ``Class.method``: title, and the parameters selected (the others are reduced by
+#: a geometric mean). Name, unit and scale come from asv (:func:`key_benchmarks`).
+KEYS = [
+    ("LloydIteration.time_fit", "Lloyd: geometric mean over the grid", {}),
+    ("ElkanIteration.time_fit", "Elkan: geometric mean over the grid", {}),
+    ("LloydIterationLarge.time_fit", "Lloyd: 1e6 x 64, k=10, float64",
+     {"dtype": "float64"}),
+    ("DigitsFit.time_fit", "Digits fit, n_init=10", {}),
+    ("KMeansPlusPlus.time_kmeans_plusplus", "k-means++: 1e5 x 16, k=100, float64",
+     {"k": 100, "dtype": "float64"}),
+    ("Predict.time_predict", "predict: 1e5 x 64, k=100, float64",
+     {"k": 100, "dtype": "float64"}),
+    ("PeakMemoryFit.peakmem_fit", "Peak memory: fit 1e6 x 16, k=100", {}),
+    ("Compile.track_compile_cold", "Cold start: empty Numba cache", {}),
+    ("Compile.track_first_fit_warm", "First fit, fresh process, warm cache", {}),
+]  # fmt: skip
 
 
-def _key(title, name, unit=MS_PER_ITERATION, **select):
-    return {
-        "title": title,
-        "name": name,
-        "select": select,
-        "scale": unit[1],
-        "unit": unit[0],
-    }
+def _unit(name: str, meta: dict) -> tuple[str, float]:
+    """Return the unit and scale of asv's value (``iteration`` ones: per iteration)."""
+    if meta.get("type") == "peakmemory":
+        return "MiB (whole process)", 2.0**-20
+    if meta.get("type") != "time":
+        return "s", 1.0  # track_ benchmarks in seconds
+    if name.startswith("iteration."):  # fixed workloads of MAX_ITER iterations
+        return "ms per iteration", 1e3 / MAX_ITER
+    return "ms", 1e3
 
 
-#: The key benchmarks drawn: asv name, the parameters selected (the others are
-#: reduced by a geometric mean), a scale applied to asv's value, and the unit.
-KEY_BENCHMARKS = [
-    _key("Lloyd: geometric mean over the grid", "iteration.LloydIteration.time_fit"),
-    _key("Elkan: geometric mean over the grid", "iteration.ElkanIteration.time_fit"),
-    _key(
-        "Lloyd: 1e6 x 64, k=10, float64",
-        "iteration.LloydIterationLarge.time_fit",
-        dtype="float64",
-    ),
-    _key("Digits fit, n_init=10", "fit.DigitsFit.time_fit", MS),
-    _key(
-        "k-means++: 1e5 x 16, k=100, float64",
-        "predict.KMeansPlusPlus.time_kmeans_plusplus",
-        MS,
-        k=100,
-        dtype="float64",
-    ),
-    _key(
-        "predict: 1e5 x 64, k=100, float64",
-        "predict.Predict.time_predict",
-        MS,
-        k=100,
-        dtype="float64",
-    ),
-    _key("Peak memory: fit 1e6 x 16, k=100", "fit.PeakMemoryFit.peakmem_fit", MIB),
-    _key(
-        "Cold start: empty Numba cache",
-        "compilation.Compile.track_compile_cold",
-        SECONDS,
-    ),
-    _key(
-        "First fit, fresh process, warm cache",
-        "compilation.Compile.track_first_fit_warm",
-        SECONDS,
-    ),
-]
+def key_benchmarks(benchmarks: dict) -> list[dict]:
+    """Resolve :data:`KEYS` in asv's benchmark list; those it lacks are left out.
+
+    Returns
+    -------
+    keys : list of dict
+        ``title``, ``name`` (asv's ``module.Class.method``), ``select``, ``scale``
+        and ``unit``.
+    """
+    keys = []
+    for pattern, title, select in KEYS:
+        found = [n for n in benchmarks if n.endswith("." + pattern)]
+        for name in found[:1]:
+            unit, scale = _unit(name, benchmarks[name])
+            keys.append({"title": title, "name": name, "select": select})
+            keys[-1] |= {"scale": scale, "unit": unit}
+    return keys
 
 
 # ------------------------------------------------------------------- commits
@@ -301,12 +296,13 @@ def load_points(results: Path, machine: str) -> tuple[list[dict], dict]:
         for a failure); the newest value per commit, benchmark and parameters.
     info : dict
         ``stale``: results left out because their benchmark ``version`` is not
-        the current one; ``machine``: asv's machine description.
+        the current one; ``machine``: asv's machine description; ``benchmarks``:
+        asv's benchmark list (``benchmarks.json``, empty if missing).
     """
     from asv import results as asv_results
     from asv import util
 
-    info = {"stale": 0, "machine": None}
+    info = {"stale": 0, "machine": None, "benchmarks": {}}
     if not (results / machine / "machine.json").exists():
         return [], info
     info["machine"] = _io.read_json(results / machine / "machine.json")
@@ -315,6 +311,7 @@ def load_points(results: Path, machine: str) -> tuple[list[dict], dict]:
         util.load_json(bench_file, api_version=2) if bench_file.exists() else {}
     )
     benchmarks.pop("version", None)
+    info["benchmarks"] = benchmarks
     latest = {}
     for res in asv_results.iter_results_for_machine(str(results), machine):
         current = res.get_result_keys(benchmarks)
@@ -360,7 +357,7 @@ def _by_commit(rows, name, select):
     return table
 
 
-def key_series(rows: list[dict], order: list[str]) -> list[dict]:
+def key_series(rows: list[dict], order: list[str], keys: list[dict]) -> list[dict]:
     """Reduce the rows to the key benchmarks: one value per panel, commit and impl.
 
     The geometric mean runs over the parameter combinations both implementations
@@ -377,7 +374,7 @@ def key_series(rows: list[dict], order: list[str]) -> list[dict]:
 
     position = {c: i for i, c in enumerate(order)}
     series = []
-    for key in KEY_BENCHMARKS:
+    for key in keys:
         table = _by_commit(rows, key["name"], key["select"])
         for commit, combos in table.items():
             if commit not in position:
@@ -438,7 +435,7 @@ def plot_history(series: list[dict], commits: list[dict], path: Path) -> str:
 
     from experiments._plots import plt, save_figure, sns, sparse_ticks
 
-    titles = [k["title"] for k in KEY_BENCHMARKS]
+    titles = list(dict.fromkeys(s["title"] for s in series))
     frame = pd.DataFrame(series, columns=["title", "position", "value", "impl"])
     if frame.empty:  # seaborn cannot facet nothing
         fig, ax = plt.subplots(figsize=(6, 2))
@@ -463,7 +460,7 @@ def plot_history(series: list[dict], commits: list[dict], path: Path) -> str:
         aspect=1.5,
         facet_kws={"sharey": False, "sharex": True},
     )
-    units = {k["title"]: k["unit"] for k in KEY_BENCHMARKS}
+    units = {s["title"]: s["unit"] for s in series}
     labels = [c["short"][:7] for c in commits]
     for title, ax in grid.axes_dict.items():
         part = frame[frame["title"] == title]
@@ -595,6 +592,7 @@ def run(args: Options, out: Path, replaced: Path) -> tuple[dict, dict]:
         log, failed = _run_all(args, todo)
         runs.update(log)
     rows, info = load_points(args.results, args.machine)
+    keys = key_benchmarks(info["benchmarks"])
     done = {row["commit"] for row in rows}
     plotted = [c for c in commits if c["commit"] in done]
     newest = plotted[-1]["commit"] if plotted else None
@@ -609,8 +607,8 @@ def run(args: Options, out: Path, replaced: Path) -> tuple[dict, dict]:
         "missing_commits": [c["short"] for c in commits if c["commit"] not in done],
         "failed_commits": failed,
         "stale_results_left_out": info["stale"],
-        "key_benchmarks": KEY_BENCHMARKS,
-        "series": key_series(rows, [c["commit"] for c in plotted]),
+        "key_benchmarks": keys,
+        "series": key_series(rows, [c["commit"] for c in plotted], keys),
         "newest_commit": newest,
         "ratios_newest_commit": ratios(rows, newest) if newest else {},
         "runs": runs,

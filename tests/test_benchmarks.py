@@ -228,12 +228,12 @@ def test_benchmarks_run_with_n_threads():
 
 def test_one_definition_of_the_workloads():
     """asv's iteration classes take their shapes from ``benchmarks/workloads.py``."""
-    from benchmarks import iteration, workloads
+    from benchmarks import data, iteration, workloads
 
     assert iteration.LloydIteration.params[1:] == [
         workloads.GRID[key] for key in ("n", "d", "k", "dtype")
     ]
-    X = workloads.draw_gaussian(50, 3, "float64")
+    X = data.draw_gaussian(50, 3, "float64")
     params = workloads.fixed_workload(X, 4, 7)
     assert (params["init"] == X[:4]).all() and params["tol"] == 0
     assert (params["n_init"], params["max_iter"]) == (1, 7)
@@ -263,9 +263,9 @@ def test_minibatch_fixed_workload_runs_every_step(impl):
     """No early stop: n_steps_ is max_iter epochs of steps, as the docs promise."""
     from threadpoolctl import threadpool_limits
 
-    from benchmarks import workloads
+    from benchmarks import data, workloads
 
-    X = workloads.draw_gaussian(3000, 4, "float64")
+    X = data.draw_gaussian(3000, 4, "float64")
     params = workloads.minibatch_fit(5, 256, 2)
     with threadpool_limits(common.N_THREADS):
         fitted = common.make_kmeans(impl, "MiniBatchKMeans", **params).fit(X)
@@ -285,13 +285,13 @@ def test_minibatch_classes_skip_an_nbkm_without_minibatchkmeans(monkeypatch):
 
 
 def test_whole_fit_classes_cover_every_algorithm_and_peer():
-    from benchmarks import peers, wholefit, workloads
+    from benchmarks import data, peers, wholefit, workloads
 
     names, values = wholefit.WholeFit.param_names, wholefit.WholeFit.params
     params = dict(zip(names, values, strict=True))
     assert params["impl"] == common.IMPLS + list(peers.PEERS)
     assert params["algorithm"] == list(workloads.ALGORITHMS)
-    assert params["kind"] == list(workloads.KINDS)
+    assert params["kind"] == list(data.KINDS)
 
 
 def test_peers_skip_cleanly_when_not_importable(monkeypatch):

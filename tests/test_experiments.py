@@ -358,7 +358,7 @@ def test_compare_fixed(results_root):
 
 
 def test_compare_skips_elkan_and_init_above_their_bounds():
-    from benchmarks.workloads import draw_gaussian
+    from benchmarks.data import draw_gaussian
 
     params = dict(_fixed.DEFAULTS, max_iter=2, repeats=1, init_repeats=1)
     params.update(elkan_max_bounds=300 * 5 - 1, init_max_nk=300 * 5 - 1)
@@ -384,7 +384,7 @@ def test_compare_axis_names_faiss_only_when_run(faiss_installed, monkeypatch):
     import sys
 
     from benchmarks import peers
-    from benchmarks.workloads import draw_gaussian
+    from benchmarks.data import draw_gaussian
     from experiments import _plots
 
     if faiss_installed:  # whether or not it is installed here: a stand-in fit

@@ -22,6 +22,7 @@ from experiments.__main__ import main as cli  # noqa: E402
 COLUMNS = ["result", "params", "version", "started_at", "duration"]
 LLOYD = "iteration.LloydIteration.time_fit"
 DIGITS = "fit.DigitsFit.time_fit"
+TIME = {"type": "time", "unit": "seconds"}
 
 
 def _write_results(root: Path, commits, values, version="v1", bench_version="v1"):
@@ -30,8 +31,8 @@ def _write_results(root: Path, commits, values, version="v1", bench_version="v1"
     machine.mkdir(parents=True, exist_ok=True)
     (machine / "machine.json").write_text(json.dumps({"machine": "m", "version": 1}))
     benchmarks = {
-        LLOYD: {"version": bench_version, "param_names": ["impl", "k"]},
-        DIGITS: {"version": bench_version, "param_names": ["impl"]},
+        LLOYD: {"version": bench_version, "param_names": ["impl", "k"], **TIME},
+        DIGITS: {"version": bench_version, "param_names": ["impl"], **TIME},
         "version": 2,
     }
     (root / "benchmarks.json").write_text(json.dumps(benchmarks))
@@ -88,8 +89,11 @@ def test_load_points_and_ratios(tmp_path):
 def test_key_series_geomean_per_iteration(tmp_path):
     commits = ["a" * 40, "b" * 40]
     _write_results(tmp_path, commits, [(1.0, 2.0), (0.5, 2.0)])
-    rows, _ = history.load_points(tmp_path, "m")
-    series = history.key_series(rows, commits)
+    rows, info = history.load_points(tmp_path, "m")
+    keys = history.key_benchmarks(info["benchmarks"])
+    assert [k["name"] for k in keys] == [LLOYD, DIGITS]
+    assert [k["unit"] for k in keys] == ["ms per iteration", "ms"]
+    series = history.key_series(rows, commits, keys)
     lloyd = {
         (s["position"], s["impl"]): s["value"]
         for s in series

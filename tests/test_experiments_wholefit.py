@@ -6,37 +6,35 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks import peers, workloads
+from benchmarks import data, peers, workloads
 from experiments import __main__ as cli
 from experiments import _wholefit as W
 
 # ---------------------------------------------------------------- data kinds
 
 
-@pytest.mark.parametrize("kind", workloads.KINDS)
+@pytest.mark.parametrize("kind", data.KINDS)
 @pytest.mark.parametrize("d", [16, 64])
 def test_kinds_shape_dtype_and_determinism(kind, d):
-    X64 = workloads.make_data(kind, 3000, d, 10, "float64", seed=1)
-    X32 = workloads.make_data(kind, 3000, d, 10, "float32", seed=1)
+    X64 = data.make_data(kind, 3000, d, 10, "float64", seed=1)
+    X32 = data.make_data(kind, 3000, d, 10, "float32", seed=1)
     assert X64.shape == X32.shape == (3000, d)
     assert X64.dtype == np.float64 and X32.dtype == np.float32
     assert X64.flags.c_contiguous and np.isfinite(X64).all()
     # float32 data is the float64 data rounded, so both dtypes cluster the same
     np.testing.assert_array_equal(X32, X64.astype(np.float32))
-    np.testing.assert_array_equal(
-        X64, workloads.make_data(kind, 3000, d, 10, "float64", 1)
-    )
-    assert not np.array_equal(X64, workloads.make_data(kind, 3000, d, 10, "float64", 2))
+    np.testing.assert_array_equal(X64, data.make_data(kind, 3000, d, 10, "float64", 1))
+    assert not np.array_equal(X64, data.make_data(kind, 3000, d, 10, "float64", 2))
     assert len(np.unique(X64[:10], axis=0)) == 10  # distinct initial centres
 
 
 def test_unknown_kind_is_an_error():
     with pytest.raises(ValueError, match="kind must be one of"):
-        workloads.make_data("gaussian", 10, 2, 2, "float64")
+        data.make_data("gaussian", 10, 2, 2, "float64")
 
 
 def _blob_purity(kind):
-    X, blob = workloads.blobs(4000, 16, 20, "float64", 0, workloads.BLOB_STD[kind])
+    X, blob = data.blobs(4000, 16, 20, "float64", 0, data.BLOB_STD[kind])
     means = np.array([X[blob == b].mean(0) for b in range(20)])
     nearest = ((X[:, None, :] - means[None]) ** 2).sum(-1).argmin(1)
     return float((nearest == blob).mean())
@@ -48,7 +46,7 @@ def test_separated_blobs_are_apart_and_overlapping_ones_touch():
 
 
 def test_uniform_fills_the_unit_cube():
-    X = workloads.make_data("uniform", 20_000, 16, 10, "float64")
+    X = data.make_data("uniform", 20_000, 16, 10, "float64")
     assert X.min() >= 0 and X.max() < 1
     assert abs(X.mean() - 0.5) < 0.01
 
@@ -72,7 +70,7 @@ def test_nudge_matches_sklearns_rbm_example():
     expected = np.concatenate(
         [images] + [np.apply_along_axis(shift, 1, images, np.array(w)) for w in weights]
     )
-    nudged = workloads.nudge(images)
+    nudged = data.nudge(images)
     np.testing.assert_array_equal(nudged, expected)
     # a one-pixel move: the up-shifted image's rows are the original's rows 1..7
     up = nudged[40].reshape(8, 8)
@@ -83,17 +81,17 @@ def test_nudge_matches_sklearns_rbm_example():
 def test_digits_like_is_shifted_digits_plus_small_noise():
     from sklearn.datasets import load_digits
 
-    exact = workloads.digits_like(20_000, 64, "float64", seed=0, noise=0.0)
-    nudged = workloads.nudge(load_digits().data)
+    exact = data.digits_like(20_000, 64, "float64", seed=0, noise=0.0)
+    nudged = data.nudge(load_digits().data)
     known = {row.tobytes() for row in nudged}
     assert all(row.tobytes() in known for row in exact)  # every sample a shift
     assert len({row.tobytes() for row in exact}) == len(known)  # all 8985 used
-    noisy = workloads.digits_like(20_000, 64, "float64", seed=0)
+    noisy = data.digits_like(20_000, 64, "float64", seed=0)
     # same images, same order; only the noise differs
     residual = noisy - exact
-    assert abs(residual.std() - workloads.DIGITS_NOISE) < 0.01
+    assert abs(residual.std() - data.DIGITS_NOISE) < 0.01
     assert abs(residual.mean()) < 0.01
-    assert workloads.make_data("digits", 100, 16, 5, "float32").shape == (100, 16)
+    assert data.make_data("digits", 100, 16, 5, "float32").shape == (100, 16)
 
 
 def test_supported_algorithms_follow_the_estimators_constraints():
@@ -288,6 +286,51 @@ def test_whole_fit_compare_end_to_end(tmp_path, monkeypatch):
     assert "all targets:" in text
 
 
+def test_topic_documents_are_normalised_clustered_rows():
+    X = data.topic_documents(2000, 300, 5, words=20, seed=1)
+    assert X.shape == (2000, 300) and X.format == "csr"
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    np.testing.assert_allclose(norms, 1.0, rtol=1e-12)
+    assert np.all(X.data > 0) and X.getnnz(axis=1).max() <= 20
+    # Documents of one topic share words; most pairs of documents share none.
+    overlap = (X[:200] @ X[:200].T).toarray() > 0
+    assert 0.05 < overlap.mean() < 0.9
+
+
+def test_documents_kind_is_csr_of_its_dtype_and_deterministic():
+    X64 = data.make_data("documents", 800, 200, 5, "float64", seed=1)
+    X32 = data.make_data("documents", 800, 200, 5, "float32", seed=1)
+    assert X64.format == X32.format == "csr" and X64.shape == (800, 200)
+    assert X32.dtype == np.float32
+    np.testing.assert_array_equal(X32.toarray(), X64.toarray().astype(np.float32))
+    again = data.make_data("documents", 800, 200, 5, "float64", seed=1)
+    assert (X64 != again).nnz == 0
+    assert "documents" not in workloads.WHOLE_FIT_GRID["kind"]  # opt-in
+
+
+def test_documents_compare_agrees_with_sklearn(tmp_path):
+    """The sparse kind through compare's whole-fit runner: dense-only fits skipped."""
+    out = tmp_path / "compare"
+    argv = ["compare", "--kind", "documents", "--n", "1500", "--d", "200"]
+    argv += ["--k", "3", "8", "--dtype", "float64", "--repeats", "1"]
+    argv += ["--threads", "1", "--algorithms", "lloyd", "elkan", "hamerly"]
+    argv += ["--peers", "sklearn-lloyd", "faiss", "--quiet", "--out", str(out)]
+    assert cli.main(argv) == 0
+    rec = json.loads((out / "compare.json").read_text())
+    grid = rec["results"]["grid"]
+    assert [row["k"] for row in grid] == [3, 8]
+    for row in grid:
+        assert set(row["impls"]) == {"nbkm-lloyd", "nbkm-elkan", "sklearn-lloyd"}
+        assert row["skipped"] == dict.fromkeys(
+            ["nbkm-hamerly", "faiss"], "dense data only"
+        )
+        assert row["nnz"] > 0
+        # Lloyd breaks the many exact ties as sklearn's lloyd does.
+        assert row["agreement"]["nbkm-lloyd"]["n_labels_differ"] == 0
+    assert rec["results"]["roofline"] == []  # no GEMM floor for CSR
+    assert "| documents n=1500 d=200 k=3 f64 |" in "\n".join(W.section(rec))
+
+
 def test_estimate_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     argv = ["compare", "--n", "10000", "1000000", "--k", "1000", "--d", "64"]
     argv += ["--dtype", "float64", "--kind", "uniform", "--budget", "60"]
@@ -325,7 +368,9 @@ def test_nbkm_kernels_are_loaded_once_per_dtype_before_any_timing(monkeypatch):
     monkeypatch.setattr(_timing, "_KERNELS_LOADED", set())
     for dtype in (np.float32, np.float32, np.float64):
         _timing.load_nbkm_kernels(dtype)
+    _timing.load_nbkm_kernels(np.float64, "csr")
     assert calls == [
         {"dtypes": ["float32"], "layouts": ["dense"]},
         {"dtypes": ["float64"], "layouts": ["dense"]},
+        {"dtypes": ["float64"], "layouts": ["csr"]},
     ]

@@ -4,10 +4,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from benchmarks.workloads import topic_documents
 
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
 
@@ -18,37 +15,6 @@ def _load(name):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
-
-
-def test_topic_documents_are_normalised_clustered_rows():
-    X = topic_documents(2000, 300, 5, words=20, seed=1)
-    assert X.shape == (2000, 300) and X.format == "csr"
-    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-    np.testing.assert_allclose(norms, 1.0, rtol=1e-12)
-    assert np.all(X.data > 0) and X.getnnz(axis=1).max() <= 20
-    # Documents of one topic share words; most pairs of documents share none.
-    overlap = (X[:200] @ X[:200].T).toarray() > 0
-    assert 0.05 < overlap.mean() < 0.9
-
-
-def test_sparse_fits_table_agrees_with_sklearn(capsys):
-    tool = _load("sparse_fits")
-    argv = ["--n", "1500", "--vocabulary", "200", "--topics", "5", "--k", "3", "8"]
-    assert tool.main([*argv, "--repeats", "1", "--threads", "1"]) == 0
-    out = capsys.readouterr().out
-    lines = [line for line in out.splitlines() if line.startswith("| ")]
-    assert [line.split(" | ")[0] for line in lines[1:]] == ["| 3", "| 8"]
-    # Lloyd breaks the many exact ties as sklearn's lloyd does (Elkan, either
-    # library's, may break them otherwise).
-    assert "k=3: nbkm lloyd 0," in out and "k=8: nbkm lloyd 0," in out
-
-
-@pytest.mark.parametrize("argv", [["--k", "0"], ["--n", "10", "--k", "20"]])
-def test_sparse_fits_refuses_bad_options(argv):
-    tool = _load("sparse_fits")
-    with pytest.raises(SystemExit) as exit_:
-        tool.main(argv)
-    assert exit_.value.code == 2
 
 
 def test_dask_scaling_tables_and_ratios():
