@@ -468,6 +468,7 @@ def test_report_without_results(tmp_path):
     assert not (tmp_path / "README.md").exists()
 
 
+@pytest.mark.slow  # a whole `check` run (end to end)
 def test_check_passes_then_fails_on_tampering(results_root, tmp_path, capsys):
     import shutil
 
@@ -493,6 +494,7 @@ def test_check_passes_then_fails_on_tampering(results_root, tmp_path, capsys):
     assert cli.main(["check", "--reference", str(root), "--quiet"]) == 1
 
 
+@pytest.mark.slow  # a whole `check` run (end to end)
 def test_check_compares_minibatch_exactly(results_root, tmp_path, capsys):
     import shutil
 
@@ -518,6 +520,7 @@ def test_check_compares_minibatch_exactly(results_root, tmp_path, capsys):
     assert "MiniBatchKMeans n_init=2 nbkm: mean accuracy" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a whole `check` run (end to end)
 def test_check_of_a_reference_from_before_minibatch_says_so(
     results_root, tmp_path, capsys
 ):

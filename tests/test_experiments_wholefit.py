@@ -344,6 +344,7 @@ def test_estimate_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow  # one fresh process per algorithm
 def test_whole_fit_memory_per_algorithm(tmp_path):
     out = tmp_path / "compare"
     argv = ["compare", "--n", "300", "--d", "3", "--k", "4", "--dtype", "float64"]
