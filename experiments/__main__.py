@@ -134,17 +134,10 @@ def _on_sigint(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to a command; user errors give status 2, Ctrl-C 130.
+    """Run the command of ``argv`` (default ``sys.argv[1:]``); return its status.
 
-    Parameters
-    ----------
-    argv : list of str or None
-        Arguments without the program name; ``sys.argv[1:]`` when None.
-
-    Returns
-    -------
-    code : int
-        The command's status; 2 for a usage error, 130 when interrupted.
+    A usage error gives status 2 with one line on stderr, Ctrl-C 130, a
+    malformed record 1.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):

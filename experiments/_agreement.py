@@ -38,26 +38,11 @@ PAIRS = {
 
 
 def init_sequence(X, n_clusters: int, seed: int, n_runs: int):
-    """Draw the initial centres of ``KMeans(init='k-means++', random_state=seed)``.
+    """Draw the ``n_runs`` initial centres of ``KMeans(random_state=seed)``.
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Data (not centred; centring happens here as in ``KMeans.fit``).
-    n_clusters : int
-        Number of clusters.
-    seed : int
-        ``random_state`` of the estimator.
-    n_runs : int
-        Number of initialisations (``n_init``).
-
-    Returns
-    -------
-    inits : list of ndarray of shape (n_clusters, n_features)
-        ``X[indices]`` of each run (exact sample rows).
-    indices_equal : list of bool
-        Whether nbkm's ``kmeans_plusplus`` picked the same indices as
-        sklearn's, run by run.
+    ``X`` is centred here, as in ``KMeans.fit``. Returns the centres of each
+    run (``X[indices]``, exact sample rows) and, run by run, whether nbkm's
+    ``kmeans_plusplus`` picked the same indices as sklearn's.
     """
     from sklearn.cluster import kmeans_plusplus as sk_kpp
 
@@ -65,8 +50,7 @@ def init_sequence(X, n_clusters: int, seed: int, n_runs: int):
 
     X = np.asarray(X)
     Xc = X - X.mean(axis=0)
-    rs_sk = np.random.RandomState(seed)
-    rs_nb = np.random.RandomState(seed)
+    rs_sk, rs_nb = np.random.RandomState(seed), np.random.RandomState(seed)
     inits, equal = [], []
     for _ in range(n_runs):
         _, idx_sk = sk_kpp(Xc, n_clusters, random_state=rs_sk)
@@ -77,30 +61,16 @@ def init_sequence(X, n_clusters: int, seed: int, n_runs: int):
 
 
 def first_step_ties(X, centers) -> int:
-    """Count samples exactly equidistant from two or more nearest centres.
+    """Count samples whose nearest centre (of the first E-step) is not unique.
 
     Distances are computed in exact integer arithmetic when ``X`` and
     ``centers`` hold integers (as digits and centres picked among its samples
     do); otherwise in float64, where "exact" means bitwise equal.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Data.
-    centers : ndarray of shape (n_clusters, n_features)
-        Centres of the first E-step.
-
-    Returns
-    -------
-    n_ties : int
-        Samples whose smallest distance is attained by more than one centre.
     """
-    X = np.asarray(X)
-    centers = np.asarray(centers)
+    X, centers = np.asarray(X), np.asarray(centers)
     integral = np.all(X == np.round(X)) and np.all(centers == np.round(centers))
     dtype = np.int64 if integral else np.float64
-    Xi = X.astype(dtype)
-    Ci = centers.astype(dtype)
+    Xi, Ci = X.astype(dtype), centers.astype(dtype)
     d2 = ((Xi[:, None, :] - Ci[None, :, :]) ** 2).sum(axis=-1)
     nearest = d2.min(axis=1, keepdims=True)
     return int(np.sum((d2 == nearest).sum(axis=1) > 1))
@@ -115,35 +85,14 @@ def study(
     n_threads: int | None = None,
     quiet: bool = False,
 ) -> dict:
-    """Run the same-init agreement study on ``X``.
+    """Run the same-init agreement study on ``X`` (see the module docstring).
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Data.
-    n_clusters : int
-        Number of clusters.
-    seeds : sequence of int
-        ``random_state`` values; each gives ``n_init`` initialisations.
-    n_init : int
-        Initialisations per seed (the first one is also the ``n_init='auto'``
-        run of that seed).
-    jitter : float, default=0.01
-        Half-width of the uniform jitter of the control.
-    n_threads : int or None, default=None
-        nbkm's ``n_threads``.
-    quiet : bool, default=False
-        No progress lines.
-
-    Returns
-    -------
-    result : dict
-        Counts over all runs (``n_runs``, ``init_indices_equal``,
-        ``nbkm_vs_sklearn_lloyd`` / ``sklearn_lloyd_vs_elkan`` /
-        ``jittered_nbkm_vs_sklearn_lloyd`` each with ``labels_equal``,
-        ``n_iter_equal`` and the disagreeing runs) and the tie analysis
-        (``runs_with_ties``, ``disagreements_all_at_ties``). See the module
-        docstring.
+    Each seed gives ``n_init`` initialisations (the first is also the
+    ``n_init='auto'`` run of that seed); ``jitter`` is the half-width of the
+    control's uniform jitter. Returns counts over all runs (``n_runs``,
+    ``init_indices_equal``, ``runs_with_ties``) and, per pair of :data:`PAIRS`,
+    ``labels_equal``, ``n_iter_equal``, the disagreeing runs and
+    ``disagreements_all_at_ties``.
     """
     X = np.asarray(X)
     if X.dtype not in (np.float32, np.float64):
@@ -159,14 +108,10 @@ def study(
             runs.append(_one_run(X, init, jittered.astype(X.dtype), n_threads))
             runs[-1].update(seed=int(seed), run=r)
             progress.step(f"seed {seed} run {r}")
-    result = {
-        "n_runs": len(runs),
-        "n_init_per_seed": int(n_init),
-        "jitter": float(jitter),
-        "init_indices_equal": int(sum(idx_equal_all)),
-        "runs_with_ties": int(sum(r["first_step_ties"] > 0 for r in runs)),
-        "ties_per_run": [r["first_step_ties"] for r in runs],
-    }
+    ties = [r["first_step_ties"] for r in runs]
+    result = {"n_runs": len(runs), "n_init_per_seed": int(n_init)}
+    result |= {"jitter": float(jitter), "init_indices_equal": int(sum(idx_equal_all))}
+    result |= {"runs_with_ties": sum(t > 0 for t in ties), "ties_per_run": ties}
     for name in PAIRS:
         differ = [
             {key: r[key] for key in ("seed", "run", "first_step_ties")}
@@ -176,7 +121,7 @@ def study(
         ]
         result[name] = {
             "labels_equal": len(runs) - len(differ),
-            "n_iter_equal": int(sum(r[name]["n_iter_equal"] for r in runs)),
+            "n_iter_equal": sum(r[name]["n_iter_equal"] for r in runs),
             "disagreeing_runs": differ,
             "disagreements_all_at_ties": all(d["first_step_ties"] > 0 for d in differ),
         }

@@ -107,21 +107,9 @@ def out_dir(text: str) -> Path:
 def check_set_dir(out: Path, owner: str, option: str = "--out") -> None:
     """Check, before any computation, that a set of ``owner`` can replace ``out``.
 
-    Parameters
-    ----------
-    out : pathlib.Path
-        Directory of the result set.
-    owner : str
-        Experiment (or other writer) of the set (see :func:`_io.refusal`).
-    option : str, default="--out"
-        The option that named ``out``, for messages.
-
-    Raises
-    ------
-    UsageError
-        When the parent cannot be created or written, when ``out`` exists and
-        cannot be written, or when it is not an earlier set of ``owner`` nor
-        empty.
+    Raises :class:`UsageError`, naming ``option``, when the parent cannot be
+    created or written, when ``out`` exists and cannot be written, or when it
+    is neither empty nor an earlier set of ``owner`` (:func:`_io.refusal`).
     """
     check_dir_writable(out.parent, f"{option} {out}", create=True)
     if (reason := _io.refusal(out, owner)) is not None:
@@ -133,21 +121,9 @@ def check_set_dir(out: Path, owner: str, option: str = "--out") -> None:
 def check_dir_writable(directory: Path, where: str, create: bool = False) -> None:
     """Check that files can be made and removed in ``directory``.
 
-    Parameters
-    ----------
-    directory : pathlib.Path
-        The directory.
-    where : str
-        The option and its value, first in messages.
-    create : bool, default=False
-        Create ``directory`` (and its parents) when missing; otherwise a
-        missing directory is an error.
-
-    Raises
-    ------
-    UsageError
-        When ``directory`` is missing (without ``create``), cannot be created,
-        or cannot be written.
+    ``create`` makes it (and its parents) when missing. Raises
+    :class:`UsageError`, starting with ``where`` (the option and its value),
+    when it is missing (without ``create``), cannot be created or written.
     """
     try:
         if create:

@@ -57,28 +57,13 @@ def _fit(impl: str, X, max_iter: int, n_threads, k: int):
 
 
 def time_implementations(impls, X, k: int, params: dict, flops: float):
-    """Time implementations on one problem, interleaved, after one warm-up each.
+    """Time ``impls`` on ``X``, interleaved, after one warm-up each.
 
-    Parameters
-    ----------
-    impls : list of str
-        Implementations (``nbkm-lloyd``, ``sklearn-elkan``, ``faiss``, ...).
-    X : ndarray or sparse matrix
-        The data.
-    k : int
-        Clusters.
-    params : dict
-        ``max_iter``, ``repeats``, ``n_threads``.
-    flops : float
-        Flops of one iteration's distance step, for GFLOP/s.
-
-    Returns
-    -------
-    results : dict
-        Per implementation ``seconds`` (all repeats), ``n_iter``, ``inertia``,
-        ``seconds_per_iter`` (median of seconds / n_iter) and ``gflops``.
-    ratios : dict
-        Ratios of the medians, for the pairs of :data:`RATIOS`.
+    ``params`` gives ``max_iter``, ``repeats`` and ``n_threads``; ``flops`` is
+    the work of one iteration's distance step. Returns per implementation
+    ``seconds`` (all repeats), ``n_iter``, ``inertia``, ``seconds_per_iter``
+    (median of seconds / n_iter) and ``gflops``, and the ratios of the medians
+    for the pairs of :data:`RATIOS`.
     """
     fit_args = (X, params["max_iter"], params["n_threads"], k)
     fits = {impl: partial(_fit, impl, *fit_args) for impl in impls}
@@ -86,13 +71,8 @@ def time_implementations(impls, X, k: int, params: dict, flops: float):
     for impl, runs in _timing.interleaved(fits, params["repeats"]).items():
         seconds, n_iter, inertia = (list(column) for column in zip(*runs, strict=True))
         spi = _timing.median(np.divide(seconds, n_iter))
-        results[impl] = {
-            "seconds": seconds,
-            "n_iter": n_iter,
-            "inertia": inertia[-1],
-            "seconds_per_iter": spi,
-            "gflops": flops / spi / 1e9,
-        }
+        results[impl] = {"seconds": seconds, "n_iter": n_iter, "inertia": inertia[-1]}
+        results[impl] |= {"seconds_per_iter": spi, "gflops": flops / spi / 1e9}
     return results, ratios_of({k: v["seconds_per_iter"] for k, v in results.items()})
 
 
@@ -108,11 +88,8 @@ def ratios_of(values: dict) -> dict:
 def time_init(X, k: int, params: dict) -> dict:
     """Time k-means++ of nbkm and sklearn, interleaved, from the same seed.
 
-    Returns
-    -------
-    init : dict
-        Per implementation ``seconds`` and ``median_seconds``; ``ratio`` of the
-        medians; ``indices_equal``, whether both chose the same samples.
+    Returns per implementation ``seconds`` and ``median_seconds``, the ``ratio``
+    of the medians and ``indices_equal`` (both chose the same samples).
     """
     from sklearn.cluster import kmeans_plusplus as sk_plusplus
     from threadpoolctl import threadpool_limits
@@ -145,12 +122,8 @@ def time_init(X, k: int, params: dict) -> dict:
 def run_shape(X, k: int, params: dict, faiss_ok: bool, gemm_peak: float) -> dict:
     """Time every implementation on one dense shape; see :func:`time_implementations`.
 
-    Returns
-    -------
-    row : dict
-        Shape, ``impls`` (with ``gemm_fraction``), ``ratios``, ``init``
-        (k-means++, see :func:`time_init`, or None) and ``skipped`` (reason per
-        skipped algorithm).
+    The row: shape, ``impls`` (with ``gemm_fraction``), ``ratios``, ``init``
+    (:func:`time_init`, or None) and ``skipped`` (reason per skipped algorithm).
     """
     (n, d), dtype = X.shape, str(X.dtype)
     impls, skipped, init = ["nbkm-lloyd", "sklearn-lloyd"], {}, None
@@ -168,35 +141,26 @@ def run_shape(X, k: int, params: dict, faiss_ok: bool, gemm_peak: float) -> dict
         ratios["kmeans++"] = init["ratio"]
     elif params["init_repeats"]:
         skipped["kmeans++"] = f"n x k = {n * k:.3g} above init_max_nk"
-    return {
+    row = {
         "n": n,
         "d": d,
         "k": k,
         "dtype": dtype,
         "label": _tables.label(n, d, k, dtype),
-        "impls": results,
-        "ratios": ratios,
-        "init": init,
-        "skipped": skipped,
     }
+    return row | {"impls": results, "ratios": ratios, "init": init, "skipped": skipped}
 
 
 def run_sparse(spec: dict, params: dict) -> dict:
     """Time nbkm and sklearn (lloyd and elkan) on the sparse case of ``spec``."""
     X = data.sparse_tfidf_like(spec["n"], spec["d"], spec["density"])
+    flops = 2.0 * X.nnz * spec["k"]
     results, ratios = time_implementations(
-        list(_memory.IMPLS), X, spec["k"], params, 2.0 * X.nnz * spec["k"]
+        list(_memory.IMPLS), X, spec["k"], params, flops
     )
-    return {
-        **spec,
-        "nnz": int(X.nnz),
-        "dtype": "float64",
-        "impls": results,
-        "ratios": ratios,
-        "label": _tables.label(
-            *(spec[key] for key in "ndk"), "float64", spec["density"]
-        ),
-    }
+    label = _tables.label(*(spec[key] for key in "ndk"), "float64", spec["density"])
+    row = {**spec, "nnz": int(X.nnz), "dtype": "float64", "impls": results}
+    return row | {"ratios": ratios, "label": label}
 
 
 def summarise(grid: list[dict]) -> dict:
@@ -212,15 +176,9 @@ def summarise(grid: list[dict]) -> dict:
 def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     """Run the grid, the sparse case and the peak memory; draw the ratios.
 
-    Returns
-    -------
-    results : dict
-        ``faiss`` status, ``gemm_peak_gflops`` per dtype, ``grid`` (one row per
-        shape, see :func:`run_shape`), ``sparse``, ``memory`` (see
-        :func:`experiments._memory.peak_memory`), ``summary`` (see
-        :func:`summarise`) and ``timings``.
-    figures : dict
-        ``{"ratios": "compare.png"}``.
+    ``results``: ``faiss`` status, ``gemm_peak_gflops`` per dtype, ``grid`` (rows
+    of :func:`run_shape`), ``sparse``, ``memory``
+    (:func:`experiments._memory.peak_memory`), ``summary`` and ``timings``.
     """
     import numba
 
@@ -242,19 +200,12 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
         progress.step(f"{sparse['label']}  {_tables.ratios_text(sparse['ratios'])}")
     if memory := _memory.peak_memory(params):
         progress.step(f"peak memory {memory['label']}")
-    results = {
-        "faiss": faiss,
-        "gemm_peak_gflops": gemm,
-        "grid": grid,
-        "sparse": sparse,
-        "memory": memory,
-        "summary": summarise(grid),
-        "timings": {
-            "n_threads": params["n_threads"] or numba.get_num_threads(),
-            "clock": "time.perf_counter, whole fit() / n_iter_",
-            "statistic": "median over repeats",
-        },
-    }
+    timings = {"n_threads": params["n_threads"] or numba.get_num_threads()}
+    timings |= {"clock": "time.perf_counter, whole fit() / n_iter_"}
+    timings["statistic"] = "median over repeats"
+    results = {"faiss": faiss, "gemm_peak_gflops": gemm, "grid": grid}
+    results |= {"sparse": sparse, "memory": memory, "summary": summarise(grid)}
+    results["timings"] = timings
     return results, {"ratios": plot(results, out / "compare.png")}
 
 
@@ -278,18 +229,8 @@ def plot(results: dict, path) -> str:
     )
     present = [NAMES[n] for n in RATIO_NAMES if NAMES[n] in set(frame["comparison"])]
     fig, ax = plt.subplots(figsize=(8, 1.4 + 0.45 * len(results["grid"])))
-    sns.stripplot(
-        data=frame,
-        y="shape",
-        x="ratio",
-        hue="comparison",
-        hue_order=present,
-        dodge=True,
-        jitter=False,
-        size=9,
-        ax=ax,
-        orient="h",
-    )
+    hue = {"hue": "comparison", "hue_order": present, "dodge": True, "jitter": False}
+    sns.stripplot(data=frame, y="shape", x="ratio", **hue, size=9, ax=ax, orient="h")
     ax.axvline(1.0, color="black", lw=1)
     lo = min(0.5, float(frame["ratio"].min()) / 1.2)
     hi = max(2.0, float(frame["ratio"].max()) * 1.2)
@@ -363,11 +304,5 @@ def section(record: dict) -> list[str]:
         "nbkm faster). GFLOP/s counts the distance step (2 n k d per iteration); "
         f"numpy's GEMM in the same run: {gemm} GFLOP/s."
     )
-    return _tables.speed_section(
-        "Speed against scikit-learn",
-        intro,
-        COLUMNS,
-        _table_rows(r),
-        _footer(r),
-        record,
-    )
+    rows, title = _table_rows(r), "Speed against scikit-learn"
+    return _tables.speed_section(title, intro, COLUMNS, rows, _footer(r), record)

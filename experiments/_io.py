@@ -1,29 +1,14 @@
 """Records, result sets, and the facts a record keeps about where it came from.
 
-Every experiment writes one record per run, a JSON document with a common header
-and a ``results`` body (``SCHEMA_VERSION = 2``):
-
-``schema_version`` : int
-    Version of this layout; bumped on any incompatible change.
-``experiment`` : str
-    Name of the experiment (``"digits"``, ``"blobs"``, ``"compare"``, ...).
-``command`` : str
-    The command line that made it (``python -m experiments digits --seeds 3``).
-``created_utc`` : str
-    ISO 8601 time of the run, UTC.
-``git`` : dict
-    ``{"commit": str | None, "dirty": bool | None}`` of the checkout that ran it.
-``nbkm_source_sha256`` : str or None
-    Fingerprint of the nbkm source that ran (:func:`nbkm_source_hash`).
-``environment`` : dict
-    Versions, Numba threading layer, threads, CPU; see
-    :func:`experiments._timing.environment`.
-``params`` : dict
-    The parameters of the run (enough to rerun it).
-``results`` : dict
-    The experiment's own body; label vectors are JSON lists of ints.
-``figures`` : dict
-    Figure name -> file name, beside the JSON in the same result set.
+Every experiment writes one record per run, a JSON document (sorted keys, no
+NaN) with a common header, :data:`HEADER`, around its ``results``:
+``schema_version`` (:data:`SCHEMA_VERSION`, bumped on any incompatible change),
+``experiment`` (``"digits"``, ``"compare"``, ...), ``command`` (the command line
+that made it), ``created_utc`` (ISO 8601), ``git`` (``commit`` and ``dirty`` of
+the checkout), ``nbkm_source_sha256`` (:func:`nbkm_source_hash`),
+``environment`` (:func:`experiments._timing.environment`), ``params`` (enough to
+rerun it), ``results`` (the experiment's body; label vectors are lists of ints)
+and ``figures`` (figure name -> file name beside the JSON).
 
 Records are validated when written and when read (:func:`validate`; each
 experiment checks its own body, :func:`check_shape`). An experiment's files form
@@ -64,18 +49,10 @@ RESULTS_DIR = REPO_ROOT / "results"
 RUNS_DIR = REPO_ROOT / "runs"
 
 #: Header keys and their types (``None`` allowed where listed).
-HEADER = {
-    "schema_version": (int,),
-    "experiment": (str,),
-    "command": (str,),
-    "created_utc": (str,),
-    "git": (dict,),
-    "nbkm_source_sha256": (str, type(None)),
-    "environment": (dict,),
-    "params": (dict,),
-    "results": (dict,),
-    "figures": (dict,),
-}
+HEADER = dict.fromkeys(("schema_version",), (int,))
+HEADER |= dict.fromkeys(("experiment", "command", "created_utc"), (str,))
+HEADER |= {"git": (dict,), "nbkm_source_sha256": (str, type(None))}
+HEADER |= dict.fromkeys(("environment", "params", "results", "figures"), (dict,))
 ENVIRONMENT_KEYS = ("python", "numpy", "numba", "sklearn", "scipy", "nbkm", "n_threads")
 #: Keys whose values change from run to run with the same inputs.
 VOLATILE_KEYS = ("created_utc", "load_average_1m", "git", "command")
@@ -91,13 +68,8 @@ class RecordError(ValueError):
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as JSON: sorted keys, indent 2, no NaN or infinity.
 
-    A file of a result set needs no atomic write of its own: the set is built
-    in a temporary folder and swapped in whole (:func:`result_set`).
-
-    Raises
-    ------
-    ValueError
-        If ``obj`` holds NaN or infinity (nothing is written).
+    Raises ``ValueError`` (nothing written) on NaN or infinity. Not atomic: a
+    result set is built in a temporary folder and swapped in whole.
     """
     text = json.dumps(obj, allow_nan=False, sort_keys=True, indent=2)
     path = Path(path)
@@ -124,21 +96,10 @@ def refusal(out: str | os.PathLike, owner: str) -> str | None:
     """Why a result set of ``owner`` may not replace ``out``; None when it may.
 
     A set replaces a directory whole, so only what the harness can tell is an
-    earlier set of the same owner may go: a directory whose :data:`MARKER`
-    names ``owner``, or an empty one. Anything else (a checkout, a results
-    root, a folder of the user's) is refused.
-
-    Parameters
-    ----------
-    out : str or path-like
-        Directory of the set.
-    owner : str
-        Experiment (or other writer) of the set.
-
-    Returns
-    -------
-    reason : str or None
-        One phrase, or None when ``out`` is missing, empty or ``owner``'s set.
+    earlier set of the same ``owner`` (an experiment, or another writer) may
+    go: a directory whose :data:`MARKER` names ``owner``, or an empty one.
+    Anything else (a checkout, a results root, a folder of the user's) is
+    refused, with one phrase saying why.
     """
     out = Path(out)
     if not out.exists():
@@ -163,28 +124,11 @@ def refusal(out: str | os.PathLike, owner: str) -> str | None:
 def result_set(out: str | os.PathLike, owner: str):
     """Write a result set into a temporary directory, then move it into place.
 
-    The temporary directory sits beside ``out`` (same file system, hidden
-    name). On success it replaces ``out`` (:func:`install`); on any exception,
-    including ``KeyboardInterrupt``, the temporary directory is removed and
-    ``out`` keeps the previous complete set.
-
-    Parameters
-    ----------
-    out : str or path-like
-        Directory of the set.
-    owner : str
-        Experiment (or other writer) of the set, recorded in its :data:`MARKER`.
-
-    Yields
-    ------
-    tmp : pathlib.Path
-        Where to write the set's files.
-
-    Raises
-    ------
-    SetError
-        Before anything is written when ``out`` may not be replaced
-        (:func:`refusal`).
+    Yields the temporary directory, beside ``out`` (same file system, hidden
+    name). On success it replaces ``out`` as ``owner``'s set (:func:`install`);
+    on any exception, ``KeyboardInterrupt`` included, it is removed and ``out``
+    keeps the previous complete set. Raises :class:`SetError` before anything is
+    written when ``out`` may not be replaced (:func:`refusal`).
     """
     out = Path(out)
     if (reason := refusal(out, owner)) is not None:
@@ -204,27 +148,9 @@ def install(new: str | os.PathLike, out: str | os.PathLike, owner: str) -> Path:
 
     The swap holds a lock on the parent directory, so two runs finishing the
     same set at once take turns: the later one replaces the earlier one's set.
-    ``new`` must be on the file system of ``out`` (beside it, or in a staging
-    directory there).
-
-    Parameters
-    ----------
-    new : str or path-like
-        The finished set; moved, or removed when the swap fails.
-    out : str or path-like
-        Where the set goes; the previous set there is removed.
-    owner : str
-        Experiment (or other writer) of the set.
-
-    Returns
-    -------
-    out : pathlib.Path
-
-    Raises
-    ------
-    SetError
-        When ``out`` became something else meanwhile (:func:`refusal`); ``new``
-        is then kept, and the message says where.
+    ``new`` must be on the file system of ``out``; it is moved, or removed when
+    the swap fails. Raises :class:`SetError`, keeping ``new`` and saying where,
+    when ``out`` became something else meanwhile (:func:`refusal`).
     """
     new, out = Path(new), Path(out)
     old = None
@@ -291,27 +217,12 @@ class Job:
     """One run of an experiment, ready to write its result set.
 
     Made from the parsed options before any work, so that the set's place can
-    be checked first; :func:`write_set` runs it.
-
-    Attributes
-    ----------
-    experiment : str
-        The experiment, named in the record and in the set's :data:`MARKER`.
-    set_name : str
-        The default directory under ``runs/`` and the record's file name.
-    params : dict
-        The parameters of the run, recorded.
-    run : callable
-        ``run(folder, replaced) -> (results, figures)``: the work; figures are
-        drawn into ``folder``, and ``replaced`` is the set it will replace (a
-        run may carry on what the earlier set recorded).
-    validate : callable
-        ``validate(record, where)`` raises :class:`RecordError` when the record
-        is not one of the experiment's.
-    summary : callable
-        ``summary(record) -> list of str``, printed after the run.
-    exit_code : callable
-        ``exit_code(results) -> int`` once the set is written.
+    be checked first; :func:`write_set` runs it. ``set_name`` is the default
+    directory under ``runs/`` and the record's file name; ``run(folder,
+    replaced)`` does the work and returns ``(results, figures)``, drawing into
+    ``folder`` (``replaced``: the set it will replace, whose record a run may
+    carry on); ``validate(record, where)`` raises :class:`RecordError`;
+    ``summary(record)`` gives the lines printed after the run.
     """
 
     experiment: str
@@ -326,22 +237,9 @@ class Job:
 def write_set(job: Job, out: Path, command: str, replaced: Path | None = None) -> dict:
     """Run ``job`` and write its result set to ``out`` as a whole.
 
-    Parameters
-    ----------
-    job : Job
-        The run.
-    out : pathlib.Path
-        Where the set goes (see :func:`result_set`).
-    command : str
-        The command line recorded.
-    replaced : pathlib.Path, optional
-        The set the run replaces in the end (default: ``out``; elsewhere when
-        ``out`` is a staging folder).
-
-    Returns
-    -------
-    record : dict
-        The validated record, also written as ``<set_name>.json`` in ``out``.
+    ``replaced`` is the set the run replaces in the end (default: ``out``;
+    elsewhere when ``out`` is a staging folder). Returns the validated record,
+    also written as ``<set_name>.json`` in ``out``.
     """
     with result_set(out, job.experiment) as folder:
         results, figures = job.run(folder, replaced or out)
@@ -371,10 +269,8 @@ def git_info(repo: Path = REPO_ROOT) -> dict:
     if head is None:
         return {"commit": None, "dirty": None}
     status = git("status", "--porcelain", repo=repo)
-    return {
-        "commit": head.strip() or None,
-        "dirty": None if status is None else bool(status.strip()),
-    }
+    dirty = None if status is None else bool(status.strip())
+    return {"commit": head.strip() or None, "dirty": dirty}
 
 
 def nbkm_source_hash() -> str | None:
@@ -407,26 +303,7 @@ def utc_now() -> str:
 def make_record(
     experiment: str, command: str, params: dict, results: dict, figures: dict
 ) -> dict:
-    """Build a validated record: the common header around ``results``.
-
-    Parameters
-    ----------
-    experiment : str
-        Experiment name.
-    command : str
-        Command line of the run.
-    params : dict
-        Parameters of the run.
-    results : dict
-        The experiment's body.
-    figures : dict
-        Figure name -> file name in the same result set.
-
-    Returns
-    -------
-    record : dict
-        See the module docstring.
-    """
+    """Build a validated record: the common header around ``results``."""
     record = {
         "schema_version": SCHEMA_VERSION,
         "experiment": experiment,
@@ -445,27 +322,12 @@ def make_record(
 def validate(
     record: Any, where: str = "record", required=(), experiment: str | None = None
 ) -> dict:
-    """Check a record against the schema; return it unchanged.
+    """Check a record's header; return it unchanged.
 
-    Parameters
-    ----------
-    record : object
-        Decoded JSON.
-    where : str, default="record"
-        Name used in messages (a file path when reading).
-    required : sequence of str, default=()
-        Keys the ``results`` body must have.
-    experiment : str, optional
-        The experiment the record must be of.
-
-    Returns
-    -------
-    record : dict
-
-    Raises
-    ------
-    RecordError
-        Naming the first key that is missing or of the wrong type.
+    ``where`` names it in messages (a file path when reading); ``required``
+    lists keys the ``results`` body must have, ``experiment`` the experiment
+    it must be of. Raises :class:`RecordError` naming the first key that is
+    missing or of the wrong type.
     """
 
     def fail(message):
@@ -497,11 +359,8 @@ def validate(
 def read_record(path: str | os.PathLike, required=()) -> dict:
     """Read and validate a record (see :func:`validate`).
 
-    Raises
-    ------
-    RecordError
-        If the file is not strict JSON (NaN and infinity are not: records are
-        written without them) or not a valid record.
+    Raises :class:`RecordError` if the file is not strict JSON (records are
+    written without NaN and infinity) or not a valid record.
     """
     try:
         with open(path, encoding="utf-8") as fh:
@@ -522,24 +381,11 @@ NUMBER = (int, float)
 def check_shape(value: Any, shape: Any, where: str, name: str = "") -> None:
     """Check that the decoded JSON ``value`` has ``shape``.
 
-    Parameters
-    ----------
-    value : object
-        Decoded JSON.
-    shape : type, tuple of types, dict or list
-        A type or a tuple of types: ``value`` is an instance (a bool only where
-        ``bool`` is named). A dict: ``value`` is an object with at least these
-        keys, each of its shape; a dict ``{...: shape}`` gives the shape of every
-        value instead. A list of one shape: ``value`` is a list of such items.
-    where : str
-        Where the value comes from (a file path), first in messages.
-    name : str, default=""
-        Dotted name of ``value`` in the record, for messages.
-
-    Raises
-    ------
-    RecordError
-        Naming the first part that differs.
+    A type or a tuple of types: ``value`` is an instance (a bool only where
+    ``bool`` is named). A dict: an object with at least these keys, each of its
+    shape (``{...: shape}``: the shape of every value). A list of one shape: a
+    list of such items. Raises :class:`RecordError` naming ``where`` (a file)
+    and the dotted ``name`` of the first part that differs.
     """
 
     def fail(message):

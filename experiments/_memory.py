@@ -79,59 +79,24 @@ def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads
     # later: the peak is theirs only if some iteration ran with bounds.
     computed = getattr(est, "distances_computed_", None)
     bounded = None if computed is None else int(np.sum(np.asarray(computed) < 1))
-    return {
-        "impl": impl,
-        "peak_reset": peak_reset,
-        "rss_before_fit_bytes": before,
-        "peak_bytes": _peak_bytes(),
-        "data_bytes": int(X.nbytes),
-        "n_iter": int(est.n_iter_),
-        "bounded_iterations": bounded,
-    }
+    out = {"impl": impl, "peak_reset": peak_reset, "rss_before_fit_bytes": before}
+    out |= {"peak_bytes": _peak_bytes(), "data_bytes": int(X.nbytes)}
+    return out | {"n_iter": int(est.n_iter_), "bounded_iterations": bounded}
 
 
 def fit_peak_memory(
-    impl: str,
-    n: int,
-    d: int,
-    k: int,
-    dtype: str = "float64",
-    max_iter: int = 2,
-    n_threads: int | None = None,
-    timeout: float = 1800.0,
+    impl, n, d, k, dtype="float64", max_iter=2, n_threads=None, timeout=1800.0
 ) -> dict:
     """Measure the memory one fit adds on top of its data, in a fresh process.
 
-    Parameters
-    ----------
-    impl : str
-        ``"sklearn-lloyd"``, ``"sklearn-elkan"`` or ``"nbkm-<algorithm>"``.
-    n, d, k : int
-        Samples, features, clusters.
-    dtype : str, default="float64"
-        Data type of the data.
-    max_iter : int, default=2
-        Fixed iterations (``tol=0``); the buffers are all allocated in the first.
-    n_threads : int or None, default=None
-        Threads of the fit (all when None).
-    timeout : float, default=1800
-        Seconds before the child is killed (then ``RuntimeError``).
-
-    Returns
-    -------
-    result : dict
-        ``rss_before_fit_bytes``, ``peak_bytes``, ``data_bytes``, ``n_iter``,
-        ``bounded_iterations`` (nbkm: iterations that skipped distances; None
-        for sklearn) and ``fit_peak_bytes`` (peak minus the resident set before
-        the fit), with ``n_by_k_bytes``, the size of one ``n x k`` matrix of
-        ``dtype`` for scale.
-
-    Raises
-    ------
-    ValueError
-        If ``impl`` is unknown.
-    RuntimeError
-        If the child fails or times out (its stderr is in the message).
+    ``impl`` is ``sklearn-lloyd``, ``sklearn-elkan`` or ``nbkm-<algorithm>``
+    (else ``ValueError``); the fit runs ``max_iter`` fixed iterations (``tol=0``)
+    on ``n`` x ``d`` Gaussian data of ``dtype``, ``k`` clusters. Returns the
+    child's ``rss_before_fit_bytes``, ``peak_bytes``, ``data_bytes``,
+    ``n_iter``, ``bounded_iterations`` (nbkm: iterations that skipped
+    distances), with ``fit_peak_bytes`` (peak minus the resident set before the
+    fit) and ``n_by_k_bytes`` (one ``n x k`` matrix, for scale). Raises
+    ``RuntimeError`` when the child fails or runs past ``timeout`` seconds.
     """
     lib, _, algorithm = impl.partition("-")
     # nbkm's algorithms come from nbkm itself: the child fails on an unknown one.
@@ -186,13 +151,9 @@ def peak_memory(params: dict) -> dict | None:
     and allocate their bounds later (each result says how many iterations ran
     with bounds); Elkan above ``elkan_max_bounds`` is skipped (its n x k bounds).
 
-    Returns
-    -------
-    memory : dict or None
-        ``params["memory"]`` with ``dtype``, ``max_iter`` (per
-        implementation), ``label``, ``impls`` (see :func:`fit_peak_memory`),
-        ``skipped`` (reason per implementation), ``n_by_k_bytes`` and
-        ``data_bytes``.
+    Returns ``params["memory"]`` with ``dtype``, ``max_iter`` (per
+    implementation), ``label``, ``impls`` (:func:`fit_peak_memory`), ``skipped``
+    (reason per implementation), ``n_by_k_bytes`` and ``data_bytes``.
     """
     if not (spec := params["memory"]):
         return None
@@ -205,16 +166,10 @@ def peak_memory(params: dict) -> dict | None:
             continue
         max_iter = MAX_ITER_BOUNDED if bounds_come_later(impl) else 2
         impls[impl] = fit_peak_memory(impl, n, d, k, "float64", max_iter, n_threads)
-    return {
-        **spec,
-        "dtype": "float64",
-        "max_iter": {impl: res["n_iter"] for impl, res in impls.items()},
-        "label": f"gaussian {label(n, d, k, 'float64')}",
-        "impls": impls,
-        "skipped": skipped,
-        "n_by_k_bytes": n * k * 8,
-        "data_bytes": n * d * 8,
-    }
+    max_iter = {impl: res["n_iter"] for impl, res in impls.items()}
+    memory = {**spec, "dtype": "float64", "max_iter": max_iter, "impls": impls}
+    memory |= {"label": f"gaussian {label(n, d, k, 'float64')}", "skipped": skipped}
+    return memory | {"n_by_k_bytes": n * k * 8, "data_bytes": n * d * 8}
 
 
 def memory_lines(memory: dict | None) -> list[str]:

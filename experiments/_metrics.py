@@ -66,19 +66,8 @@ def mode_mapping(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
     """Map each cluster to the most frequent true label of its members.
 
     The tutorial's ``mode(labels[clusters == i])``; ties go to the smallest
-    label, an empty cluster gets :data:`NO_LABEL`.
-
-    Parameters
-    ----------
-    clusters, labels : array-like of int, shape (n_samples,)
-        Cluster id and true label of each sample.
-    n_clusters : int, optional
-        Number of clusters; ``max(clusters) + 1`` when None.
-
-    Returns
-    -------
-    mapping : ndarray of int, shape (n_clusters,)
-        Label predicted by each cluster, or :data:`NO_LABEL`.
+    label, an empty cluster gets :data:`NO_LABEL`. Arguments as in
+    :func:`contingency`; returns the label predicted by each cluster.
     """
     table = contingency(clusters, labels, n_clusters)
     empty = table.sum(axis=1) == 0
@@ -88,17 +77,8 @@ def mode_mapping(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
 def hungarian_mapping(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
     """Map clusters to labels one-to-one, maximising the correct predictions.
 
-    Parameters
-    ----------
-    clusters, labels : array-like of int, shape (n_samples,)
-        Cluster id and true label of each sample.
-    n_clusters : int, optional
-        Number of clusters; ``max(clusters) + 1`` when None.
-
-    Returns
-    -------
-    mapping : ndarray of int, shape (n_clusters,)
-        Label of each cluster (each label at most once), or :data:`NO_LABEL`.
+    Arguments as in :func:`contingency`; returns the label of each cluster (each
+    label at most once), or :data:`NO_LABEL`.
     """
     table = contingency(clusters, labels, n_clusters)
     mapping = np.full(table.shape[0], NO_LABEL, dtype=np.intp)
@@ -124,21 +104,10 @@ def confusion(labels, predicted, n_labels: int) -> np.ndarray:
 
 
 def cluster_scores(clusters, labels, n_clusters: int | None = None) -> dict:
-    """All the scores reported for one clustering.
+    """All the scores reported for one clustering (arguments of :func:`contingency`).
 
-    Parameters
-    ----------
-    clusters, labels : array-like of int, shape (n_samples,)
-        Cluster id and true label of each sample.
-    n_clusters : int, optional
-        Number of clusters; ``max(clusters) + 1`` when None.
-
-    Returns
-    -------
-    scores : dict
-        ``accuracy`` (mode mapping), ``hungarian_accuracy``, ``ari``, ``nmi``,
-        ``mode_mapping`` and ``hungarian_mapping`` (lists) and
-        ``n_empty_clusters``.
+    ``accuracy`` (mode mapping), ``hungarian_accuracy``, ``ari``, ``nmi``,
+    ``mode_mapping`` and ``hungarian_mapping`` (lists) and ``n_empty_clusters``.
     """
     clusters, labels, k = _check(clusters, labels, n_clusters)
     mode = mode_mapping(clusters, labels, k)
@@ -166,9 +135,5 @@ def same_partition(a, b) -> bool:
 def summary(values) -> dict:
     """``{"mean", "min", "max", "n"}`` of a non-empty list of numbers."""
     arr = np.asarray(values, dtype=float)
-    return {
-        "mean": float(arr.mean()),
-        "min": float(arr.min()),
-        "max": float(arr.max()),
-        "n": int(arr.size),
-    }
+    stats = {"mean": float(arr.mean()), "min": float(arr.min())}
+    return stats | {"max": float(arr.max()), "n": int(arr.size)}

@@ -64,25 +64,14 @@ def label(n, d, k, batch_size, dtype) -> str:
 def plan(params: dict) -> tuple[list[dict], list[dict]]:
     """Split the grid into cells to run and cells skipped by the budget.
 
-    Parameters
-    ----------
-    params : dict
-        ``n``, ``d``, ``k``, ``batch_size``, ``dtype``, ``repeats``,
-        ``max_iter`` and ``budget`` (seconds or None).
-
-    Returns
-    -------
-    run, skipped : list of dict
-        Each cell's ``n``, ``d``, ``k``, ``batch_size``, ``dtype``, ``label`` and
-        ``estimated_seconds``; a skipped cell also has ``reason``.
+    Each cell has ``n``, ``d``, ``k``, ``batch_size``, ``dtype``, ``label`` and
+    ``estimated_seconds``; a skipped cell also has ``reason``.
     """
     run, skipped = [], []
-    for n, d, k, batch_size, dtype in workloads.minibatch_cells(params):
-        est = estimate_seconds(
-            n, d, k, batch_size, dtype, params["repeats"], params["max_iter"]
-        )
-        cell = {"n": n, "d": d, "k": k, "batch_size": batch_size, "dtype": dtype}
-        cell |= {"label": label(n, d, k, batch_size, dtype), "estimated_seconds": est}
+    for shape in workloads.minibatch_cells(params):
+        est = estimate_seconds(*shape, params["repeats"], params["max_iter"])
+        cell = dict(zip(("n", "d", "k", "batch_size", "dtype"), shape, strict=True))
+        cell |= {"label": label(*shape), "estimated_seconds": est}
         fits = _tables.within_budget(cell, params.get("budget"))
         (run if fits else skipped).append(cell)
     return run, skipped
@@ -91,19 +80,11 @@ def plan(params: dict) -> tuple[list[dict], list[dict]]:
 def fit_once(lib: str, X, fit_params: dict, n_threads) -> dict:
     """One timed ``MiniBatchKMeans(**fit_params).fit(X)`` of ``lib``.
 
-    Returns
-    -------
-    fit : dict
-        ``seconds``, ``n_steps``, ``n_iter``, ``inertia`` and ``labels``.
+    Returns ``seconds``, ``n_steps``, ``n_iter``, ``inertia`` and ``labels``.
     """
     est, seconds = timed_fit(lib, X, n_threads, estimator=ESTIMATOR, **fit_params)
-    return {
-        "seconds": seconds,
-        "n_steps": int(est.n_steps_),
-        "n_iter": int(est.n_iter_),
-        "inertia": float(est.inertia_),
-        "labels": np.asarray(est.labels_),
-    }
+    fit = {"seconds": seconds, "n_steps": int(est.n_steps_), "n_iter": int(est.n_iter_)}
+    return fit | {"inertia": float(est.inertia_), "labels": np.asarray(est.labels_)}
 
 
 def run_cell(X, cell: dict, params: dict) -> dict:
@@ -113,14 +94,11 @@ def run_cell(X, cell: dict, params: dict) -> dict:
     ``max(4k, 2 batch_size, 2048)`` samples), compiles or loads nbkm's kernels and
     starts the thread pools.
 
-    Returns
-    -------
-    row : dict
-        The cell, with ``impls`` (per library ``seconds`` and ``n_steps`` of every
-        repeat, the median ``fit_seconds``, ``n_iter`` and ``inertia`` of the
-        last), ``ratio`` (nbkm / sklearn of the ``fit_seconds``),
-        ``n_steps_expected``, ``labels_equal``, ``n_labels_differ``,
-        ``n_steps_equal`` and ``mismatches``.
+    Returns the cell's row: ``impls`` (per library ``seconds`` and ``n_steps``
+    of every repeat, the median ``fit_seconds``, ``n_iter`` and ``inertia`` of
+    the last), ``ratio`` (nbkm / sklearn of the ``fit_seconds``),
+    ``n_steps_expected``, ``labels_equal``, ``n_labels_differ``,
+    ``n_steps_equal`` and ``mismatches``.
     """
     k, batch_size, threads = cell["k"], cell["batch_size"], params["n_threads"]
     fit_params = workloads.minibatch_fit(
@@ -133,13 +111,9 @@ def run_cell(X, cell: dict, params: dict) -> dict:
     for lib, fits in _timing.interleaved(calls, params["repeats"], warm_up).items():
         seconds = [f["seconds"] for f in fits]
         labels[lib] = fits[-1]["labels"]
-        results[lib] = {
-            "seconds": seconds,
-            "n_steps": [f["n_steps"] for f in fits],
-            "fit_seconds": _timing.median(seconds),
-            "n_iter": fits[-1]["n_iter"],
-            "inertia": fits[-1]["inertia"],
-        }
+        results[lib] = {"seconds": seconds, "n_steps": [f["n_steps"] for f in fits]}
+        results[lib]["fit_seconds"] = _timing.median(seconds)
+        results[lib] |= {key: fits[-1][key] for key in ("n_iter", "inertia")}
     nb, sk = results["nbkm"], results["sklearn"]
     expected = workloads.minibatch_n_steps(len(X), batch_size, params["max_iter"])
     differ = int(np.count_nonzero(labels["nbkm"] != labels["sklearn"]))
@@ -171,17 +145,11 @@ def summarise(grid: list[dict]) -> dict:
 
 
 def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
-    """Run the mini-batch grid; see the module docstring.
+    """Run the mini-batch grid; see the module docstring. No figures.
 
-    Returns
-    -------
-    results : dict
-        ``mode`` ("minibatch"), ``fit_params`` (shared by every fit but ``k``
-        and ``batch_size``), ``grid`` (one row per cell, see :func:`run_cell`),
-        ``skipped_cells``, ``summary`` (see :func:`summarise`), ``mismatches``
-        and ``timings`` (threads, clock, BLAS and OpenMP libraries).
-    figures : dict
-        Empty: the section's table says it all.
+    ``results``: ``mode`` ("minibatch"), ``fit_params`` (shared by every fit but
+    ``k`` and ``batch_size``), ``grid`` (rows of :func:`run_cell`),
+    ``skipped_cells``, ``summary``, ``mismatches`` and ``timings``.
     """
     todo, skipped = plan(params)
     progress = _cli.Progress("compare", len(todo), quiet=quiet)
@@ -214,27 +182,15 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     return results, {}
 
 
-_LIB = {
-    "seconds": [_io.NUMBER],
-    "n_steps": [int],
-    "fit_seconds": _io.NUMBER,
-    "n_iter": int,
-    "inertia": _io.NUMBER,
-}
+NUMBER = _io.NUMBER
+_LIB = {"seconds": [NUMBER], "n_steps": [int], "fit_seconds": NUMBER, "n_iter": int}
+_CELL = {"label": str, "impls": dict.fromkeys(IMPLS, _LIB | {"inertia": NUMBER})}
+_CELL |= {"ratio": NUMBER, "labels_equal": bool, "n_steps_equal": bool}
+_CELL |= dict.fromkeys(("n_steps_expected", "n_labels_differ"), int)
 #: What :func:`section` reads of a record (shapes of :func:`_io.check_shape`).
 RESULTS_SHAPE = {
     "fit_params": {"max_iter": int, "random_state": int},
-    "grid": [
-        {
-            "label": str,
-            "impls": dict.fromkeys(IMPLS, _LIB),
-            "ratio": _io.NUMBER,
-            "n_steps_expected": int,
-            "labels_equal": bool,
-            "n_labels_differ": int,
-            "n_steps_equal": bool,
-        }
-    ],
+    "grid": [_CELL],
     "skipped_cells": [{"label": str, "reason": str}],
     "summary": {"n_cells": int},
     "mismatches": [str],
@@ -243,13 +199,7 @@ RESULTS_SHAPE = {
 
 
 def check_results(record: dict, where: str) -> None:
-    """Check what :func:`section` reads of a mini-batch record.
-
-    Raises
-    ------
-    experiments._io.RecordError
-        Naming the file and the first part that differs.
-    """
+    """Check what :func:`section` reads of a mini-batch record (``RecordError``)."""
     _io.check_shape(record["results"], RESULTS_SHAPE, where, "results")
 
 
@@ -282,15 +232,11 @@ def section(record: dict) -> list[str]:
     p, r = record["params"], record["results"]
     head = ["cell", *(f"{lib} s (steps)" for lib in IMPLS), "nbkm / sklearn"]
     head += ["same labels"]
-    rows = [
-        [
-            row["label"],
-            *(_lib_cell(row["impls"][lib]) for lib in IMPLS),
-            f"{row['ratio']:.2f}",
-            "yes" if row["labels_equal"] else f"no ({row['n_labels_differ']} differ)",
-        ]
-        for row in r["grid"]
-    ]
+    rows = []
+    for row in r["grid"]:
+        fits = [_lib_cell(row["impls"][lib]) for lib in IMPLS]
+        same = "yes" if row["labels_equal"] else f"no ({row['n_labels_differ']} differ)"
+        rows.append([row["label"], *fits, f"{row['ratio']:.2f}", same])
     fp = r["fit_params"]
     intro = (
         "Whole `MiniBatchKMeans` fits (`benchmarks/workloads.py`: `minibatch_fit`) "
@@ -302,6 +248,5 @@ def section(record: dict) -> list[str]:
         "Ratio = nbkm / sklearn of the median seconds of `fit` (below 1: nbkm "
         "faster)."
     )
-    return _tables.speed_section(
-        "Mini-batch k-means against scikit-learn", intro, head, rows, footer(r), record
-    )
+    title = "Mini-batch k-means against scikit-learn"
+    return _tables.speed_section(title, intro, head, rows, footer(r), record)

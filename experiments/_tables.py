@@ -82,22 +82,9 @@ def blas_line(libraries: list[dict]) -> str:
 def speed_section(title, intro, head, rows, notes, record) -> list[str]:
     """Markdown of a timing record: title, workload, table, notes, the load.
 
-    Parameters
-    ----------
-    title, intro : str
-        The heading and the paragraph that says what was timed and how.
-    head : list of str
-        Column names.
-    rows : list of list of str
-        Table cells.
-    notes : list of str
-        Summary lines, one bullet each.
-    record : dict
-        The record (its environment gives the machine load at the end).
-
-    Returns
-    -------
-    lines : list of str
+    ``intro`` says what was timed and how; ``head`` names the columns of
+    ``rows`` (lists of cells); each of ``notes`` becomes a bullet; the
+    ``record``'s environment gives the machine load at the end.
     """
     return [
         f"## {title}",

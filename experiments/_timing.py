@@ -49,14 +49,8 @@ def timed_fit(
     """Fit :func:`kmeans` on ``X``, sklearn's OpenMP and both BLAS at ``n_threads``.
 
     BLAS is limited for both libraries: scikit-learn's k-means++ (mini-batch fits
-    start with it) and anything of nbkm's that calls NumPy's products.
-
-    Returns
-    -------
-    estimator : KMeans or MiniBatchKMeans
-        The fitted estimator.
-    seconds : float
-        Wall-clock seconds of ``fit`` (``time.perf_counter``).
+    start with it) and anything of nbkm's that calls NumPy's products. Returns
+    the fitted estimator and the wall-clock seconds of ``fit``.
     """
     from threadpoolctl import threadpool_limits
 
@@ -74,23 +68,10 @@ def timed_fit(
 def interleaved(calls: dict, repeats: int, warm_up: dict | None = None) -> dict:
     """Call each of ``calls`` ``repeats`` times, the order rotating every repeat.
 
-    Load on the machine then hits every implementation alike.
-
-    Parameters
-    ----------
-    calls : dict
-        Name to a callable without arguments.
-    repeats : int
-        Calls of each.
-    warm_up : dict, optional
-        Name to an untimed first call (JIT, page faults, thread pools), run
-        once each before any timed call; by default the timed call itself.
-        An empty dict: no warm-up.
-
-    Returns
-    -------
-    returned : dict
-        Name to the list of what its call returned, repeat by repeat.
+    Load on the machine then hits every implementation alike. ``calls`` and
+    ``warm_up`` map a name to a callable without arguments; each warm-up (JIT,
+    page faults, thread pools; by default the call itself, ``{}``: none) runs
+    once before any timed call. Returns name -> what its calls returned.
     """
     for call in (calls if warm_up is None else warm_up).values():
         call()
@@ -169,20 +150,12 @@ def _cpu_model() -> str | None:
 
 
 def load_probe(seconds: float = 0.0) -> dict:
-    """How busy the machine is: load averages, and CPUs busy with other work.
+    """How busy the machine is: ``loadavg`` (1, 5, 15 min, or None), ``busy_cpus``.
 
-    Parameters
-    ----------
-    seconds : float, default=0
-        Window over which ``busy_cpus`` is sampled from ``/proc/stat`` while
-        this process sleeps (0: not sampled). Unlike the load average, which
-        still counts work that ended minutes ago, it measures other work now.
-
-    Returns
-    -------
-    probe : dict
-        ``loadavg`` (1, 5, 15 minutes, or None) and ``busy_cpus`` (busy
-        CPU-seconds per second; None when not sampled or unavailable).
+    ``busy_cpus`` (busy CPU-seconds per second) is sampled from ``/proc/stat``
+    over ``seconds`` while this process sleeps (0: not sampled, None). Unlike
+    the load average, which still counts work that ended minutes ago, it
+    measures other work now.
     """
     try:
         loadavg = [round(x, 2) for x in os.getloadavg()]
@@ -212,13 +185,9 @@ def _busy_cpus(seconds: float) -> float | None:
 def environment() -> dict:
     """Describe the software and hardware a result came from.
 
-    Returns
-    -------
-    env : dict
-        Versions (``python``, ``numpy``, ``numba``, ``sklearn``, ``scipy``,
-        ``nbkm``), ``threading_layer`` (None before any parallel region ran),
-        ``n_threads`` (``numba.get_num_threads()``), ``cpu_count``, ``cpu``,
-        ``platform`` and ``load_average_1m``.
+    Versions (``python``, ``numpy``, ``numba``, ``sklearn``, ``scipy``,
+    ``nbkm``), ``threading_layer``, ``n_threads``, ``cpu_count``, ``cpu``,
+    ``platform`` and ``load_average_1m``.
     """
     import numba
     import scipy
@@ -231,28 +200,22 @@ def environment() -> dict:
     except Exception:  # noqa: BLE001 - recorded as unknown
         nbkm_version = None
     loadavg = load_probe()["loadavg"]
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "sklearn": sklearn.__version__,
-        "scipy": scipy.__version__,
-        "nbkm": nbkm_version,
+    env = {"python": platform.python_version(), "nbkm": nbkm_version}
+    env |= {m.__name__: m.__version__ for m in (np, numba, sklearn, scipy)}
+    env |= {
         "threading_layer": threading_layer(),
         "n_threads": int(numba.get_num_threads()),
-        "cpu_count": os.cpu_count(),
-        "cpu": _cpu_model(),
-        "platform": platform.platform(),
-        "load_average_1m": loadavg[0] if loadavg else None,
     }
+    env |= {"cpu_count": os.cpu_count(), "cpu": _cpu_model()}
+    env |= {"platform": platform.platform()}
+    return env | {"load_average_1m": loadavg[0] if loadavg else None}
 
 
 def timings(n_threads: int, clock: str, repeats: int) -> dict:
     """Return the ``timings`` of a compare record: threads, clock, statistic, BLAS."""
-    return {
-        "n_threads": n_threads,
-        "clock": clock,
-        "statistic": f"median over {repeats} interleaved repeats",
+    statistic = f"median over {repeats} interleaved repeats"
+    out = {"n_threads": n_threads, "clock": clock, "statistic": statistic}
+    return out | {
         "libraries": blas_info(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }

@@ -113,20 +113,10 @@ def cells(params: dict) -> list[tuple]:
 def plan(params: dict, available: dict) -> tuple[list[dict], list[dict]]:
     """Split the grid into cells to run and cells skipped, with the reasons.
 
-    Parameters
-    ----------
-    params : dict
-        ``n``, ``d``, ``k``, ``dtype``, ``kind``, ``impls``, ``repeats``,
-        ``budget`` (seconds or None) and ``elkan_max_bounds``.
-    available : dict
-        Peer name -> whether it can run here.
-
-    Returns
-    -------
-    run, skipped : list of dict
-        Each cell's ``kind``, ``n``, ``d``, ``k``, ``dtype``, ``label``, ``impls``
-        (those that run), ``skipped_impls`` (impl -> reason) and
-        ``estimated_seconds``; a skipped cell also has ``reason``.
+    ``available`` maps a peer to whether it can run here. Each cell has ``kind``,
+    ``n``, ``d``, ``k``, ``dtype``, ``label``, ``impls`` (those that run),
+    ``skipped_impls`` (impl -> reason) and ``estimated_seconds``; a skipped cell
+    also has ``reason``.
     """
     run, skipped = [], []
     for kind, n, d, k, dtype in cells(params):
@@ -155,44 +145,31 @@ def plan(params: dict, available: dict) -> tuple[list[dict], list[dict]]:
 def fit_once(impl: str, X, k: int, n_threads, niter: int, max_iter=None) -> dict:
     """One whole fit of ``impl`` on ``X`` from its first ``k`` samples.
 
-    Returns
-    -------
-    fit : dict
-        ``seconds``, ``n_iter``, ``inertia``, ``tol`` (None for faiss), ``labels``
-        (None for faiss) and ``distances_computed`` (nbkm's
-        ``distances_computed_``, or None).
+    Returns ``seconds``, ``n_iter``, ``inertia``, ``tol`` and ``labels`` (both
+    None for faiss) and ``distances_computed`` (nbkm's ``distances_computed_``,
+    or None).
     """
     params = workloads.whole_fit(X, k)
     if max_iter is not None:
         params["max_iter"] = int(max_iter)
     if impl == "faiss":
         seconds, n_iter, inertia = peers.fit_faiss(X, params["init"], niter, n_threads)
-        return {
-            "seconds": seconds,
-            "n_iter": n_iter,
-            "inertia": inertia,
-            "tol": None,
-            "labels": None,
-            "distances_computed": None,
-        }
+        fit = {"seconds": seconds, "n_iter": n_iter, "inertia": inertia}
+        return fit | dict.fromkeys(("tol", "labels", "distances_computed"))
     lib, _, algorithm = impl.partition("-")  # sklearnex has one algorithm
     params |= {"algorithm": algorithm} if algorithm else {}
     est, seconds = timed_fit(lib, X, n_threads, **params)
     fractions = getattr(est, "distances_computed_", None)
-    return {
+    if fractions is not None:  # JSON has no NaN: what nbkm did not count is null
+        fractions = np.asarray(fractions, dtype=np.float64)
+        fractions = [float(v) if np.isfinite(v) else None for v in fractions]
+    fit = {
         "seconds": seconds,
         "n_iter": int(est.n_iter_),
         "inertia": float(est.inertia_),
-        "tol": float(est.tol),
-        "labels": np.asarray(est.labels_),
-        # JSON has no NaN: a value nbkm did not count is recorded as null.
-        "distances_computed": None
-        if fractions is None
-        else [
-            float(v) if np.isfinite(v) else None
-            for v in np.asarray(fractions, dtype=np.float64)
-        ],
     }
+    fit |= {"tol": float(est.tol), "labels": np.asarray(est.labels_)}
+    return fit | {"distances_computed": fractions}
 
 
 def run_cell(X, cell: dict, params: dict) -> dict:
@@ -203,14 +180,10 @@ def run_cell(X, cell: dict, params: dict) -> dict:
     start thread pools. scikit-learn's Lloyd
     runs first in the first repeat, so that faiss knows how many iterations to run.
 
-    Returns
-    -------
-    row : dict
-        The cell, with ``impls`` (per implementation ``seconds`` and ``n_iter``
-        of every repeat, medians ``fit_seconds`` and ``seconds_per_iter``,
-        ``inertia``, ``tol``, ``distances_computed``), ``ratios`` (see
-        :data:`RATIOS`), ``relative_per_iter`` (each over sklearn-lloyd),
-        ``agreement`` and ``mismatches``.
+    Returns the cell's row: ``impls`` (per implementation ``seconds`` and
+    ``n_iter`` of every repeat, medians ``fit_seconds`` and ``seconds_per_iter``,
+    ``inertia``, ``tol``, ``distances_computed``), ``ratios`` (:data:`RATIOS`),
+    ``relative_per_iter`` (each over sklearn-lloyd), ``agreement``, ``mismatches``.
     """
     k, threads = cell["k"], params["n_threads"]
     impls = sorted(cell["impls"], key=lambda impl: impl != "sklearn-lloyd")
@@ -235,15 +208,11 @@ def run_cell(X, cell: dict, params: dict) -> dict:
         n_iter = [f["n_iter"] for f in fits]
         last = fits[-1]
         labels[impl] = last["labels"]
-        results[impl] = {
-            "seconds": seconds,
-            "n_iter": n_iter,
-            "fit_seconds": _timing.median(seconds),
-            "seconds_per_iter": _timing.median(np.divide(seconds, n_iter)),
-            "inertia": last["inertia"],
-            "tol": last["tol"],
-            "distances_computed": last["distances_computed"],
-        }
+        results[impl] = {"seconds": seconds, "n_iter": n_iter}
+        results[impl]["fit_seconds"] = _timing.median(seconds)
+        results[impl]["seconds_per_iter"] = _timing.median(np.divide(seconds, n_iter))
+        for key in ("inertia", "tol", "distances_computed"):
+            results[impl][key] = last[key]
     row = {key: cell[key] for key in ("kind", "n", "d", "k", "dtype", "label")}
     row |= {"seed": params["seed"], "skipped": cell["skipped_impls"]}
     if hasattr(X, "nnz"):
@@ -271,13 +240,9 @@ def cell_ratios(results: dict, primary: str) -> dict:
 def agreement(results: dict, labels: dict) -> tuple[dict, list[str]]:
     """Whether each nbkm algorithm gives sklearn-lloyd's labels and iterations.
 
-    Returns
-    -------
-    agreement : dict
-        Per nbkm implementation ``labels_equal``, ``n_labels_differ``,
-        ``n_iter_equal`` (None where sklearn-lloyd did not run).
-    mismatches : list of str
-        One line per disagreement.
+    Returns per nbkm implementation ``labels_equal``, ``n_labels_differ`` and
+    ``n_iter_equal`` (nothing where sklearn-lloyd did not run), and one line per
+    disagreement.
     """
     ref = labels.get("sklearn-lloyd")
     out, lines = {}, []
@@ -285,18 +250,13 @@ def agreement(results: dict, labels: dict) -> tuple[dict, list[str]]:
         if not impl.startswith("nbkm-") or ref is None:
             continue
         differ = int(np.count_nonzero(labels[impl] != ref))
-        same_iter = (
-            results[impl]["n_iter"][-1] == results["sklearn-lloyd"]["n_iter"][-1]
-        )
-        out[impl] = {
-            "labels_equal": differ == 0,
-            "n_labels_differ": differ,
-            "n_iter_equal": bool(same_iter),
-        }
-        if differ or not same_iter:
+        n_iter, ref_iter = (results[i]["n_iter"][-1] for i in (impl, "sklearn-lloyd"))
+        out[impl] = {"labels_equal": differ == 0, "n_labels_differ": differ}
+        out[impl]["n_iter_equal"] = bool(n_iter == ref_iter)
+        if differ or n_iter != ref_iter:
             lines.append(
-                f"{impl}: {differ} labels differ, n_iter {results[impl]['n_iter'][-1]} "
-                f"vs sklearn-lloyd {results['sklearn-lloyd']['n_iter'][-1]}"
+                f"{impl}: {differ} labels differ, n_iter {n_iter} "
+                f"vs sklearn-lloyd {ref_iter}"
             )
     return out, lines
 
@@ -318,17 +278,11 @@ def _every_cell(grid, name, threshold, strict=False, dtype=None) -> dict:
     rows = [r for r in grid if name in r["ratios"] and dtype in (None, r["dtype"])]
     values = {r["label"]: r["ratios"][name] for r in rows}
     failing = [
-        lbl
-        for lbl, v in values.items()
-        if (v >= threshold if strict else v > threshold)
+        lbl for lbl, v in values.items() if v > threshold or strict and v == threshold
     ]
-    return {
-        "threshold": threshold,
-        "n_cells": len(values),
-        "max_ratio": max(values.values()) if values else None,
-        "failing": failing,
-        "holds": (not failing) if values else None,
-    }
+    out = {"threshold": threshold, "n_cells": len(values)}
+    out["max_ratio"] = max(values.values()) if values else None
+    return out | {"failing": failing, "holds": (not failing) if values else None}
 
 
 def evaluate_targets(grid: list[dict]) -> dict:
@@ -336,63 +290,39 @@ def evaluate_targets(grid: list[dict]) -> dict:
 
     A target with no cell to judge (its peer was not run) has ``holds`` None.
 
-    Returns
-    -------
-    targets : dict
-        ``geomean_vs_sklearn_lloyd`` (per kind: ``geomean``, ``n_cells``,
-        ``holds``), ``every_cell_vs_sklearn_lloyd``, ``every_cell_vs_sklearn_elkan``,
-        ``faster_than_faiss_per_iter_float32`` (each ``threshold``, ``n_cells``,
-        ``max_ratio``, ``failing`` labels, ``holds``) and ``all_hold`` (False if
-        one fails, None if none fails but one could not be judged).
+    ``geomean_vs_sklearn_lloyd`` has per kind ``geomean``, ``n_cells`` and
+    ``holds``; ``every_cell_vs_sklearn_lloyd``, ``every_cell_vs_sklearn_elkan``
+    and ``faster_than_faiss_per_iter_float32`` each ``threshold``, ``n_cells``,
+    ``max_ratio``, ``failing`` labels and ``holds``; ``all_hold`` is False if
+    one fails, None if none fails but one could not be judged.
     """
-    per_kind = {}
+    per_kind, target = {}, TARGETS["geomean_vs_sklearn_lloyd"]
     for kind in dict.fromkeys(row["kind"] for row in grid):
-        values = [
-            r["ratios"]["lloyd"]
-            for r in grid
-            if r["kind"] == kind and "lloyd" in r["ratios"]
-        ]
-        geomean = float(gmean(values)) if values else None
-        per_kind[kind] = {
-            "geomean": geomean,
-            "n_cells": len(values),
-            "holds": None
-            if geomean is None
-            else geomean <= TARGETS["geomean_vs_sklearn_lloyd"],
-        }
-    cell = TARGETS["cell_vs_sklearn"]
-    out = {
-        "geomean_vs_sklearn_lloyd": per_kind,
+        rows = [r for r in grid if r["kind"] == kind and "lloyd" in r["ratios"]]
+        geomean = float(gmean([r["ratios"]["lloyd"] for r in rows])) if rows else None
+        holds = None if geomean is None else geomean <= target
+        per_kind[kind] = {"geomean": geomean, "n_cells": len(rows), "holds": holds}
+    cell, faiss = TARGETS["cell_vs_sklearn"], TARGETS["vs_faiss"]
+    every = {
         "every_cell_vs_sklearn_lloyd": _every_cell(grid, "lloyd", cell),
         "every_cell_vs_sklearn_elkan": _every_cell(grid, "elkan", cell),
         "faster_than_faiss_per_iter_float32": _every_cell(
-            grid, "faiss", TARGETS["vs_faiss"], strict=True, dtype="float32"
+            grid, "faiss", faiss, strict=True, dtype="float32"
         ),
     }
-    verdicts = [v["holds"] for v in per_kind.values()]
-    verdicts += [
-        v["holds"] for key, v in out.items() if key != "geomean_vs_sklearn_lloyd"
-    ]
-    if not verdicts:
-        verdicts = [None]
-    out["all_hold"] = (
-        False if False in verdicts else (None if None in verdicts else True)
-    )
-    return out
+    verdicts = [v["holds"] for v in (*per_kind.values(), *every.values())] or [None]
+    all_hold = False if False in verdicts else (None if None in verdicts else True)
+    return {"geomean_vs_sklearn_lloyd": per_kind, **every, "all_hold": all_hold}
 
 
 def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     """Run the whole-fit grid (and ``--memory``); draw the ratios and the pruning.
 
-    Returns
-    -------
-    results : dict
-        ``mode`` ("whole_fit"), ``primary``, ``algorithms``, ``peers``
-        (availability), ``faiss``, ``gemm_peak_gflops``, ``grid`` (one row per
-        cell, see :func:`run_cell`), ``skipped_cells``, ``summary`` (per kind),
-        ``targets``, ``mismatches``, ``memory`` and ``timings`` (threads, BLAS).
-    figures : dict
-        ``ratios`` and, when a fit recorded it, ``pruning``.
+    ``results``: ``mode`` ("whole_fit"), ``primary``, ``algorithms``, ``peers``
+    (availability), ``faiss``, ``gemm_peak_gflops``, ``grid`` (rows of
+    :func:`run_cell`), ``skipped_cells``, ``summary``, ``roofline``, ``targets``,
+    ``mismatches``, ``memory``, ``timings``. Figures: ``ratios`` and, when a fit
+    recorded it, ``pruning``.
     """
     import numba
 
@@ -401,12 +331,11 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     todo, skipped = plan(params, available)
     progress = _cli.Progress("compare", len(todo) + bool(params["memory"]), quiet=quiet)
     gemm = _timing.gemm_peaks(params["dtype"], params["gemm_size"])
-    grid = []
+    grid, X = [], None
     for cell in todo:
         X = None  # free the previous data first
-        X = data.make_data(
-            cell["kind"], cell["n"], cell["d"], cell["k"], cell["dtype"], params["seed"]
-        )
+        shape = (cell[key] for key in ("kind", "n", "d", "k", "dtype"))
+        X = data.make_data(*shape, params["seed"])
         grid.append(run_cell(X, cell, params))
         progress.step(f"{cell['label']}  {_tables.ratios_text(grid[-1]['ratios'])}")
     del X
@@ -441,13 +370,8 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     figures = {}
     if grid:
         figures["ratios"] = plot_ratios(results, out / "compare.png")
-    recorded = [
-        v
-        for row in grid
-        for r in row["impls"].values()
-        for v in r["distances_computed"] or []
-    ]
-    if any(v is not None for v in recorded):
+    impls = [r for row in grid for r in row["impls"].values()]
+    if any(v is not None for r in impls for v in r["distances_computed"] or []):
         figures["pruning"] = plot_pruning(results, out / "compare_pruning.png")
     return results, figures
 
@@ -464,10 +388,8 @@ def roofline(grid: list[dict], gemm: dict, primary: str) -> list[dict]:
     of the run (per dtype, same threads); a fit's distance to it is its time
     over the floor (bounded algorithms skip arithmetic, so they may go below).
 
-    Returns
-    -------
-    rows : list of dict
-        ``label``, ``floor_seconds`` and ``over_floor`` (implementation -> ratio).
+    Each row: ``label``, ``floor_seconds`` and ``over_floor`` (implementation
+    -> ratio).
     """
     rows = []
     for row in grid:
@@ -476,16 +398,12 @@ def roofline(grid: list[dict], gemm: dict, primary: str) -> list[dict]:
             continue
         flops = reference["n_iter"][-1] * 2.0 * row["n"] * row["k"] * row["d"]
         floor = flops / (gemm[row["dtype"]] * 1e9)
-        timed = {
-            i: r for i, r in row["impls"].items() if i in (primary, *ROOFLINE_IMPLS)
+        over = {
+            i: r["fit_seconds"] / floor
+            for i, r in row["impls"].items()
+            if i in (primary, *ROOFLINE_IMPLS)
         }
-        rows.append(
-            {
-                "label": row["label"],
-                "floor_seconds": floor,
-                "over_floor": {i: r["fit_seconds"] / floor for i, r in timed.items()},
-            }
-        )
+        rows.append({"label": row["label"], "floor_seconds": floor, "over_floor": over})
     return rows
 
 
@@ -509,11 +427,8 @@ def roofline_lines(results: dict) -> list[str]:
     ]
     for row in rows:
         ratios = [fmt(row["over_floor"].get(i), ".1f") for i in impls]
-        lines.append(
-            f"| {row['label']} | {row['floor_seconds']:.3g} | "
-            + " | ".join(ratios)
-            + " |"
-        )
+        cells = [row["label"], f"{row['floor_seconds']:.3g}", *ratios]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -538,17 +453,8 @@ def plot_ratios(results: dict, path) -> str:
             i for i in results["grid"][0]["impls"] if i in set(frame["implementation"])
         ]
         order += sorted(set(frame["implementation"]) - set(order))
-        sns.stripplot(
-            data=frame,
-            y="cell",
-            x="ratio",
-            hue="implementation",
-            hue_order=order,
-            jitter=False,
-            size=6,
-            ax=ax,
-            orient="h",
-        )
+        kw = {"hue": "implementation", "hue_order": order, "jitter": False, "size": 6}
+        sns.stripplot(data=frame, y="cell", x="ratio", **kw, ax=ax, orient="h")
         ax.set_xscale("log")
         ax.legend(loc="best", fontsize=7)
     ax.axvline(1.0, color="black", lw=1)
@@ -579,18 +485,12 @@ def plot_pruning(results: dict, path) -> str:
         ]
     )
     kinds = list(dict.fromkeys(frame["kind"]))
-    fig, axes = plt.subplots(
-        1, len(kinds), figsize=(3.2 * len(kinds), 3), squeeze=False
-    )
+    size = (3.2 * len(kinds), 3)
+    fig, axes = plt.subplots(1, len(kinds), figsize=size, squeeze=False)
     for ax, kind in zip(axes[0], kinds, strict=True):
-        sns.lineplot(
-            data=frame[frame["kind"] == kind],
-            x="iteration",
-            y="fraction",
-            hue="impl",
-            errorbar=None,
-            ax=ax,
-        )
+        part = frame[frame["kind"] == kind]
+        kw = {"x": "iteration", "y": "fraction", "hue": "impl", "errorbar": None}
+        sns.lineplot(data=part, **kw, ax=ax)
         ax.set(title=kind, ylim=(0, 1.05), ylabel="distances computed (of n x k)")
         ax.legend(fontsize=7)
     fig.suptitle("pruning per iteration (mean over the cells of each kind)")
@@ -660,15 +560,10 @@ def section(record: dict) -> list[str]:
     rows = []
     for row in r["grid"]:
         cells = [row["label"]]
-        for impl in impls:
-            res = row["impls"].get(impl)
-            cells.append(
-                "-"
-                if res is None
-                else f"{res['fit_seconds']:.3g} ({res['n_iter'][-1]})"
-            )
-        cells += [fmt(row["ratios"].get(name)) for name in RATIOS]
-        rows.append(cells)
+        for res in (row["impls"].get(impl) for impl in impls):
+            fit = f"{res['fit_seconds']:.3g} ({res['n_iter'][-1]})" if res else "-"
+            cells.append(fit)
+        rows.append(cells + [fmt(row["ratios"].get(name)) for name in RATIOS])
     intro = (
         "Whole fits to convergence (`benchmarks/workloads.py`, data kinds "
         f"{', '.join(p['kind'])}): the first k samples as initial centres, "
@@ -678,11 +573,6 @@ def section(record: dict) -> list[str]:
         "over faiss's seconds per iteration (faiss runs sklearn-lloyd's iteration "
         "count; float32 only)."
     )
-    return _tables.speed_section(
-        "Speed against scikit-learn, faiss and scikit-learn-intelex",
-        intro,
-        head,
-        rows,
-        footer(r),
-        record,
-    ) + roofline_lines(r)
+    title = "Speed against scikit-learn, faiss and scikit-learn-intelex"
+    lines = _tables.speed_section(title, intro, head, rows, footer(r), record)
+    return lines + roofline_lines(r)

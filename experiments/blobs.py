@@ -15,60 +15,34 @@ import numpy as np
 from experiments import _cli, _io
 from experiments import _metrics as M
 
-DEFAULTS = {
-    "n_samples": 300,
-    "centers": 4,
-    "cluster_std": 0.60,
-    "data_random_state": 0,
-    "n_clusters": 4,
-    "random_state": 0,
-    "textbook_rseed": 2,
-}
+DEFAULTS = {"n_samples": 300, "centers": 4, "cluster_std": 0.60}
+DEFAULTS |= {"data_random_state": 0, "n_clusters": 4, "random_state": 0}
+DEFAULTS["textbook_rseed"] = 2
 
 
 def make_data(params: dict) -> tuple[np.ndarray, np.ndarray]:
     """Return the tutorial's blobs ``(X, y_true)`` for ``params``."""
     from sklearn.datasets import make_blobs
 
-    return make_blobs(
-        n_samples=params["n_samples"],
-        centers=params["centers"],
-        cluster_std=params["cluster_std"],
-        random_state=params["data_random_state"],
-    )
+    kw = {key: params[key] for key in ("n_samples", "centers", "cluster_std")}
+    return make_blobs(**kw, random_state=params["data_random_state"])
 
 
 def _fit_record(labels, centers, X, n_iter, y_true) -> dict:
     labels, centers = np.asarray(labels), np.asarray(centers)
     scores = M.cluster_scores(labels, y_true, len(centers))
-    return {
-        "labels": labels.tolist(),
-        "centers": centers.tolist(),
-        "inertia": float(((X - centers[labels]) ** 2).sum()),
-        "n_iter": int(n_iter),
-        "hungarian_accuracy": scores["hungarian_accuracy"],
-        "ari": scores["ari"],
-    }
+    fit = {"labels": labels.tolist(), "centers": centers.tolist()}
+    fit["inertia"] = float(((X - centers[labels]) ** 2).sum())
+    fit["n_iter"] = int(n_iter)
+    return fit | {key: scores[key] for key in ("hungarian_accuracy", "ari")}
 
 
 def run(params: dict, out) -> tuple[dict, dict]:
-    """Fit the three implementations, compare their partitions, draw the figure.
+    """Fit the three implementations, compare their partitions, draw into ``out``.
 
-    Parameters
-    ----------
-    params : dict
-        Keys of :data:`DEFAULTS`.
-    out : pathlib.Path
-        Directory of the figure.
-
-    Returns
-    -------
-    results : dict
-        ``dataset``; per implementation (``nbkm``, ``sklearn``, ``textbook``)
-        labels, centres, inertia, n_iter and scores against the true blobs;
-        ``comparison``.
-    figures : dict
-        ``{"scatter": "blobs.png"}``.
+    ``results``: ``dataset``; per implementation (``nbkm``, ``sklearn``,
+    ``textbook``) labels, centres, inertia, n_iter and scores against the true
+    blobs; ``comparison``.
     """
     from sklearn.cluster import KMeans as SKKMeans
 
@@ -80,19 +54,20 @@ def run(params: dict, out) -> tuple[dict, dict]:
     nb = KMeans(n_clusters=k, random_state=seed).fit(X)
     sk = SKKMeans(n_clusters=k, random_state=seed).fit(X)
     tb_centers, tb_labels, tb_iter = find_clusters(X, k, rseed=params["textbook_rseed"])
+    same = {"textbook": tb_labels, "sklearn": sk.labels_, "true_blobs": y_true}
+    comparison = {
+        f"nbkm_vs_{name}_same_partition": M.same_partition(nb.labels_, labels)
+        for name, labels in same.items()
+    }
+    comparison["nbkm_vs_sklearn_labels_equal"] = bool(
+        np.array_equal(nb.labels_, sk.labels_)
+    )
     results = {
         "dataset": {"name": "make_blobs", "n_samples": len(X), "n_features": 2},
         "nbkm": _fit_record(nb.labels_, nb.cluster_centers_, X, nb.n_iter_, y_true),
         "sklearn": _fit_record(sk.labels_, sk.cluster_centers_, X, sk.n_iter_, y_true),
         "textbook": _fit_record(tb_labels, tb_centers, X, tb_iter, y_true),
-        "comparison": {
-            "nbkm_vs_textbook_same_partition": M.same_partition(nb.labels_, tb_labels),
-            "nbkm_vs_sklearn_same_partition": M.same_partition(nb.labels_, sk.labels_),
-            "nbkm_vs_sklearn_labels_equal": bool(
-                np.array_equal(nb.labels_, sk.labels_)
-            ),
-            "nbkm_vs_true_blobs_same_partition": M.same_partition(nb.labels_, y_true),
-        },
+        "comparison": comparison,
     }
     return results, {"scatter": plot(X, results, out / "blobs.png")}
 

@@ -48,14 +48,10 @@ TUTORIAL_BAND = (0.78, 0.81)
 def differences(reference: dict, fresh: dict) -> dict:
     """Versions and nbkm source that differ: ``{name: [reference, now]}``."""
     pairs = {
-        k: (reference["environment"].get(k), fresh["environment"].get(k))
-        for k in VERSION_KEYS
+        k: [r["environment"].get(k) for r in (reference, fresh)] for k in VERSION_KEYS
     }
-    pairs["nbkm_source_sha256"] = (
-        reference["nbkm_source_sha256"],
-        fresh["nbkm_source_sha256"],
-    )
-    return {k: list(v) for k, v in pairs.items() if v[0] != v[1]}
+    pairs["nbkm_source_sha256"] = [r["nbkm_source_sha256"] for r in (reference, fresh)]
+    return {k: v for k, v in pairs.items() if v[0] != v[1]}
 
 
 def missing_parts(reference: dict) -> list[str]:
@@ -143,11 +139,7 @@ def tutorial_band(params: dict, fresh: dict) -> list[str]:
     if params.get("embed") or params.get("n_samples") or run is None:
         return []
     lo, hi = TUTORIAL_BAND
-    means = {
-        impl: run[impl]["metrics"]["accuracy"]["mean"]
-        for impl in run
-        if impl != "comparison"
-    }
+    means = {impl: run[impl]["metrics"]["accuracy"]["mean"] for impl in IMPLS}
     return [
         f"n_init=10 {impl}: mean accuracy {m:.4f} outside [{lo}, {hi}]"
         for impl, m in means.items()
@@ -156,14 +148,7 @@ def tutorial_band(params: dict, fresh: dict) -> list[str]:
 
 
 def read_reference(path: Path) -> dict:
-    """Read a reference digits record and validate all that ``check`` reads of it.
-
-    Raises
-    ------
-    experiments._io.RecordError
-        When it is not a complete digits record (see
-        :func:`experiments.digits.validate`).
-    """
+    """Read a reference digits record, validated (see ``digits.validate``)."""
     return digits.validate(_io.read_record(path), str(path))
 
 
@@ -179,10 +164,8 @@ def check_record(
         f"with nbkm source {reference['nbkm_source_sha256']}"
     )
     results, _ = digits.run(params, None, quiet)
-    fresh = {
-        "environment": _timing.environment(),
-        "nbkm_source_sha256": _io.nbkm_source_hash(),
-    }
+    fresh = {"environment": _timing.environment()}
+    fresh["nbkm_source_sha256"] = _io.nbkm_source_hash()
     diffs = differences(reference, fresh)
     same = "nbkm_source_sha256" not in diffs
     _cli.say(
@@ -207,18 +190,13 @@ def check_record(
 
 def command(*, reference: Path, strict: bool, atol: float, quiet: bool) -> int:
     """Check every digits record under ``reference``; see the module docstring."""
-    files = [
-        p
-        for d in sorted(reference.glob("digits*"))
-        for p in _io.listed_files(d, "digits*.json")
-    ]
+    dirs = sorted(reference.glob("digits*"))
+    files = [p for d in dirs for p in _io.listed_files(d, "digits*.json")]
     if not files:
         raise _cli.UsageError(f"check: no digits record under {reference}")
     references = [read_reference(f) for f in files]  # all of them, before any run
-    ok = [
-        check_record(f, ref, strict, atol, quiet)
-        for f, ref in zip(files, references, strict=True)
-    ]
+    pairs = zip(files, references, strict=True)
+    ok = [check_record(f, ref, strict, atol, quiet) for f, ref in pairs]
     _cli.say(f"check: {'passed' if all(ok) else 'FAILED'} ({sum(ok)}/{len(ok)})")
     return 0 if all(ok) else 1
 

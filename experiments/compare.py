@@ -31,25 +31,13 @@ from benchmarks import data, workloads
 from experiments import _cli, _fixed, _io, _minibatch, _tables, _wholefit
 
 #: Defaults of the whole-fit mode (the default mode), beside those of ``--fixed``.
-WHOLE_DEFAULTS = {
-    **workloads.WHOLE_FIT_GRID,
-    "repeats": 3,
-    "n_threads": None,
-    "gemm_size": 1024,
-    "elkan_max_bounds": 200_000_000,
-    "seed": 0,
-    "budget": None,
-    "memory": None,
-}
+WHOLE_DEFAULTS = {**workloads.WHOLE_FIT_GRID, "repeats": 3, "n_threads": None}
+WHOLE_DEFAULTS |= {"gemm_size": 1024, "elkan_max_bounds": 200_000_000, "seed": 0}
+WHOLE_DEFAULTS |= {"budget": None, "memory": None}
 #: Defaults of ``--minibatch``, beside those of ``--fixed``.
-MINIBATCH_DEFAULTS = {
-    **workloads.MINIBATCH_GRID,
-    "max_iter": workloads.MINIBATCH_MAX_ITER,
-    "repeats": 3,
-    "n_threads": workloads.N_THREADS,
-    "seed": 0,
-    "budget": None,
-}
+MINIBATCH_DEFAULTS = {**workloads.MINIBATCH_GRID, "repeats": 3, "seed": 0}
+MINIBATCH_DEFAULTS |= {"max_iter": workloads.MINIBATCH_MAX_ITER, "budget": None}
+MINIBATCH_DEFAULTS["n_threads"] = workloads.N_THREADS
 
 
 def add_arguments(p) -> None:
@@ -74,27 +62,19 @@ def add_arguments(p) -> None:
         "--budget", type=_cli.float_in(0, 1e9), metavar="S", help="skip cells above S s"
     )
     add("--estimate", action="store_true", help="print the cells' estimates and exit")
+    seed_help = "seed of the data (--minibatch: and the random_state)"
+    add("--seed", type=_cli.int_in(0, 2**31), help=seed_help)
+    memory_help = "peak extra memory (--fixed too)"
     add(
-        "--seed",
-        type=_cli.int_in(0, 2**31),
-        help="seed of the data (--minibatch: and the random_state)",
-    )
-    add(
-        "--memory",
-        "--peakmem",
-        nargs="*",
-        type=size,
-        metavar="N D K",
-        help="peak extra memory (--fixed too)",
+        "--memory", "--peakmem", nargs="*", type=size, metavar="N D K", help=memory_help
     )
     fixed = p.add_argument_group("fixed iterations (--fixed)")
     add = fixed.add_argument
     add("--fixed", action="store_true", help="fixed iterations on Gaussian data")
-    add(
-        "--max-iter",
-        type=_cli.int_in(1, 1000),
-        help="fixed iterations per fit (--minibatch: epochs, default 2, no early stop)",
+    max_iter_help = (
+        "fixed iterations per fit (--minibatch: epochs, default 2, no early stop)"
     )
+    add("--max-iter", type=_cli.int_in(1, 1000), help=max_iter_help)
     add("--sparse", nargs=4, metavar=("N", "D", "DENSITY", "K"), help="sparse case")
     add("--no-sparse", action="store_true", help="skip the sparse case")
     add("--init-repeats", type=_cli.int_in(0, 1000), help="k-means++ calls (0: none)")
@@ -117,24 +97,18 @@ class Options(SimpleNamespace):
 
 
 #: The modes, as the user chooses them.
-MODE_FLAGS = {
-    "whole_fit": "whole fits (the default)",
-    "fixed": "--fixed",
-    "minibatch": "--minibatch",
-}
+MODE_FLAGS = {"whole_fit": "whole fits (the default)", "fixed": "--fixed"}
+MODE_FLAGS["minibatch"] = "--minibatch"
 #: Options of some modes only (given in another: a usage error); the others are
 #: options of every mode.
-MODE_OPTIONS = dict.fromkeys(("kind", "algorithms", "peers"), ("whole_fit",))
-MODE_OPTIONS |= dict.fromkeys(
-    ("budget", "seed", "estimate"), ("whole_fit", "minibatch")
-)
-MODE_OPTIONS |= dict.fromkeys(
-    ("quick", "elkan_max_bounds", "memory"), ("whole_fit", "fixed")
-)
-MODE_OPTIONS |= dict.fromkeys(
-    ("sparse", "no_sparse", "init_repeats", "init_max_nk"), ("fixed",)
-)
-MODE_OPTIONS |= {"max_iter": ("fixed", "minibatch"), "batch_size": ("minibatch",)}
+MODE_OPTIONS = {
+    **dict.fromkeys(("kind", "algorithms", "peers"), ("whole_fit",)),
+    **dict.fromkeys(("budget", "seed", "estimate"), ("whole_fit", "minibatch")),
+    **dict.fromkeys(("quick", "elkan_max_bounds", "memory"), ("whole_fit", "fixed")),
+    **dict.fromkeys(("sparse", "no_sparse", "init_repeats", "init_max_nk"), ("fixed",)),
+    "max_iter": ("fixed", "minibatch"),
+    "batch_size": ("minibatch",),
+}
 
 
 def _mode(args: Options) -> str:
@@ -143,7 +117,7 @@ def _mode(args: Options) -> str:
         raise _cli.UsageError("compare: --fixed and --minibatch exclude each other")
     mode = "fixed" if args.fixed else "minibatch" if args.minibatch else "whole_fit"
     for name, modes in MODE_OPTIONS.items():
-        if mode not in modes and args.given(name).get(name) not in (None, False):
+        if mode not in modes and getattr(args, name) not in (None, False):
             flag, where = (
                 "--" + name.replace("_", "-"),
                 " and ".join(MODE_FLAGS[m] for m in modes),
@@ -177,24 +151,18 @@ def whole_fit_params(args: Options) -> dict:
     params |= args.given("elkan_max_bounds")
     params["n_threads"] = args.threads
     _grid(params)
-    known = _wholefit.nbkm_algorithms()
-    algorithms = args.algorithms or known
-    if unknown := [a for a in algorithms if a not in known]:
-        raise _cli.UsageError(
-            f"compare: nbkm has no algorithm {', '.join(unknown)}; one of: "
-            f"{', '.join(known)}"
-        )
-    chosen = _wholefit.PEER_IMPLS if args.peers is None else args.peers
-    if unknown := [peer for peer in chosen if peer not in _wholefit.PEER_IMPLS]:
-        raise _cli.UsageError(
-            f"compare: unknown peer {', '.join(unknown)}; one of: "
-            f"{', '.join(_wholefit.PEER_IMPLS)}"
-        )
-    params["algorithms"] = list(dict.fromkeys(algorithms))
-    params["peers"] = list(dict.fromkeys(chosen))
+    known, peers = _wholefit.nbkm_algorithms(), _wholefit.PEER_IMPLS
+    for key, what, chosen, names in (
+        ("algorithms", "nbkm has no algorithm", args.algorithms or known, known),
+        ("peers", "unknown peer", peers if args.peers is None else args.peers, peers),
+    ):
+        if unknown := [name for name in chosen if name not in names]:
+            raise _cli.UsageError(
+                f"compare: {what} {', '.join(unknown)}; one of: {', '.join(names)}"
+            )
+        params[key] = list(dict.fromkeys(chosen))
     params["impls"] = [f"nbkm-{a}" for a in params["algorithms"]] + params["peers"]
-    primary = _wholefit.primary_algorithm()
-    params["primary"] = f"nbkm-{primary}"
+    params["primary"] = f"nbkm-{_wholefit.primary_algorithm()}"
     params["memory"] = _memory_spec(args)
     params["mode"] = "whole_fit"
     if args.estimate:
@@ -275,10 +243,7 @@ REQUIRED = ("grid", "summary", "timings")
 def validate(record: dict, where: str) -> dict:
     """Check a compare record: the keys of its mode; a mini-batch record whole.
 
-    Raises
-    ------
-    experiments._io.RecordError
-        Naming the file and the first key that is missing or malformed.
+    Raises ``RecordError`` naming the file and the first key missing or malformed.
     """
     _io.validate(record, where, REQUIRED, "compare")
     if record["results"].get("mode") == "minibatch":
@@ -290,9 +255,5 @@ def validate(record: dict, where: str) -> dict:
 
 def section(record: dict) -> list[str]:
     """Markdown of a compare record, by its mode (no ``mode``: a ``--fixed`` one)."""
-    mode = record["results"].get("mode")
-    if mode == "whole_fit":
-        return _wholefit.section(record)
-    if mode == "minibatch":
-        return _minibatch.section(record)
-    return _fixed.section(record)
+    sections = {"whole_fit": _wholefit.section, "minibatch": _minibatch.section}
+    return sections.get(record["results"].get("mode"), _fixed.section)(record)

@@ -37,8 +37,8 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from benchmarks.workloads import MAX_ITER, N_THREADS
 from experiments import _cli, _io, _timing
@@ -88,19 +88,16 @@ def _unit(name: str, meta: dict) -> tuple[str, float]:
 def key_benchmarks(benchmarks: dict) -> list[dict]:
     """Resolve :data:`KEYS` in asv's benchmark list; those it lacks are left out.
 
-    Returns
-    -------
-    keys : list of dict
-        ``title``, ``name`` (asv's ``module.Class.method``), ``select``, ``scale``
-        and ``unit``.
+    Each key: ``title``, ``name`` (asv's ``module.Class.method``), ``select``,
+    ``scale`` and ``unit``.
     """
     keys = []
     for pattern, title, select in KEYS:
-        found = [n for n in benchmarks if n.endswith("." + pattern)]
-        for name in found[:1]:
+        for name in [n for n in benchmarks if n.endswith("." + pattern)][:1]:
             unit, scale = _unit(name, benchmarks[name])
-            keys.append({"title": title, "name": name, "select": select})
-            keys[-1] |= {"scale": scale, "unit": unit}
+            keys.append(
+                dict(title=title, name=name, select=select, scale=scale, unit=unit)
+            )
     return keys
 
 
@@ -110,11 +107,8 @@ def key_benchmarks(benchmarks: dict) -> list[dict]:
 def list_commits(branch: str = "main", repo: Path = _io.REPO_ROOT) -> list[dict]:
     """Return the first-parent commits of ``branch`` since ``nbkm/__init__.py`` landed.
 
-    Returns
-    -------
-    commits : list of dict
-        Oldest first; ``commit`` (full hash), ``short`` (8 characters), ``date``
-        and ``subject``.
+    Oldest first, each with ``commit`` (full hash), ``short`` (8 characters),
+    ``date`` and ``subject``.
     """
     log = _io.git(*FIRST_PARENT, "--format=%H%x09%cI%x09%s", branch, repo=repo)
     if log is None:
@@ -123,7 +117,7 @@ def list_commits(branch: str = "main", repo: Path = _io.REPO_ROOT) -> list[dict]
     for line in log.splitlines():
         commit, date, subject = line.split("\t", 2)
         commits.append(
-            {"commit": commit, "short": commit[:8], "date": date, "subject": subject}
+            dict(commit=commit, short=commit[:8], date=date, subject=subject)
         )
     added = ("--diff-filter=A", "--format=%H", branch, "--", "nbkm/__init__.py")
     landed = (_io.git(*FIRST_PARENT, *added, repo=repo) or "").split()[:1]
@@ -179,19 +173,15 @@ def normalise_result(doc: dict, env_name: str) -> dict:
     """
     python = env_name.removeprefix("existing-py")
     doc = _nan_to_null(doc)
-    return dict(
-        doc, env_name=env_name, python=python, params=dict(doc["params"], python=python)
-    )
+    params = dict(doc["params"], python=python)
+    return dict(doc, env_name=env_name, python=python, params=params)
 
 
 def _asv_config(tmp: Path, results: Path, html: Path | None = None) -> Path:
     """Write a throw-away asv.conf.json next to a copy of the suite."""
     suite = tmp / "suite" / "benchmarks"
-    shutil.copytree(
-        _io.REPO_ROOT / "benchmarks",
-        suite,
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(_io.REPO_ROOT / "benchmarks", suite, ignore=ignore)
     conf = {
         "version": 1,
         "project": "nbkm",
@@ -214,34 +204,22 @@ def publish(results: Path, html: Path) -> Path:
     """Build asv's web pages of the stored results (``asv publish``) into ``html``."""
     with tempfile.TemporaryDirectory(prefix="nbkm-publish-") as name:
         conf = _asv_config(Path(name), results, html)
-        subprocess.run(
-            [sys.executable, "-m", "asv", "--config", str(conf), "publish"],
-            check=True,
-            cwd=name,
-        )
+        cmd = [sys.executable, "-m", "asv", "--config", str(conf), "publish"]
+        subprocess.run(cmd, check=True, cwd=name)
     return html
 
 
 def run_commit(commit: str, machine: str, results: Path, bench=None, quiet=False):
     """Run the suite against one commit; store asv's result under ``results``.
 
-    Returns
-    -------
-    stored : list of pathlib.Path
-        The result files written (named after :func:`stable_env_name`).
-
-    Raises
-    ------
-    RuntimeError
-        If asv fails for another reason than failing benchmarks.
+    Returns the result files written (named after :func:`stable_env_name`);
+    raises ``RuntimeError`` when asv fails for another reason than failing
+    benchmarks.
     """
     with tempfile.TemporaryDirectory(prefix="nbkm-history-") as name:
         tmp = Path(name)
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("NBKM_BENCH_SMOKE", "NUMBA_CACHE_DIR", "PYTHONPATH")
-        }
+        dropped = ("NBKM_BENCH_SMOKE", "NUMBA_CACHE_DIR", "PYTHONPATH")
+        env = {k: v for k, v in os.environ.items() if k not in dropped}
         env["ASV_PYTHONPATH"] = str(export_package(commit, tmp / "src"))
         conf = _asv_config(tmp, tmp / "results")
         asv = [sys.executable, "-m", "asv", "--config", str(conf)]
@@ -280,24 +258,16 @@ def _store(source: Path, results: Path, machine: str, commit: str) -> list[Path]
 
 
 def load_points(results: Path, machine: str) -> tuple[list[dict], dict]:
-    """Read every stored result through ``asv.results``, one row per value.
-
-    Parameters
-    ----------
-    results : pathlib.Path
-        Folder in asv's results layout, with ``benchmarks.json``.
-    machine : str
-        asv machine name.
+    """Read every stored result of ``machine`` through ``asv.results``.
 
     Returns
     -------
     rows : list of dict
-        ``commit``, ``benchmark``, ``params`` (dict), ``value`` (float or None
-        for a failure); the newest value per commit, benchmark and parameters.
+        One per value: ``commit``, ``benchmark``, ``params`` (dict), ``value``
+        (None for a failure); the newest per commit, benchmark and parameters.
     info : dict
-        ``stale``: results left out because their benchmark ``version`` is not
-        the current one; ``machine``: asv's machine description; ``benchmarks``:
-        asv's benchmark list (``benchmarks.json``, empty if missing).
+        ``stale`` (results of another benchmark ``version``, left out),
+        ``machine`` (asv's description) and ``benchmarks`` (``benchmarks.json``).
     """
     from asv import results as asv_results
     from asv import util
@@ -307,9 +277,9 @@ def load_points(results: Path, machine: str) -> tuple[list[dict], dict]:
         return [], info
     info["machine"] = _io.read_json(results / machine / "machine.json")
     bench_file = results / "benchmarks.json"
-    benchmarks = (
-        util.load_json(bench_file, api_version=2) if bench_file.exists() else {}
-    )
+    benchmarks = {}
+    if bench_file.exists():
+        benchmarks = util.load_json(bench_file, api_version=2)
     benchmarks.pop("version", None)
     info["benchmarks"] = benchmarks
     latest = {}
@@ -362,13 +332,8 @@ def key_series(rows: list[dict], order: list[str], keys: list[dict]) -> list[dic
 
     The geometric mean runs over the parameter combinations both implementations
     have (so the two stay comparable); where one side failed, the other is shown
-    alone.
-
-    Returns
-    -------
-    series : list of dict
-        ``title``, ``unit``, ``commit``, ``position``, ``impl``, ``value`` and
-        ``combinations``.
+    alone. Each point: ``title``, ``unit``, ``commit``, ``position``, ``impl``,
+    ``value`` and ``combinations``.
     """
     from scipy.stats import gmean
 
@@ -383,16 +348,11 @@ def key_series(rows: list[dict], order: list[str], keys: list[dict]) -> list[dic
             for impl in IMPLS:
                 values = [c[impl] for c in both or combos.values() if impl in c]
                 if values:
+                    point = {"title": key["title"], "unit": key["unit"]}
+                    point |= {"commit": commit, "position": position[commit]}
+                    point |= {"impl": impl, "combinations": len(values)}
                     series.append(
-                        {
-                            "title": key["title"],
-                            "unit": key["unit"],
-                            "commit": commit,
-                            "position": position[commit],
-                            "impl": impl,
-                            "combinations": len(values),
-                            "value": float(gmean(values)) * key["scale"],
-                        }
+                        point | {"value": float(gmean(values)) * key["scale"]}
                     )
     return series
 
@@ -400,11 +360,8 @@ def key_series(rows: list[dict], order: list[str], keys: list[dict]) -> list[dic
 def ratios(rows: list[dict], commit: str) -> dict:
     """nbkm/sklearn ratio of every benchmark at ``commit``.
 
-    Returns
-    -------
-    ratios : dict
-        Benchmark name to ``geomean``, ``max`` and ``combinations`` (label ->
-        ratio, the label joining the parameters other than ``impl``).
+    Benchmark name to ``geomean``, ``max`` and ``combinations`` (label -> ratio,
+    the label joining the parameters other than ``impl``).
     """
     from scipy.stats import gmean
 
@@ -442,24 +399,11 @@ def plot_history(series: list[dict], commits: list[dict], path: Path) -> str:
         ax.text(0.5, 0.5, "no results of the key benchmarks", ha="center")
         ax.set_axis_off()
         return save_figure(fig, path)
-    grid = sns.relplot(
-        data=frame,
-        x="position",
-        y="value",
-        hue="impl",
-        style="impl",
-        col="title",
-        col_order=titles,
-        col_wrap=3,
-        kind="line",
-        markers=True,
-        dashes=False,
-        hue_order=list(IMPLS),
-        palette="colorblind",
-        height=3.4,
-        aspect=1.5,
-        facet_kws={"sharey": False, "sharex": True},
-    )
+    lines = {"hue": "impl", "style": "impl", "hue_order": list(IMPLS)}
+    lines |= {"kind": "line", "markers": True, "dashes": False, "palette": "colorblind"}
+    facets = {"col": "title", "col_order": titles, "col_wrap": 3, "height": 3.4}
+    facets |= {"aspect": 1.5, "facet_kws": {"sharey": False, "sharex": True}}
+    grid = sns.relplot(data=frame, x="position", y="value", **lines, **facets)
     units = {s["title"]: s["unit"] for s in series}
     labels = [c["short"][:7] for c in commits]
     for title, ax in grid.axes_dict.items():
@@ -482,23 +426,7 @@ def plot_history(series: list[dict], commits: list[dict], path: Path) -> str:
 # ---------------------------------------------------------------------- main
 
 
-@dataclass
-class Options:
-    """The options of history (see :func:`add_arguments`)."""
-
-    benchmark: bool
-    commits: int | None
-    branch: str
-    commit: list[str] | None
-    machine: str
-    results: Path
-    bench: list[str] | None
-    force: bool
-    publish: Path | None
-    quiet: bool
-
-
-def _prepare(args: Options) -> tuple[list[dict], list[dict]]:
+def _prepare(args: SimpleNamespace) -> tuple[list[dict], list[dict]]:
     """Select the commits (all, ``--commits N``, ``--commit REV``) and those to run."""
     commits = list_commits(args.branch)
     if args.commits is not None:
@@ -525,7 +453,7 @@ def _prepare(args: Options) -> tuple[list[dict], list[dict]]:
     return commits, [c for c in commits if args.force or c["commit"] not in stored]
 
 
-def _run_all(args: Options, todo: list[dict]) -> tuple[dict, list[str]]:
+def _run_all(args: SimpleNamespace, todo: list[dict]) -> tuple[dict, list[str]]:
     """Benchmark each commit of ``todo``; return the run log and the failures."""
     log, failed = {}, []
     for i, c in enumerate(todo, 1):
@@ -538,13 +466,9 @@ def _run_all(args: Options, todo: list[dict]) -> tuple[dict, list[str]]:
                 "be noisy",
                 file=sys.stderr,
             )
-        run = {
-            "started_utc": _io.utc_now(),
-            "loadavg_before": probe["loadavg"],
-            "busy_cpus_before": probe["busy_cpus"],
-            "machine": args.machine,
-            "bench": args.bench,
-        }
+        run = {"started_utc": _io.utc_now(), "loadavg_before": probe["loadavg"]}
+        run |= {"busy_cpus_before": probe["busy_cpus"], "machine": args.machine}
+        run["bench"] = args.bench
         start = time.perf_counter()
         try:
             run_commit(c["commit"], args.machine, args.results, args.bench, args.quiet)
@@ -566,21 +490,13 @@ def _previous_runs(out: Path) -> dict:
     return {}
 
 
-def run(args: Options, out: Path, replaced: Path) -> tuple[dict, dict]:
+def run(args: SimpleNamespace, out: Path, replaced: Path) -> tuple[dict, dict]:
     """Benchmark the missing commits (with ``--run``), then draw the history.
 
     The log of earlier runs comes from ``replaced``, the set this one replaces
-    (else the committed one); the figure is drawn into ``out``.
-
-    Returns
-    -------
-    results : dict
-        ``asv_machine``, ``n_threads``, ``commits`` (plotted), ``missing_commits``,
-        ``failed_commits``, ``stale_results_left_out``, ``key_benchmarks``,
-        ``series``, ``newest_commit``, ``ratios_newest_commit`` and ``runs`` (the
-        log of every commit's run: duration, machine load).
-    figures : dict
-        ``{"history": "history.png"}``.
+    (else the committed one); the figure is drawn into ``out``. ``results``: the
+    commits plotted, missing and failed, the key benchmarks' series, the ratios
+    at the newest commit and ``runs`` (each commit's run: duration, machine load).
     """
     commits, todo = _prepare(args)
     runs, failed = _previous_runs(replaced), []
@@ -646,10 +562,7 @@ def add_arguments(p) -> None:
     """Add the options of history to ``p``."""
     add = p.add_argument
     add(
-        "--run",
-        dest="benchmark",
-        action="store_true",
-        help="benchmark commits without a result",
+        "--run", dest="benchmark", action="store_true", help="benchmark missing commits"
     )
     add("--commits", type=_cli.int_in(1), metavar="N", help="only the last N commits")
     add("--branch", default="main", help="branch to walk (default: main)")
@@ -670,18 +583,18 @@ def add_arguments(p) -> None:
         "--list",
         dest="list_only",
         action="store_true",
-        help="list the commits and whether stored",
+        help="list commits: stored or not",
     )
 
 
 def job(*, list_only: bool, **options) -> _io.Job:
-    """Return the run of history with these options (see :class:`Options`).
+    """Return the run of history with these options (see :func:`add_arguments`).
 
     ``--list`` prints the commits and exits here. A ``--publish`` folder is
     checked here, before any work: it may only be missing, empty, or pages
     published here before.
     """
-    args = Options(**options)
+    args = SimpleNamespace(**options)
     if list_only:
         commits, todo = _prepare(args)
         missing = {c["commit"] for c in todo}

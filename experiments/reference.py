@@ -51,19 +51,10 @@ ASV_OWNER = "asv results"
 
 
 def owners(names: list[str], with_asv: bool = False) -> dict:
-    """Return the sets a reference run replaces, each with its marker's owner.
+    """Return set name -> owner of the sets a reference run replaces.
 
-    Parameters
-    ----------
-    names : list of str
-        Sets of :data:`RUNS`; each is owned by the experiment that writes it.
-    with_asv : bool, default=False
-        Add the asv results (``--asv``), owned by :data:`ASV_OWNER`.
-
-    Returns
-    -------
-    owners : dict
-        Set name -> owner.
+    Each set of :data:`RUNS` is owned by the experiment that writes it;
+    ``with_asv`` adds the asv results (``--asv``), owned by :data:`ASV_OWNER`.
     """
     found = {name: RUNS[name][0] for name in names}
     return found | ({"asv": ASV_OWNER} if with_asv else {})

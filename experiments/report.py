@@ -13,20 +13,8 @@ from pathlib import Path
 
 from experiments import _cli, _io, blobs, compare, digits, history
 
-ENV_KEYS = (
-    "python",
-    "numpy",
-    "numba",
-    "sklearn",
-    "scipy",
-    "nbkm",
-    "threading_layer",
-    "n_threads",
-    "cpu_count",
-    "cpu",
-    "platform",
-    "load_average_1m",
-)
+ENV_KEYS = ("python", "numpy", "numba", "sklearn", "scipy", "nbkm", "threading_layer")
+ENV_KEYS += ("n_threads", "cpu_count", "cpu", "platform", "load_average_1m")
 HEADER = """# nbkm results
 
 Reference outputs of the experiment harness, made on the machine described at the
@@ -47,20 +35,10 @@ EXPERIMENTS = {
 
 
 def records(root: Path) -> list[tuple[Path, dict]]:
-    """Every record under ``root``, validated, in the order of :data:`EXPERIMENTS`.
+    """Every ``(set directory, record)`` under ``root``, in :data:`EXPERIMENTS` order.
 
-    Each record is checked as one of its experiment's (header, required keys,
-    and the experiment's own check of its body, where it has one).
-
-    Returns
-    -------
-    found : list of (pathlib.Path, dict)
-        The set directory and its record.
-
-    Raises
-    ------
-    experiments._io.RecordError
-        At the first record that is malformed.
+    Each record is checked as one of its experiment's; a malformed one raises
+    ``RecordError``.
     """
     order = {name: i for i, name in enumerate(EXPERIMENTS)}
     found = []
@@ -76,11 +54,8 @@ def records(root: Path) -> list[tuple[Path, dict]]:
 def section(record: dict, directory: Path) -> list[str]:
     """Return the experiment's README section of ``record``.
 
-    Raises
-    ------
-    experiments._io.RecordError
-        When the section cannot be drawn from the record: a body damaged in a
-        way the experiment's checks do not see is still a malformed record.
+    Raises ``RecordError`` when the section cannot be drawn from the record: a
+    body damaged in a way the experiment's checks do not see is still malformed.
     """
     try:
         return EXPERIMENTS[record["experiment"]][1](record)

@@ -69,81 +69,53 @@ def _positive_int(text):
 
 
 def parse_args(argv=None):
-    """Parse and validate the options; exit 2 with one line when they are wrong.
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        The arguments (default: ``sys.argv[1:]``).
-
-    Returns
-    -------
-    args : argparse.Namespace
-    """
+    """Parse and check the options (``sys.argv[1:]`` when None); usage errors exit 2."""
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
+    add = parser.add_argument
+    add(
         "--n",
         nargs="+",
         type=_positive_int,
-        default=None,
         help="sample counts (1e6 allowed; default: 1e6 1e7)",
     )
-    parser.add_argument(
+    add(
         "--k",
         nargs="+",
         type=_positive_int,
-        default=None,
         help="cluster counts (default: 10 100; at most 128)",
     )
-    parser.add_argument(
-        "--workers",
-        nargs="+",
-        type=_positive_int,
-        default=None,
-        help="worker counts (default: 1 2)",
-    )
-    parser.add_argument(
+    add("--workers", nargs="+", type=_positive_int, help="worker counts (default: 1 2)")
+    add(
         "--max-iter",
         type=_positive_int,
-        default=None,
         help=f"iterations per fit (default: {dc.MAX_ITER})",
     )
-    parser.add_argument(
+    add(
         "--repeats",
         type=_positive_int,
-        default=None,
         help="timed fits per implementation (default: 3)",
     )
-    parser.add_argument(
+    add(
         "--threads",
         type=_positive_int,
         default=os.cpu_count(),
-        help="threads of single-machine nbkm, split among the "
-        "workers (default: the CPU count)",
+        help="threads of single-machine nbkm, split among the workers "
+        "(default: the CPU count)",
     )
-    parser.add_argument(
+    add(
         "--quick",
         action="store_true",
-        help="a tiny smoke run (n=20000, k=10, 3 iterations, "
-        "1 repeat) unless other options say otherwise",
+        help="a tiny smoke run (n=20000, k=10, 3 iterations, 1 repeat) "
+        "unless other options say otherwise",
     )
-    parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
+    add("--out", type=Path, help="JSON file to write")
     args = parser.parse_args(argv)
-    defaults = (
-        QUICK
-        if args.quick
-        else {
-            "n": dc.GRID["n"],
-            "k": dc.GRID["k"],
-            "workers": dc.WORKERS,
-            "max_iter": dc.MAX_ITER,
-            "repeats": 3,
-        }
-    )
-    for name, value in defaults.items():
+    full = {"n": dc.GRID["n"], "k": dc.GRID["k"], "workers": dc.WORKERS}
+    full |= {"max_iter": dc.MAX_ITER, "repeats": 3}
+    for name, value in (QUICK if args.quick else full).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
     errors = []
@@ -155,11 +127,10 @@ def parse_args(argv=None):
         errors.append("--threads: at least one thread per worker")
     if args.out is not None and not args.out.parent.is_dir():
         errors.append(f"--out: no directory {args.out.parent}")
+    if (reason := dc.missing_dask()) is not None:
+        errors = errors or [reason]
     if errors:
         parser.exit(2, f"{parser.prog}: error: {'; '.join(errors)}\n")
-    reason = dc.missing_dask()
-    if reason is not None:
-        parser.exit(2, f"{parser.prog}: error: {reason}\n")
     return args
 
 
@@ -224,13 +195,6 @@ def _environment(args, clients):
     }
 
 
-def _implementations(workers):
-    names = []
-    for w in workers:
-        names += [f"nbkm-dask/{w}", f"dask-ml/{w}"]
-    return [*names, "nbkm"]
-
-
 def _ratios(median, workers):
     """Return the target ratios of one shape's medians (seconds per iteration)."""
     ratios = {
@@ -244,35 +208,26 @@ def _ratios(median, workers):
 
 
 def run(args, log=print):
-    """Time the grid; return the record (see the module docstring).
+    """Time the grid, logging progress with ``log``; return the record.
 
-    Parameters
-    ----------
-    args : argparse.Namespace
-        From :func:`parse_args`.
-    log : callable, default=print
-        Progress lines.
-
-    Returns
-    -------
-    record : dict
-        ``"options"``, ``"environment"``, ``"rows"`` (one per shape: medians,
-        samples, ratios).
+    The record has ``options``, ``environment``, ``rows`` (one per shape:
+    medians, samples, ratios) and ``total_s``; see the module docstring.
     """
     import numpy as np
 
-    clients = {}
     t0 = time.perf_counter()
-    for w in args.workers:
-        clients[w] = dc.get_client(w, dc.worker_threads(w, args.threads))
+    clients = {
+        w: dc.get_client(w, dc.worker_threads(w, args.threads)) for w in args.workers
+    }
     log(f"# clusters started in {time.perf_counter() - t0:.1f} s")
-    names = _implementations(args.workers)
+    names = [f"{lib}/{w}" for w in args.workers for lib in ("nbkm-dask", "dask-ml")]
+    names.append("nbkm")
     rows = []
     for n in args.n:
-        local = None
-        data = {}
-        for w, client in clients.items():
-            data[w] = dc.persisted_data(client, n, dc.GRID["d"], dc.GRID["dtype"])
+        data = {
+            w: dc.persisted_data(client, n, dc.GRID["d"], dc.GRID["dtype"])
+            for w, client in clients.items()
+        }
         with dc.on(clients[args.workers[0]]):
             local = np.ascontiguousarray(data[args.workers[0]][0].compute())
         for k in args.k:
@@ -299,10 +254,8 @@ def run(args, log=print):
                 whole = fit(name, args.max_iter)
                 if args.max_iter <= SHORT_FIT:
                     return whole / args.max_iter, None
-                short = fit(name, SHORT_FIT)
-                return whole / args.max_iter, (whole - short) / (
-                    args.max_iter - SHORT_FIT
-                )
+                marginal = (whole - fit(name, SHORT_FIT)) / (args.max_iter - SHORT_FIT)
+                return whole / args.max_iter, marginal
 
             # warm-up: compilation, first touch
             warm_up = {name: partial(fit, name, args.max_iter) for name in names}
@@ -311,21 +264,14 @@ def run(args, log=print):
             samples = {name: [w for w, _ in r] for name, r in runs.items()}
             marginal = {name: [m for _, m in r] for name, r in runs.items()}
             median = {name: _timing.median(s) for name, s in samples.items()}
-            row = {
-                "n": n,
-                "k": k,
-                "median_s_per_iter": median,
-                "samples_s_per_iter": samples,
-                "ratios": _ratios(median, args.workers),
-            }
+            row = {"n": n, "k": k, "median_s_per_iter": median}
+            row |= {"samples_s_per_iter": samples}
+            row["ratios"] = _ratios(median, args.workers)
             if args.max_iter > SHORT_FIT:
-                row["median_marginal_s_per_iter"] = {
-                    name: _timing.median(s) for name, s in marginal.items()
-                }
+                median = {name: _timing.median(s) for name, s in marginal.items()}
+                row["median_marginal_s_per_iter"] = median
                 row["samples_marginal_s_per_iter"] = marginal
-                row["marginal_ratios"] = _ratios(
-                    row["median_marginal_s_per_iter"], args.workers
-                )
+                row["marginal_ratios"] = _ratios(median, args.workers)
             rows.append(row)
             log(f"# n={n} k={k} done at {time.perf_counter() - t0:.1f} s")
         del local, data
@@ -336,12 +282,8 @@ def run(args, log=print):
         for key in ("n", "k", "workers", "max_iter", "repeats", "threads", "quick")
     }
     options.update(d=dc.GRID["d"], dtype=dc.GRID["dtype"])
-    return {
-        "options": options,
-        "environment": environment,
-        "rows": rows,
-        "total_s": time.perf_counter() - t0,
-    }
+    record = {"options": options, "environment": environment, "rows": rows}
+    return record | {"total_s": time.perf_counter() - t0}
 
 
 def _table_lines(rows, medians, ratios, unit):
@@ -371,22 +313,21 @@ def table(record):
             rows, "median_marginal_s_per_iter", "marginal_ratios", "marginal ms/iter"
         )
     opts, env = record["options"], record["environment"]
-    blas = ", ".join(
+    blas = [
         f"{b['internal_api']} {b['version']} {b['architecture']}" for b in env["blas"]
-    )
-    lines.append("")
-    lines.append(
+    ]
+    workers = [
+        f"{w['n_workers']} x {w['threads_per_worker']} threads"
+        for w in env["workers"].values()
+    ]
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    lines += [
+        "",
         f"d={opts['d']}, {opts['dtype']}, max_iter={opts['max_iter']}, tol=0, "
         f"median of {opts['repeats']}; single machine: {opts['threads']} threads; "
-        "workers: "
-        + ", ".join(
-            f"{w['n_workers']} x {w['threads_per_worker']} threads"
-            for w in env["workers"].values()
-        )
-        + f"; BLAS: {blas or 'none loaded'}; "
-        + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
-        + f"; total {record['total_s']:.0f} s."
-    )
+        f"workers: {', '.join(workers)}; BLAS: {', '.join(blas) or 'none loaded'}; "
+        f"{versions}; total {record['total_s']:.0f} s.",
+    ]
     return "\n".join(lines)
 
 

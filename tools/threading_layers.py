@@ -87,10 +87,8 @@ def _child(mode: str) -> dict:
             continue
 
         def two_threads(X=X, init=init):
-            threads = [
-                threading.Thread(target=fit, args=(nbkm.KMeans, X, init))
-                for _ in range(2)
-            ]
+            args = (nbkm.KMeans, X, init)
+            threads = [threading.Thread(target=fit, args=args) for _ in range(2)]
             for t in threads:
                 t.start()
             for t in threads:
@@ -116,9 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--layers", nargs="+", default=list(LAYERS), choices=LAYERS)
-    p.add_argument(
-        "--child", choices=("nbkm", "sklearn", "mixed"), help=argparse.SUPPRESS
-    )
+    modes = ("nbkm", "sklearn", "mixed")
+    p.add_argument("--child", choices=modes, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(_child(args.child)))
@@ -129,12 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         for layer, mode in runs:
             env = {**os.environ, "NUMBA_THREADING_LAYER": layer}
+            cmd = [sys.executable, __file__, "--child", mode]
             proc = subprocess.run(
-                [sys.executable, __file__, "--child", mode],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
+                cmd, env=env, capture_output=True, text=True, check=True
             )
             result = json.loads(proc.stdout.strip().splitlines()[-1])
             assert result.pop("layer") == layer
@@ -153,17 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         for layer, m in medians.items()
     }
-    print(
-        json.dumps(
-            {
-                "threads": threads,
-                "rounds": args.rounds,
-                "median_s": medians,
-                "ratio_to_omp": ratios,
-            },
-            indent=1,
-        )
-    )
+    out = {"threads": threads, "rounds": args.rounds, "median_s": medians}
+    print(json.dumps(out | {"ratio_to_omp": ratios}, indent=1))
     return 0
 
 
