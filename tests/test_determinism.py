@@ -88,6 +88,7 @@ def test_n_threads_parameter_does_not_change_results(algorithm):
     assert fits[0].inertia_ == fits[1].inertia_
 
 
+@pytest.mark.slow  # two fresh processes, the first compiling every kernel it uses
 def test_second_process_loads_kernels_from_the_disk_cache(tmp_path):
     script = CACHE_SCRIPT.format()
     first = _run(script, NUMBA_CACHE_DIR=str(tmp_path))
