@@ -234,6 +234,18 @@ class Job:
     exit_code: Callable[[dict], int] = lambda results: 0
 
 
+def quiet_job(experiment: str, params: dict, run, validate, summary, set_name, quiet):
+    """Return the :class:`Job` whose work is ``run(params, folder, quiet)``."""
+    return Job(
+        experiment=experiment,
+        set_name=set_name(params),
+        params=params,
+        run=lambda folder, replaced: run(params, folder, quiet),
+        validate=validate,
+        summary=summary,
+    )
+
+
 def write_set(job: Job, out: Path, command: str, replaced: Path | None = None) -> dict:
     """Run ``job`` and write its result set to ``out`` as a whole.
 

@@ -221,14 +221,7 @@ def job(*, quiet: bool, **options) -> _io.Job:
     args = Options(**options)
     make_params, run = MODES[_mode(args)]
     params = make_params(args)
-    return _io.Job(
-        experiment="compare",
-        set_name=set_name(params),
-        params=params,
-        run=lambda folder, replaced: run(params, folder, quiet),
-        validate=validate,
-        summary=section,
-    )
+    return _io.quiet_job("compare", params, run, validate, section, set_name, quiet)
 
 
 def set_name(params: dict) -> str:

@@ -612,11 +612,4 @@ def job(*, seeds, n_init, repeats, threads, embed, no_agreement, n_samples, quie
         agreement=not no_agreement,
         n_samples=n_samples,
     )
-    return _io.Job(
-        experiment="digits",
-        set_name=set_name(params),
-        params=params,
-        run=lambda folder, replaced: run(params, folder, quiet),
-        validate=validate,
-        summary=section,
-    )
+    return _io.quiet_job("digits", params, run, validate, section, set_name, quiet)
