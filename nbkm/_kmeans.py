@@ -390,7 +390,9 @@ class KMeans(BaseKMeans):
             self.verbose,
         )
         centers = best.centers + samples.x_mean
-        labels, best_inertia = self._final_labels(X, samples, sample_weight, best)
+        labels, best_inertia = self._final_labels(
+            X, samples, sample_weight, centers, best
+        )
         n_distinct = np.count_nonzero(np.bincount(labels))
         warn_on_missing_clusters(n_distinct, self.n_clusters, stacklevel=2)
         self.cluster_centers_ = centers
@@ -406,7 +408,7 @@ class KMeans(BaseKMeans):
         pairs = label_pairs(labels_a, labels_b, self.n_clusters)
         return same_clustering(pairs, self.n_clusters)
 
-    def _final_labels(self, X, samples, sample_weight, run):
+    def _final_labels(self, X, samples, sample_weight, centers, run):
         """Return the labels and inertia of ``run`` as ``predict`` sees them.
 
         After a strict stop, a run's labels come from its last iteration: the
@@ -414,12 +416,12 @@ class KMeans(BaseKMeans):
         centres nearly coincide they can differ from ``predict(X)`` by a rounding
         tie. One more labels pass, the kernel and inputs of ``predict``, makes
         ``labels_ == predict(X)`` always; the inertia is recomputed only if a
-        label changed. (Other stops end with that pass already.)
+        label changed. (Other stops end with that pass already.) ``centers``
+        are the run's, with the mean added back.
         """
         if run.labels_final:
             return run.labels, run.inertia
         query = samples if samples.is_sparse else Samples.of(X)
-        centers = run.centers + samples.x_mean
         with numba_threads(self._n_threads):
             final = assign_labels(query, centers)
             if np.array_equal(final, run.labels):
