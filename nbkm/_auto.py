@@ -6,6 +6,8 @@ measured with ``python -m experiments compare`` on a 2-core AVX-512 machine
 (docs/performance.md has the table behind them).
 """
 
+from nbkm._bounded import yinyang_groups
+
 #: Fewer clusters than this: Lloyd. With so few centres a sample's distances
 #: cost about what keeping its bounds costs.
 MIN_BOUNDED_CLUSTERS = 50
@@ -18,15 +20,16 @@ MIN_BOUNDED_SAMPLES = 50_000
 #: group bounds prune enough more to pay for their upkeep.
 HAMERLY_MAX_CLUSTERS = 200
 
-#: Algorithms that run on CSR input. Hamerly's and Yinyang's kernels take dense
-#: samples only (their compacted products are dense BLAS calls).
-SPARSE_ALGORITHMS = ("lloyd", "elkan")
-
 
 def choose_algorithm(
     n_samples: int, n_features: int, n_clusters: int, sparse: bool
 ) -> str:
     """Return the algorithm ``"auto"`` runs for this problem.
+
+    On CSR samples the bounded sweep takes Yinyang's groups from 64 centres on
+    (below, one group: Hamerly's bounds): on topic documents its group bounds
+    prune as well as or better than Hamerly's at every measured k, and Lloyd
+    stays ahead below ``MIN_BOUNDED_CLUSTERS`` (docs/performance.md).
 
     Parameters
     ----------
@@ -39,8 +42,10 @@ def choose_algorithm(
     -------
     algorithm : {"lloyd", "hamerly", "yinyang"}
     """
-    if sparse or n_clusters < MIN_BOUNDED_CLUSTERS or n_samples < MIN_BOUNDED_SAMPLES:
+    if n_clusters < MIN_BOUNDED_CLUSTERS or n_samples < MIN_BOUNDED_SAMPLES:
         return "lloyd"
+    if sparse:
+        return "hamerly" if yinyang_groups(n_clusters) == 1 else "yinyang"
     if n_clusters <= HAMERLY_MAX_CLUSTERS:
         return "hamerly"
     return "yinyang"

@@ -1,4 +1,4 @@
-"""One run of the bounded exact algorithms, Hamerly's and Yinyang's, on dense samples.
+"""One run of the bounded exact algorithms, Hamerly's and Yinyang's, dense or CSR.
 
 Both give, for the same initial centres, the labels and iteration count of Lloyd's
 algorithm (see ``nbkm._kernels._bounded`` for how the skip tests are padded), and
@@ -19,6 +19,7 @@ from nbkm._assign import (
 )
 from nbkm._em import Sweep, finish_centers, run_em
 from nbkm._kernels._bounded import bounded_step_dense, centred_sq_norms
+from nbkm._kernels._sparse_bounded import bounded_step_sparse, csr_sq_norms
 from nbkm._samples import Samples
 
 #: Iterations of k-means on the initial centres that form Yinyang's groups.
@@ -74,7 +75,7 @@ def half_gaps(centers: np.ndarray, out: np.ndarray) -> None:
     if k == 1:
         out[0] = 0.0
         return
-    c = centers.astype(np.float64)
+    c = centers.astype(np.float64, copy=False)
     norms = squared_norms(c)
     err = (2 * d + 8) * np.finfo(np.float64).eps
     for start in range(0, k, _GAP_ROWS):
@@ -197,7 +198,7 @@ class BoundedSweep:
     Parameters
     ----------
     samples : Samples
-        Dense samples.
+        Dense or CSR samples.
     sample_weight : ndarray, shape (n_samples,), same dtype as the samples
         Weight of each sample.
     centers_init : ndarray, shape (n_clusters, n_features)
@@ -242,12 +243,15 @@ class BoundedSweep:
         self.group_of = center_groups(centers_init, n_groups)
         self.perm = np.argsort(self.group_of, kind="stable").astype(np.int64)
         self.position = np.argsort(self.perm).astype(np.int64)
-        n_groups = int(self.group_of.max()) + 1
+        n_groups = self.n_groups = int(self.group_of.max()) + 1
         self.group_starts = np.searchsorted(
             self.group_of[self.perm], np.arange(n_groups + 1)
         ).astype(np.int64)
         self.x_sq = np.empty(n_samples)
-        centred_sq_norms(samples.X, samples.x_mean, self.x_sq)
+        if samples.is_sparse:
+            csr_sq_norms(samples.X, self.x_sq)
+        else:
+            centred_sq_norms(samples.X, samples.x_mean, self.x_sq)
         self.upper = np.zeros(n_samples)
         self.lower = np.zeros((n_samples, n_groups))
         self.glob = np.zeros(n_samples)
@@ -302,7 +306,7 @@ class BoundedSweep:
     def _move_bounds(self, centers):
         """Add how far each centre moved since the last bounded sweep to the totals."""
         n_features = centers.shape[1]
-        moved = centers.astype(np.float64) - self.bounds_at
+        moved = centers.astype(np.float64, copy=False) - self.bounds_at
         moved_sq = squared_norms(moved) + _SQUARES_FLOOR * n_features
         shift = np.sqrt(moved_sq) * (1 + 1e-12)
         self.cum += shift
@@ -313,24 +317,66 @@ class BoundedSweep:
 
     def _bounded_sweep(self, centers):
         """Run the bounded sweep; return whether it was a first, full one."""
-        lloyd = self.lloyd_views.update(centers)
-        c2 = float(lloyd.sq.max())
+        if self.samples.is_sparse:  # the CSR kernel reads no transposed centres
+            lloyd_sq = squared_norms(centers)
+        else:
+            lloyd_sq = self.lloyd_views.update(centers).sq
+        c2 = float(lloyd_sq.max())
         if c2 > self.c2cap:
             self.c2cap = c2 * _C2_MARGIN
             self.bounds_ready = False
         first = not self.bounds_ready
         self.bounds_ready = True
         n_features = centers.shape[1]
-        permuted = np.ascontiguousarray(centers[self.perm])
-        self.centers_sq[:] = lloyd.sq[self.perm]  # Lloyd's bits
+        # One copy each, as the centres can be wide (CSR vocabularies).
+        permuted = centers if self.n_groups == 1 else centers[self.perm]
+        self.centers_sq[:] = lloyd_sq[self.perm]  # Lloyd's bits
         starts = self.group_starts
         for g in range(starts.shape[0] - 1):
             s, e = starts[g], starts[g + 1]
-            self.group_t[n_features * s : n_features * e] = permuted[s:e].T.ravel()
+            block = self.group_t[n_features * s : n_features * e]
+            np.copyto(block.reshape(n_features, e - s), permuted[s:e].T)
         half_gaps(centers, self.half_gap)
         if not first:
             self._move_bounds(centers)
         samples, sweep = self.samples, self.sweep
+        state = (sweep.labels, self.upper, self.lower, self.glob)
+        if samples.is_sparse:
+            self._sparse_step(centers, first, state)
+        else:
+            self._dense_step(centers, permuted, first, state)
+        self.sums_valid = sweep.fused
+        self.bounds_at[:] = centers
+        n_pairs = sweep.labels.shape[0] * centers.shape[0]
+        self.fractions.append(self.computed.sum() / n_pairs)
+        return first
+
+    def _sparse_step(self, centers, first, state):
+        """Run the bounded E-step over CSR samples (the sums are taken afterwards)."""
+        bounded_step_sparse(
+            self.samples.X,
+            self.x_sq,
+            (
+                centers,
+                self.centers_sq,
+                self.group_t,
+                self.perm,
+                self.group_starts,
+                self.group_of,
+                self.half_gap,
+                self.position,
+            ),
+            (self.cum, self.drift, self.drift_all),
+            (self.pad_factor, self.pad_floor, self.c2cap),
+            state,
+            first,
+            self.sweep.bounds,
+            self.computed,
+        )
+
+    def _dense_step(self, centers, permuted, first, state):
+        """Run the bounded E-step over dense samples, fused with the sums."""
+        samples, sweep, lloyd = self.samples, self.sweep, self.lloyd_views
         bounded_step_dense(
             (samples.X, samples.x_mean, self.x_sq),
             self.sample_weight,
@@ -341,7 +387,7 @@ class BoundedSweep:
                 lloyd.t,
                 lloyd.sq,
                 self.perm,
-                starts,
+                self.group_starts,
                 self.group_of,
                 self.half_gap,
                 self.position,
@@ -349,7 +395,7 @@ class BoundedSweep:
             ),
             (self.cum, self.drift, self.drift_all),
             (self.pad_factor, self.pad_floor, self.c2cap),
-            (sweep.labels, self.upper, self.lower, self.glob),
+            state,
             first,
             sweep.bounds,
             sweep.partial_sums,
@@ -358,11 +404,6 @@ class BoundedSweep:
             sweep.fused,
             self.sums_valid,
         )
-        self.sums_valid = sweep.fused
-        self.bounds_at[:] = centers
-        n_pairs = sweep.labels.shape[0] * centers.shape[0]
-        self.fractions.append(self.computed.sum() / n_pairs)
-        return first
 
     def _lloyd_sweep(self, centers):
         """Run Lloyd's fused sweep (same labels, sums); return the changed fraction."""
@@ -413,7 +454,15 @@ def bounded_single(
 
     assign_final = predict_assigner(samples, sweep.labels)
     run = run_em(
-        step, sweep, centers_init, max_iter, tol, run_inertia, assign_final, verbose
+        step,
+        sweep,
+        centers_init,
+        max_iter,
+        tol,
+        run_inertia,
+        assign_final,
+        verbose,
+        sweeps_predict=samples.is_sparse,
     )
     return run._replace(distances_computed=np.array(bounded.fractions))
 

@@ -150,8 +150,7 @@ def _exercise(X) -> None:
     from nbkm._kmeans import KMeans, kmeans_plusplus
     from nbkm._minibatch import MiniBatchKMeans
 
-    dense_only = () if sp.issparse(X) else ("hamerly", "yinyang")
-    for algorithm in ("lloyd", "elkan", *dense_only):
+    for algorithm in ("lloyd", "elkan", "hamerly", "yinyang"):
         for init in ("k-means++", "random"):
             km = KMeans(3, init=init, n_init=1, algorithm=algorithm, random_state=0)
             km.fit(X)
@@ -174,19 +173,19 @@ def _exercise(X) -> None:
     n = X.shape[0]
     samples = Samples.of(X)
     ones = read_only(np.ones(n, X.dtype))  # weights as the estimator passes them
-    if not samples.is_sparse:
-        # The bounded sweep: a fit runs Lloyd's sweep until labels settle, and
-        # tiny data converges before that, so two bounded sweeps are run here
-        # (the first sets the bounds, the second tests them).
-        from nbkm._bounded import BoundedSweep
-        from nbkm._em import Sweep
+    # The bounded sweep: a fit runs Lloyd's sweep until labels settle, and
+    # tiny data converges before that, so two bounded sweeps are run here
+    # (the first sets the bounds, the second tests them).
+    from nbkm._bounded import BoundedSweep
+    from nbkm._em import Sweep
 
-        centers = np.ascontiguousarray(samples.X[:3] - samples.x_mean)
-        bounded = BoundedSweep(
-            samples, ones, centers, 1, Sweep.allocate(samples, 3), adaptive=False
-        )
-        bounded.assign(centers)
-        bounded.assign(centers * 0.5)
+    centers = np.ascontiguousarray(far - samples.x_mean)
+    bounded = BoundedSweep(
+        samples, ones, centers, 1, Sweep.allocate(samples, 3), adaptive=False
+    )
+    bounded.assign(centers)
+    bounded.assign(centers * 0.5)
+    if not samples.is_sparse:
         # k-means++ on large dense data (small data takes NumPy's path).
         t = np.ones((X.shape[1], 2), X.dtype)
         K.candidate_potentials_dense(

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.sparsefuncs import mean_variance_axis
@@ -30,10 +31,12 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from nbkm._assign import squared_norms
 from nbkm._kernels import (
     accumulate_by_cluster,
+    accumulate_by_feature_range,
     average_centers,
     block_bounds,
     center_shifts,
     column_variances,
+    column_variances_csr,
     distances_to_assigned,
     fits_partial_sums,
     group_by_label,
@@ -53,25 +56,42 @@ def tolerance(X, tol, n_threads, x_mean=None):
     """
     if tol == 0:
         return 0.0
-    if sp.issparse(X):
-        variances = mean_variance_axis(X, axis=0)[1]
+    if sp.issparse(X) and not X.has_canonical_format:
+        variances = mean_variance_axis(X, axis=0)[1]  # duplicates counted apart
+    elif sp.issparse(X):
+        with numba_threads(n_threads):
+            variances = _csr_variances(X)
     else:
         with numba_threads(n_threads):
             variances = column_variances(read_only(X), x_mean)
     return float(np.mean(variances) * tol)
 
 
+def _csr_variances(X):
+    """``mean_variance_axis(X, axis=0)[1]``'s bits, in parallel (canonical CSR X)."""
+    indices = X.indices.astype(np.int32, copy=False)
+    indptr = X.indptr.astype(np.int32, copy=False)
+    n_features = X.shape[1]
+    n_ranges = min(2 * numba.get_num_threads(), max(n_features, 1))
+    ranges = np.arange(n_ranges + 1, dtype=np.int64) * n_features // n_ranges
+    variances = np.empty(n_features)
+    column_variances_csr((X.data, indices, indptr), ranges, variances)
+    return variances.astype(X.dtype, copy=False)
+
+
 @dataclass
 class Sweep:
     """Buffers one run reuses across iterations.
 
-    Two ways to sum the samples of each cluster, both independent of the thread
+    Three ways to sum the samples of each cluster, all independent of the thread
     count: *fused* into the assignment sweep, each block of samples adding into its
     own partial buffer (``n_blocks x n_clusters x n_features``), then reduced in
     block order; or, when those buffers would exceed
-    ``nbkm._kernels._blocks.PARTIAL_SUMS_BUDGET`` or the samples are sparse (a
-    second pass over the stored values is cheap next to the assignment), *grouped*
-    after the sweep, one cluster per parallel task.
+    ``nbkm._kernels._blocks.PARTIAL_SUMS_BUDGET`` or the samples are sparse,
+    after the sweep in a second pass: by *feature range* for CSR samples whose
+    sums are small enough (:func:`sparse_feature_ranges`), else *grouped*, one
+    cluster per parallel task. The last two add each sum's terms in sample
+    order, so they give the same bits.
 
     Attributes
     ----------
@@ -85,8 +105,10 @@ class Sweep:
         Per-block weighted sums (a 1 x 1 x 1 placeholder when not fused).
     partial_weights : ndarray, shape (n_blocks, n_clusters)
         Per-block cluster weights (a 1 x 1 placeholder when not fused).
+    feature_ranges : ndarray of int64, shape (n_ranges + 1,)
+        Feature boundaries of the by-feature-range sums (empty when not used).
     order, starts : ndarray of int64, shapes (n_samples,) and (n_clusters + 1,)
-        Samples grouped by label, for the grouped sums (empty when fused).
+        Samples grouped by label, for the grouped sums (empty when not used).
     sums : ndarray, shape (n_clusters, n_features)
         Weighted sums of the samples of each cluster.
     weights : ndarray, shape (n_clusters,)
@@ -100,6 +122,7 @@ class Sweep:
     fused: bool
     partial_sums: np.ndarray
     partial_weights: np.ndarray
+    feature_ranges: np.ndarray
     order: np.ndarray
     starts: np.ndarray
     sums: np.ndarray
@@ -117,19 +140,42 @@ class Sweep:
             n_blocks, n_clusters, n_features
         )
         partial_shape = (n_blocks, n_clusters, n_features) if fused else (1, 1, 1)
-        n_grouped = 0 if fused else n_samples
+        ranges = np.zeros(0, dtype=np.int64)
+        if samples.is_sparse:
+            ranges = sparse_feature_ranges(n_features, n_clusters, dtype.itemsize)
+        n_grouped = 0 if fused or ranges.size else n_samples
         return cls(
             bounds=bounds,
             labels=np.full(n_samples, -1, dtype=np.int32),
             fused=fused,
             partial_sums=np.zeros(partial_shape, dtype=dtype),
             partial_weights=np.zeros(partial_shape[:2], dtype=dtype),
+            feature_ranges=ranges,
             order=np.zeros(n_grouped, dtype=np.int64),
             starts=np.zeros(n_clusters + 1 if n_grouped else 0, dtype=np.int64),
             sums=np.zeros((n_clusters, n_features), dtype=dtype),
             weights=np.zeros(n_clusters, dtype=dtype),
             shift=np.zeros(n_clusters, dtype=dtype),
         )
+
+
+#: CSR sums go by feature range, one range a thread, while the sums
+#: (``n_clusters x n_features`` values) fit this many bytes; past it the
+#: scattered additions of a range miss the cache, where a task's one row of
+#: sums (by cluster) stays in it (measured in docs/performance.md).
+RANGE_SUMS_BYTES = 16 << 20
+
+
+def sparse_feature_ranges(n_features: int, n_clusters: int, itemsize: int):
+    """Feature boundaries for CSR sums by feature range, or an empty array for none.
+
+    The choice follows the active thread count, which is safe: both ways to sum
+    give the same bits (see :class:`Sweep`).
+    """
+    if n_clusters * n_features * itemsize > RANGE_SUMS_BYTES:
+        return np.zeros(0, dtype=np.int64)
+    n_ranges = max(1, min(numba.get_num_threads(), n_features))
+    return np.arange(n_ranges + 1, dtype=np.int64) * n_features // n_ranges
 
 
 def finish_centers(samples: Samples, sample_weight, centers_old, centers_new, sweep):
@@ -156,6 +202,15 @@ def finish_centers(samples: Samples, sample_weight, centers_old, centers_new, sw
     if sweep.fused:
         reduce_partials(
             sweep.partial_sums, sweep.partial_weights, sweep.sums, sweep.weights
+        )
+    elif sweep.feature_ranges.size:
+        accumulate_by_feature_range(
+            samples.X,
+            sample_weight,
+            sweep.labels,
+            sweep.feature_ranges,
+            sweep.sums,
+            sweep.weights,
         )
     else:
         group_by_label(sweep.labels, sweep.order, sweep.starts)
@@ -254,6 +309,7 @@ def run_em(
     inertia: Callable[[np.ndarray, np.ndarray], float],
     assign_final: Callable[[np.ndarray], None],
     verbose: int = 0,
+    sweeps_predict: bool = False,
 ) -> Run:
     """Iterate ``step`` until convergence, as sklearn's single runs do.
 
@@ -278,6 +334,12 @@ def run_em(
         last iteration): writes ``sweep.labels`` as ``predict`` computes them.
     verbose : int
         Print the inertia of every iteration and why the run stopped.
+    sweeps_predict : bool
+        Whether a sweep's labels are ``predict``'s for the centres it was given
+        (CSR samples, which are not centred, assigned by Lloyd's kernel or bit
+        for bit as it). After a strict stop whose update gave back the same
+        centres, the last labels are then ``predict``'s already, and the
+        labels-only pass is skipped.
 
     Returns
     -------
@@ -302,6 +364,8 @@ def run_em(
     labels_final = not strict_convergence or relocated
     if labels_final:
         assign_final(centers)
+    elif sweeps_predict and np.array_equal(centers, centers_new):
+        labels_final = True  # swapped: centers_new holds the last sweep's
     inertia_run = inertia(centers, sweep.labels)
     return Run(sweep.labels, inertia_run, centers, i + 1, labels_final)
 

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import _is_arraylike_not_scalar, validate_data
 
 from nbkm._assign import assign_labels, inertia
-from nbkm._auto import SPARSE_ALGORITHMS, choose_algorithm
+from nbkm._auto import choose_algorithm
 from nbkm._base import (
     FLOAT_DTYPES,
     BaseKMeans,
@@ -285,11 +285,6 @@ class KMeans(BaseKMeans):
             self._algorithm = choose_algorithm(
                 X.shape[0], X.shape[1], self.n_clusters, sp.issparse(X)
             )
-        if sp.issparse(X) and self._algorithm not in SPARSE_ALGORITHMS:
-            raise ValueError(
-                f"algorithm={self._algorithm!r} takes dense input only; use one of "
-                f"{', '.join(map(repr, SPARSE_ALGORITHMS))} or 'auto' for sparse X."
-            )
         if self._algorithm == "elkan" and self.n_clusters == 1:
             warnings.warn(
                 "algorithm='elkan' doesn't make sense for a single cluster. Using "
@@ -430,6 +425,5 @@ class KMeans(BaseKMeans):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # Hamerly's and Yinyang's kernels take dense samples only.
-        tags.input_tags.sparse = self.algorithm in ("auto", *SPARSE_ALGORITHMS)
+        tags.input_tags.sparse = True
         return tags

@@ -53,5 +53,13 @@ def lloyd_single(
 
     assign_final = predict_assigner(samples, sweep.labels)
     return run_em(
-        step, sweep, centers_init, max_iter, tol, run_inertia, assign_final, verbose
+        step,
+        sweep,
+        centers_init,
+        max_iter,
+        tol,
+        run_inertia,
+        assign_final,
+        verbose,
+        sweeps_predict=samples.is_sparse,
     )

@@ -35,6 +35,16 @@ from nbkm._samples import Samples
 from nbkm._threads import numba_threads
 
 RUNS = {"hamerly": hamerly_single, "yinyang": yinyang_single}
+LAYOUTS = ["dense", "csr"]
+
+
+def _as_layout(X, layout, rng):
+    """``X`` itself, or as CSR with about half its values zeroed (on a copy)."""
+    if layout == "dense":
+        return X
+    X = X.copy()
+    X[rng.uniform(size=X.shape) < 0.5] = 0
+    return sp.csr_matrix(X)
 
 
 def _run(run_single, X, centers, w=None, max_iter=300, tol=0.0, n_threads=2):
@@ -44,6 +54,11 @@ def _run(run_single, X, centers, w=None, max_iter=300, tol=0.0, n_threads=2):
         return run_single(samples, w, centers - samples.x_mean, max_iter, tol)
 
 
+def _dense_rows(X, rows):
+    """Rows of ``X`` as a dense array (initial centres)."""
+    return X[rows].toarray() if sp.issparse(X) else X[rows]
+
+
 def _assert_bitwise_same_run(a, b):
     assert_array_equal(a.labels, b.labels)
     assert a.n_iter == b.n_iter
@@ -51,13 +66,17 @@ def _assert_bitwise_same_run(a, b):
     assert a.inertia == b.inertia
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("n_groups", [1, 3, 7])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_labels_and_bounds_hold_after_arbitrary_centre_moves(dtype, n_groups, rng):
+def test_labels_and_bounds_hold_after_arbitrary_centre_moves(
+    dtype, n_groups, layout, rng
+):
     n, d, k = 1500, 6, 21
-    X = make_blobs_data(rng, n, d, 8, dtype=dtype, std=2.0)
+    X = _as_layout(make_blobs_data(rng, n, d, 8, dtype=dtype, std=2.0), layout, rng)
     samples = Samples.of(X, centre=True)
-    xc = (X - samples.x_mean).astype(dtype)
+    dense = X.toarray() if sp.issparse(X) else X
+    xc = (dense - samples.x_mean).astype(dtype)
     centers = xc[rng.choice(n, k, replace=False)].copy()
     sweep = Sweep.allocate(samples, k)
     bounded = BoundedSweep(
@@ -94,15 +113,17 @@ def test_labels_and_bounds_hold_after_arbitrary_centre_moves(dtype, n_groups, rn
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("k", [3, 25, 60])
 @pytest.mark.parametrize("bounds_from", ["second sweep", "settled labels"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_runs_equal_nbkm_lloyd_bitwise(
-    algorithm, dtype, weighted, k, bounds_from, rng, monkeypatch
+    algorithm, dtype, weighted, k, bounds_from, layout, rng, monkeypatch
 ):
     if bounds_from == "second sweep":  # keep bounds from the second sweep on
         monkeypatch.setattr(nbkm._bounded, "BOUNDS_AFTER_CHANGED", 2.0)
         monkeypatch.setattr(nbkm._bounded, "MAX_BOUNDED_TIME_RATIO", np.inf)
     X = make_blobs_data(rng, 4000, 8, 12, dtype=dtype, std=1.5)
+    X = _as_layout(X, layout, rng)
     w = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
-    init = X[rng.choice(X.shape[0], k, replace=False)]
+    init = _dense_rows(X, rng.choice(X.shape[0], k, replace=False))
     ours = _run(RUNS[algorithm], X, init, w, tol=1e-6)
     ref = _run(lloyd_single, X, init, w, tol=1e-6)
     _assert_bitwise_same_run(ours, ref)
@@ -115,8 +136,11 @@ def test_runs_equal_nbkm_lloyd_bitwise(
         assert ours.distances_computed[-1] < 0.5
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
-def test_poor_pruning_falls_back_to_lloyd_and_retries(algorithm, rng, monkeypatch):
+def test_poor_pruning_falls_back_to_lloyd_and_retries(
+    algorithm, layout, rng, monkeypatch
+):
     # A zero time ratio makes every second pruned sweep fall back, so the run
     # alternates: Lloyd sweeps, a full bounded sweep (fraction 1), two pruned
     # sweeps, then Lloyd again for twice as many sweeps. The result must stay
@@ -124,8 +148,8 @@ def test_poor_pruning_falls_back_to_lloyd_and_retries(algorithm, rng, monkeypatc
     monkeypatch.setattr(nbkm._bounded, "BOUNDS_AFTER_CHANGED", 2.0)
     monkeypatch.setattr(nbkm._bounded, "MAX_BOUNDED_TIME_RATIO", 0.0)
     monkeypatch.setattr(nbkm._bounded, "RETRY_AFTER", 2)
-    X = rng.uniform(size=(3000, 5))
-    init = X[rng.choice(X.shape[0], 40, replace=False)]
+    X = _as_layout(rng.uniform(size=(3000, 5)), layout, rng)
+    init = _dense_rows(X, rng.choice(X.shape[0], 40, replace=False))
     ours = _run(RUNS[algorithm], X, init, max_iter=20)
     _assert_bitwise_same_run(ours, _run(lloyd_single, X, init, max_iter=20))
     # Sweep 0 is Lloyd's, 1 a full bounded one, 2 and 3 pruned ones (fraction
@@ -134,21 +158,24 @@ def test_poor_pruning_falls_back_to_lloyd_and_retries(algorithm, rng, monkeypatc
     assert_array_equal(bounded_sweeps, [2, 3, 7, 8, 14, 15])
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
-def test_relocation_of_empty_clusters_keeps_lloyds_result(algorithm, rng):
+def test_relocation_of_empty_clusters_keeps_lloyds_result(algorithm, layout, rng):
     # Several initial centres far from every sample: their clusters are empty in
     # the first iteration and get relocated (the bounds must follow the jump).
-    X = make_blobs_data(rng, 3000, 4, 5, std=1.0)
-    init = np.vstack([X[:20], np.full((6, 4), 1e3) + np.arange(6)[:, None]])
+    X = _as_layout(make_blobs_data(rng, 3000, 4, 5, std=1.0), layout, rng)
+    far = np.full((6, 4), 1e3) + np.arange(6)[:, None]
+    init = np.vstack([_dense_rows(X, np.arange(20)), far])
     ours = _run(RUNS[algorithm], X, init, tol=1e-6)
     ref = _run(lloyd_single, X, init, tol=1e-6)
     _assert_bitwise_same_run(ours, ref)
     assert np.bincount(ours.labels, minlength=26).min() > 0
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_near_ties_resolve_as_lloyds(algorithm, dtype, rng):
+def test_near_ties_resolve_as_lloyds(algorithm, dtype, layout, rng):
     # Samples on (or within rounding of) bisecting planes between two centres:
     # the padded skip tests and the near-tie fallback must give Lloyd's labels.
     k, d = 30, 5
@@ -157,6 +184,10 @@ def test_near_ties_resolve_as_lloyds(algorithm, dtype, rng):
     t = 0.5 + rng.choice([0.0, 1e-7, 1e-5, 1e-3], size=2000) * rng.choice([-1, 1], 2000)
     X = (centers[a] * t[:, None] + centers[b] * (1 - t)[:, None]).astype(dtype)
     X = np.vstack([X, make_blobs_data(rng, 2000, d, 10, dtype=dtype)])
+    if layout == "csr":  # zeros where the centres have them: ties stay ties
+        centers[:, ::2] = 0
+        X[:, ::2] = 0
+        X = sp.csr_matrix(X)
     init = centers.astype(dtype)
     for max_iter in (1, 2, 300):
         ours = _run(RUNS[algorithm], X, init, max_iter=max_iter)
@@ -164,10 +195,11 @@ def test_near_ties_resolve_as_lloyds(algorithm, dtype, rng):
         _assert_bitwise_same_run(ours, ref)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
-def test_results_do_not_depend_on_the_thread_count(algorithm, rng, monkeypatch):
-    X = make_blobs_data(rng, 20_000, 8, 30, std=2.0)
-    init = X[rng.choice(X.shape[0], 40, replace=False)]
+def test_results_do_not_depend_on_the_thread_count(algorithm, layout, rng, monkeypatch):
+    X = _as_layout(make_blobs_data(rng, 20_000, 8, 30, std=2.0), layout, rng)
+    init = _dense_rows(X, rng.choice(X.shape[0], 40, replace=False))
     one = _run(RUNS[algorithm], X, init, n_threads=1)
     two = _run(RUNS[algorithm], X, init, n_threads=2)
     _assert_bitwise_same_run(one, two)
@@ -212,7 +244,11 @@ def test_auto_choice_by_shape():
     assert choose_algorithm(n, 16, MIN_BOUNDED_CLUSTERS, False) == "hamerly"
     assert choose_algorithm(n, 16, MIN_BOUNDED_CLUSTERS - 1, False) == "lloyd"
     assert choose_algorithm(n - 1, 16, 500, False) == "lloyd"
-    assert choose_algorithm(n, 16, 500, True) == "lloyd"
+    # CSR: Yinyang's groups from 64 centres on, Hamerly's bounds below.
+    assert choose_algorithm(n, 5000, 500, True) == "yinyang"
+    assert choose_algorithm(n, 5000, 63, True) == "hamerly"
+    assert choose_algorithm(n, 5000, MIN_BOUNDED_CLUSTERS - 1, True) == "lloyd"
+    assert choose_algorithm(n - 1, 5000, 500, True) == "lloyd"
 
 
 def test_estimator_reports_algorithm_and_pruning(rng):
@@ -227,13 +263,19 @@ def test_estimator_reports_algorithm_and_pruning(rng):
     assert km.inertia_ == lloyd.inertia_
 
 
-@pytest.mark.parametrize("algorithm", ["hamerly", "yinyang"])
-def test_sparse_input_is_refused_clearly_and_auto_takes_it(algorithm, rng):
-    X = sp.random(200, 10, density=0.3, format="csr", random_state=0)
-    with pytest.raises(ValueError, match="dense input only"):
-        KMeans(3, algorithm=algorithm, n_init=1).fit(X)
-    km = KMeans(3, n_init=1, random_state=0).fit(X)
-    assert km.algorithm_ == "lloyd"
+def test_auto_takes_the_bounds_on_csr_with_lloyds_result(rng):
+    X = _as_layout(
+        make_blobs_data(rng, MIN_BOUNDED_SAMPLES, 6, 60, std=0.5), "csr", rng
+    )
+    init = _dense_rows(X, np.arange(70))
+    km = KMeans(70, init=init, n_init=1).fit(X)
+    assert km.algorithm_ == "yinyang"
+    assert km.distances_computed_.min() < 0.5  # the bounds pruned
+    lloyd = KMeans(70, init=init, n_init=1, algorithm="lloyd").fit(X)
+    assert_array_equal(km.labels_, lloyd.labels_)
+    assert_array_equal(km.cluster_centers_, lloyd.cluster_centers_)
+    assert km.inertia_ == lloyd.inertia_
+    assert km.n_iter_ == lloyd.n_iter_
 
 
 def test_sweep_choice_settles_falls_back_and_doubles_its_wait():

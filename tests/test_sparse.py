@@ -11,6 +11,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from nbkm import KMeans, kmeans_plusplus
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-6}
+#: Every algorithm runs on CSR; the bounded ones give Lloyd's result bit for bit.
+ALGORITHMS = ["lloyd", "elkan", "hamerly", "yinyang", "auto"]
+
+
+def _sklearn_algorithm(algorithm):
+    """scikit-learn's algorithm to compare with: its elkan, else its lloyd."""
+    return "elkan" if algorithm == "elkan" else "lloyd"
 
 
 def _sparse_blobs(seed, n=800, d=60, k=6, density=0.15, dtype=np.float64):
@@ -45,7 +52,7 @@ def _assert_same_fit(ours, ref, dtype):
     )
 
 
-@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("tol", [0.0, 1e-4])
@@ -55,23 +62,27 @@ def test_same_init_gives_sklearns_result_on_sparse_blobs(
     X = _sparse_blobs(0, dtype=dtype)
     init = X[:6].toarray() + 0.01
     sw = np.random.default_rng(1).uniform(0.5, 2, X.shape[0]) if weighted else None
-    params = dict(n_clusters=6, init=init, n_init=1, algorithm=algorithm, tol=tol)
+    params = dict(n_clusters=6, init=init, n_init=1, tol=tol)
     _assert_same_fit(
-        KMeans(**params).fit(X, sample_weight=sw),
-        SKKMeans(**params).fit(X, sample_weight=sw),
+        KMeans(**params, algorithm=algorithm).fit(X, sample_weight=sw),
+        SKKMeans(**params, algorithm=_sklearn_algorithm(algorithm)).fit(
+            X, sample_weight=sw
+        ),
         dtype,
     )
 
 
-@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_same_seed_gives_sklearns_result_on_tfidf(algorithm, seed):
     X = _tfidf_corpus(seed)
-    params = dict(n_clusters=4, n_init=3, random_state=seed, algorithm=algorithm)
-    ours = KMeans(**params).fit(X)
-    ref = SKKMeans(**params).fit(X)
+    params = dict(n_clusters=4, n_init=3, random_state=seed)
+    ours = KMeans(**params, algorithm=algorithm).fit(X)
+    ref = SKKMeans(**params, algorithm=_sklearn_algorithm(algorithm))
+    ref.fit(X)
     _assert_same_fit(ours, ref, np.float64)
     assert_array_equal(ours.predict(X), ref.predict(X))
+    assert_array_equal(ours.labels_, ours.predict(X))
     assert_allclose(ours.transform(X), ref.transform(X), rtol=1e-6, atol=1e-8)
     assert_allclose(ours.score(X), ref.score(X), rtol=1e-9)
 
@@ -93,14 +104,16 @@ def _disjoint_topic_documents(seed, n_docs=3000, n_topics=30, vocabulary=600):
     return sp.csr_matrix(sp.diags(1 / np.sqrt(X.multiply(X).sum(axis=1).A1)) @ X)
 
 
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly", "yinyang"])
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_norm_ties_on_sparse_documents_break_as_sklearns(seed):
+def test_norm_ties_on_sparse_documents_break_as_sklearns(seed, algorithm):
     X = _disjoint_topic_documents(seed)
     init = X[:30].toarray()
     # Many samples share no word with several initial centres.
     assert np.mean((X @ init.T) == 0) > 0.5
-    params = dict(n_clusters=30, init=init, n_init=1, algorithm="lloyd")
-    ours, ref = KMeans(**params).fit(X), SKKMeans(**params).fit(X)
+    params = dict(n_clusters=30, init=init, n_init=1)
+    ours = KMeans(**params, algorithm=algorithm).fit(X)
+    ref = SKKMeans(**params, algorithm="lloyd").fit(X)
     assert_array_equal(ours.labels_, ref.labels_)
     assert ours.n_iter_ == ref.n_iter_
     assert_allclose(ours.inertia_, ref.inertia_, rtol=1e-10)
@@ -115,7 +128,7 @@ def test_kmeans_plusplus_picks_sklearns_samples_on_sparse():
     assert_array_equal(centers, X[idx].toarray())
 
 
-@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_sparse_and_dense_input_give_the_same_clustering(algorithm):
     X = _sparse_blobs(4)
     init = X[:6].toarray() + 0.01
@@ -184,9 +197,35 @@ def test_bad_sparse_input_raises_value_error(bad, match):
         KMeans(1).fit(bad)
 
 
-def test_sparse_results_do_not_depend_on_the_thread_count():
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_sparse_results_do_not_depend_on_the_thread_count(algorithm):
     X = _sparse_blobs(8, n=3000)
-    fits = [KMeans(6, n_init=2, random_state=0, n_threads=t).fit(X) for t in (1, 2)]
+    fits = [
+        KMeans(6, n_init=2, random_state=0, n_threads=t, algorithm=algorithm).fit(X)
+        for t in (1, 2)
+    ]
     assert_array_equal(fits[0].labels_, fits[1].labels_)
     assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
     assert fits[0].inertia_ == fits[1].inertia_
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_ranges", [1, 3, 60])
+def test_sparse_variances_are_sklearns_bitwise(dtype, n_ranges):
+    from sklearn.utils.sparsefuncs import mean_variance_axis
+
+    from nbkm import _kernels as K
+    from nbkm._em import tolerance
+
+    dense = _sparse_blobs(9, n=500, d=60, dtype=dtype).toarray()
+    dense[:, 7] = 0.0  # a feature with no stored value
+    dense[3] = 0.0  # and a row
+    X = sp.csr_matrix(dense)
+    ref = mean_variance_axis(X, axis=0)[1]
+    out = np.full(60, np.nan)
+    ranges = np.arange(n_ranges + 1, dtype=np.int64) * 60 // n_ranges
+    K.column_variances_csr((X.data, X.indices, X.indptr), ranges, out)
+    assert_array_equal(out.astype(dtype), ref)
+    # The dense computation of the same values agrees to rounding.
+    assert_allclose(out, X.toarray().astype(np.float64).var(axis=0), rtol=1e-5)
+    assert tolerance(X, 1e-4, 2) == float(np.mean(ref) * 1e-4)

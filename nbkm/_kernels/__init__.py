@@ -37,10 +37,15 @@ from nbkm._kernels._minibatch import (
     move_batch_centers,
 )
 from nbkm._kernels._plusplus import candidate_potentials
-from nbkm._kernels._sparse import nearest_centers_sparse
+from nbkm._kernels._sparse import (
+    accumulate_by_feature_range,
+    column_variances_csr,
+    nearest_centers_sparse,
+)
 
 __all__ = [
     "accumulate_by_cluster",
+    "accumulate_by_feature_range",
     "average_centers",
     "batch_labels_dense",
     "batch_labels_sparse",
@@ -50,6 +55,7 @@ __all__ = [
     "block_column_sums",
     "column_sums_by_block",
     "column_variances",
+    "column_variances_csr",
     "candidate_potentials_dense",
     "center_shifts",
     "distances_to_assigned",

@@ -1,9 +1,11 @@
-"""Numba kernel of the assignment step over CSR samples.
+"""Numba kernels of Lloyd's sweep over CSR samples: assignment, then the sums.
 
 Sparse samples are not centred (as in sklearn); centres are dense. The weighted
-sums of the M-step are taken afterwards by ``accumulate_by_cluster``: a second
-pass over the stored values is cheap next to this one, and per-block partial sums
-of wide sparse data would take too much memory.
+sums of the M-step are taken after the assignment, in a second pass over the
+stored values: per-block partial sums of wide sparse data would take too much
+memory. Each sum ``sums[j, f]`` adds its terms in sample order, however the work
+is split (by feature range here, by cluster in ``accumulate_by_cluster``), so
+the sums are bitwise the same whatever the split and the thread count.
 """
 
 import numpy as np
@@ -62,3 +64,122 @@ def nearest_center_csr(X, i, centers_t, centers_sq, dots, values):
         for j in range(n_clusters):
             dots[j] += row[j] * x
     return nearest_center(dots, centers_sq, values)
+
+
+@njit(cache=True, nogil=True)
+def _first_at_least(indices, lo, hi, feature):
+    """First position in ``lo:hi`` of sorted ``indices`` holding ``>= feature``."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if indices[mid] < feature:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, parallel=True)
+def accumulate_by_feature_range(X, sample_weight, labels, ranges, sums, weights):
+    """Weighted sum and weight of each cluster, one feature range per parallel task.
+
+    Each task streams over all samples in order and adds the stored values in
+    its features ``ranges[t]:ranges[t + 1]`` into ``sums``; the rows are read in
+    sample order (prefetched), and a task's slice of ``sums`` stays in cache
+    while it is small. Every ``sums[j, f]`` gets its terms in sample order with
+    the expression of ``accumulate_by_cluster``, so both give the same bits.
+
+    Parameters
+    ----------
+    X : tuple (data, indices, indptr)
+        IN. Canonical CSR samples (sorted indices), float32 or float64.
+    sample_weight : ndarray, shape (n_samples,), same dtype as data
+        IN. Weight of each sample.
+    labels : ndarray of int32, shape (n_samples,)
+        IN. Cluster of each sample.
+    ranges : ndarray of int64, shape (n_ranges + 1,)
+        IN. Increasing feature boundaries, from 0 to ``n_features``.
+    sums : ndarray, shape (n_clusters, n_features), same dtype as data
+        OUT. Weighted sum of the samples of each cluster.
+    weights : ndarray, shape (n_clusters,), same dtype as data
+        OUT. Total weight of each cluster.
+    """
+    data, indices, indptr = X
+    n_samples = indptr.shape[0] - 1
+    for t in prange(ranges.shape[0] - 1):
+        f0 = ranges[t]
+        f1 = ranges[t + 1]
+        for j in range(sums.shape[0]):
+            for f in range(f0, f1):
+                sums[j, f] = 0
+        for i in range(n_samples):
+            label = labels[i]
+            w = sample_weight[i]
+            end = indptr[i + 1]
+            p = _first_at_least(indices, indptr[i], end, f0)
+            while p < end and indices[p] < f1:
+                sums[label, indices[p]] += data[p] * w
+                p += 1
+    for j in range(weights.shape[0]):
+        weights[j] = 0
+    for i in range(n_samples):
+        weights[labels[i]] += sample_weight[i]
+
+
+@njit(cache=True, parallel=True)
+def column_variances_csr(X, ranges, out):
+    """Variance of every feature of CSR samples, as scikit-learn computes it.
+
+    scikit-learn's ``mean_variance_axis(X, axis=0)`` with unit weights, bit for
+    bit: float64 sums of the stored values per feature in sample order, then
+    the corrected two-pass formula (Chan, Golub and LeVeque) with the implicit
+    zeros added at the end. One feature range per parallel task; each feature's
+    sums run in sample order whatever the ranges, so the bits do not depend on
+    them or on the thread count.
+
+    Parameters
+    ----------
+    X : tuple (data, indices, indptr)
+        IN. Canonical CSR samples (sorted indices), float32 or float64, finite.
+    ranges : ndarray of int64, shape (n_ranges + 1,)
+        IN. Increasing feature boundaries, from 0 to ``n_features``.
+    out : ndarray of float64, shape (n_features,)
+        OUT. The variances.
+    """
+    data, indices, indptr = X
+    n_samples = indptr.shape[0] - 1
+    total = np.float64(n_samples)
+    for t in prange(ranges.shape[0] - 1):
+        f0 = ranges[t]
+        f1 = ranges[t + 1]
+        means = np.zeros(f1 - f0)
+        stored = np.zeros(f1 - f0)
+        correction = np.zeros(f1 - f0)
+        for f in range(f0, f1):
+            out[f] = 0.0
+        for i in range(n_samples):
+            end = indptr[i + 1]
+            p = _first_at_least(indices, indptr[i], end, f0)
+            while p < end and indices[p] < f1:
+                means[indices[p] - f0] += np.float64(data[p])
+                stored[indices[p] - f0] += 1.0
+                p += 1
+        for f in range(f1 - f0):
+            means[f] /= total
+        for i in range(n_samples):
+            end = indptr[i + 1]
+            p = _first_at_least(indices, indptr[i], end, f0)
+            while p < end and indices[p] < f1:
+                diff = data[p] - means[indices[p] - f0]
+                correction[indices[p] - f0] += diff
+                out[indices[p]] += diff * diff
+                p += 1
+        for f in range(f1 - f0):
+            zeros = total - stored[f]
+            c = correction[f]
+            if zeros != 0.0:
+                c -= zeros * means[f]
+            c = c * c / total
+            v = out[f0 + f]
+            if zeros != 0.0:
+                v += zeros * (means[f] * means[f])
+            out[f0 + f] = (v - c) / total
