@@ -141,7 +141,9 @@ def topic_documents(n, vocabulary, topics, words=DOCUMENT_WORDS, seed=0):
     X.sum_duplicates()
     X.data = np.log1p(X.data)
     norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ X)
+    X = sp.csr_matrix(sp.diags(1.0 / norms) @ X)
+    X.sum_duplicates()  # canonical, as a vectorizer's output is
+    return X
 
 
 def digits(dtype="float64"):

@@ -28,8 +28,8 @@ from benchmarks.common import (
     require_algorithm,
     warm_up,
 )
-from benchmarks.data import KINDS, kind_data
-from benchmarks.workloads import ALGORITHMS, WHOLE_FIT_ASV, whole_fit
+from benchmarks.data import KINDS, SPARSE_KINDS, kind_data
+from benchmarks.workloads import ALGORITHMS, DOCUMENTS_ASV, WHOLE_FIT_ASV, whole_fit
 
 DTYPES = ["float32", "float64"]
 
@@ -37,31 +37,43 @@ DTYPES = ["float32", "float64"]
 @functools.lru_cache(maxsize=16)
 def _reference_n_iter(kind, dtype):
     """Iterations of scikit-learn's Lloyd on a cell: faiss runs as many."""
-    X = _data(kind, dtype)
+    X = _data(kind, dtype, WHOLE_FIT_ASV)
     return int(
         make_kmeans("sklearn", **whole_fit(X, WHOLE_FIT_ASV["k"])).fit(X).n_iter_
     )
 
 
-def _data(kind, dtype):
-    return kind_data(
-        kind, WHOLE_FIT_ASV["n"], WHOLE_FIT_ASV["d"], WHOLE_FIT_ASV["k"], dtype
-    )
+def _data(kind, dtype, shape):
+    return kind_data(kind, shape["n"], shape["d"], shape["k"], dtype)
+
+
+def _require_sparse(impl, algorithm):
+    """Skip (asv) an nbkm algorithm that takes no CSR input at this commit."""
+    if impl == "nbkm":
+        est = make_kmeans("nbkm", algorithm=algorithm)
+        if not est.__sklearn_tags__().input_tags.sparse:
+            raise NotImplementedError(f"{algorithm!r} takes dense input here")
+    elif impl != "sklearn":
+        raise NotImplementedError(f"{impl} clusters dense data only")
 
 
 class _WholeFit(Benchmark):
     """Set up one whole fit: data, threads, warm-up and the fit to time."""
 
     repeat = (3, 5, 2.0)  # many combinations: keep the suite's run short
+    #: The shape of the data (kinds of ``KINDS``, or ``documents``).
+    shape = WHOLE_FIT_ASV
 
     def setup(self, impl, algorithm, kind, dtype):
         require_algorithm(impl, algorithm)
         if impl == "faiss" and dtype != "float32":
             raise NotImplementedError("faiss clusters float32 only")
-        self.X = _data(kind, dtype)
+        if kind in SPARSE_KINDS:
+            _require_sparse(impl, algorithm)
+        self.X = _data(kind, dtype, self.shape)
         self._limit_threads()
         warm_up(impl, dtype, algorithm)
-        params = whole_fit(self.X, WHOLE_FIT_ASV["k"])
+        params = whole_fit(self.X, self.shape["k"])
         if impl == "faiss":
             niter = _reference_n_iter(kind, dtype)
             self.fit = functools.partial(
@@ -79,6 +91,21 @@ class WholeFit(_WholeFit):
 
     param_names = ["impl", "algorithm", "kind", "dtype"]
     params = [ALL_IMPLS, list(ALGORITHMS), list(KINDS), DTYPES]
+
+    def time_fit(self, impl, algorithm, kind, dtype):
+        self.fit()
+
+
+class DocumentsWholeFit(_WholeFit):
+    """Seconds of a whole fit on CSR topic documents (``DOCUMENTS_ASV``, float64).
+
+    nbkm's algorithms (those that take CSR input at the commit) against
+    scikit-learn's; the sparse peers of ``python -m experiments compare``.
+    """
+
+    param_names = ["impl", "algorithm", "kind", "dtype"]
+    params = [["nbkm", "sklearn"], list(ALGORITHMS), ["documents"], ["float64"]]
+    shape = DOCUMENTS_ASV
 
     def time_fit(self, impl, algorithm, kind, dtype):
         self.fit()

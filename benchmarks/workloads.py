@@ -116,6 +116,17 @@ WHOLE_FIT_MAX_ITER = 300
 WHOLE_FIT_GRID = {**FULL_GRID, "kind": list(KINDS)}
 #: The modest shape of the asv suite's whole fits.
 WHOLE_FIT_ASV = {"n": 20_000, "d": 16, "k": 100}
+#: The grid of ``python -m experiments compare --kind documents`` when no size is
+#: given: TF-IDF topic documents (``benchmarks/data.py``; ``d`` is the
+#: vocabulary) at 1e5 and 1e6 documents, two vocabularies, k from 10 to 1000.
+DOCUMENTS_GRID = {
+    "n": [100_000, 1_000_000],
+    "d": [5_000, 50_000],
+    "k": [10, 50, 200, 1000],
+    "dtype": ["float64"],
+}
+#: The modest shape of the asv suite's fits on topic documents.
+DOCUMENTS_ASV = {"n": 20_000, "d": 5_000, "k": 50}
 #: The one cell whose peak extra memory ``compare --memory`` measures by default.
 MEMORY = {"n": 1_000_000, "d": 64, "k": 1000}
 

@@ -4,7 +4,8 @@ Whole fits (the default; ``experiments/_wholefit.py``): every nbkm algorithm and
 peer fits each cell of data kind x n x d x k x dtype (``WHOLE_FIT_GRID`` of
 ``benchmarks/workloads.py``) to convergence from the same initial centres,
 timed interleaved; the issue's targets are evaluated. ``--kind documents`` adds
-the sparse kind (CSR topic documents, ``d`` words; not in the default grid),
+the sparse kind (CSR topic documents, ``d`` words; not in the default grid;
+alone, it runs on ``DOCUMENTS_GRID``),
 where dense-only fits are skipped. ``--budget S`` skips cells estimated above S
 seconds, ``--estimate`` prints the plan and exits, ``--memory [N D K]`` measures
 the peak extra memory of one fit per algorithm in fresh processes.
@@ -147,6 +148,8 @@ def _memory_spec(args: Options) -> dict | None:
 def whole_fit_params(args: Options) -> dict:
     """Return the parameters of whole fits, the default mode (checked up front)."""
     params = dict(WHOLE_DEFAULTS, **(workloads.GRID if args.quick else {}))
+    if args.kind and set(args.kind) <= set(data.SPARSE_KINDS):
+        params |= workloads.DOCUMENTS_GRID  # the sparse kinds' own sizes
     params |= args.given("n", "d", "k", "dtype", "kind", "repeats", "seed", "budget")
     params |= args.given("elkan_max_bounds")
     params["n_threads"] = args.threads

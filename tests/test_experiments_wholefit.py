@@ -313,22 +313,38 @@ def test_documents_compare_agrees_with_sklearn(tmp_path):
     out = tmp_path / "compare"
     argv = ["compare", "--kind", "documents", "--n", "1500", "--d", "200"]
     argv += ["--k", "3", "8", "--dtype", "float64", "--repeats", "1"]
-    argv += ["--threads", "1", "--algorithms", "lloyd", "elkan", "hamerly"]
-    argv += ["--peers", "sklearn-lloyd", "faiss", "--quiet", "--out", str(out)]
+    argv += ["--threads", "1", "--algorithms", "auto", "lloyd", "elkan", "hamerly"]
+    argv += ["--peers", "sklearn-lloyd", "sklearn-elkan", "faiss", "--quiet"]
+    argv += ["--out", str(out)]
     assert cli.main(argv) == 0
     rec = json.loads((out / "compare.json").read_text())
     grid = rec["results"]["grid"]
     assert [row["k"] for row in grid] == [3, 8]
     for row in grid:
-        assert set(row["impls"]) == {"nbkm-lloyd", "nbkm-elkan", "sklearn-lloyd"}
-        assert row["skipped"] == dict.fromkeys(
-            ["nbkm-hamerly", "faiss"], "dense data only"
-        )
+        assert set(row["impls"]) == {
+            "nbkm-auto",
+            "nbkm-lloyd",
+            "nbkm-elkan",
+            "nbkm-hamerly",
+            "sklearn-lloyd",
+            "sklearn-elkan",
+        }
+        assert row["skipped"] == {"faiss": "dense data only"}
         assert row["nnz"] > 0
-        # Lloyd breaks the many exact ties as sklearn's lloyd does.
-        assert row["agreement"]["nbkm-lloyd"]["n_labels_differ"] == 0
+        # Lloyd, and Hamerly bit for bit as Lloyd, break the many exact ties as
+        # sklearn's lloyd does.
+        for impl in ("nbkm-lloyd", "nbkm-hamerly"):
+            assert row["agreement"][impl]["n_labels_differ"] == 0
+        ratios = row["ratios"]
+        assert ratios["best_sklearn"] == max(ratios["lloyd"], ratios["elkan"])
     assert rec["results"]["roofline"] == []  # no GEMM floor for CSR
-    assert "| documents n=1500 d=200 k=3 f64 |" in "\n".join(W.section(rec))
+    targets = rec["results"]["targets"]
+    assert "every_cell_vs_sklearn_lloyd" not in targets  # dense targets only
+    sparse = targets["every_sparse_cell_vs_best_sklearn"]
+    assert sparse["n_cells"] == 2 and sparse["threshold"] == 0.6
+    text = "\n".join(W.section(rec))
+    assert "| documents n=1500 d=200 k=3 f64 |" in text
+    assert "every sparse cell vs the quicker sklearn" in text
 
 
 def test_estimate_prints_the_plan_and_writes_nothing(tmp_path, capsys):
