@@ -36,7 +36,6 @@ from nbkm._kernels import (
     block_bounds,
     center_shifts,
     column_variances,
-    column_variances_csr,
     distances_to_assigned,
     fits_partial_sums,
     group_by_label,
@@ -56,27 +55,12 @@ def tolerance(X, tol, n_threads, x_mean=None):
     """
     if tol == 0:
         return 0.0
-    if sp.issparse(X) and not X.has_canonical_format:
-        variances = mean_variance_axis(X, axis=0)[1]  # duplicates counted apart
-    elif sp.issparse(X):
-        with numba_threads(n_threads):
-            variances = _csr_variances(X)
+    if sp.issparse(X):
+        variances = mean_variance_axis(X, axis=0)[1]
     else:
         with numba_threads(n_threads):
             variances = column_variances(read_only(X), x_mean)
     return float(np.mean(variances) * tol)
-
-
-def _csr_variances(X):
-    """``mean_variance_axis(X, axis=0)[1]``'s bits, in parallel (canonical CSR X)."""
-    indices = X.indices.astype(np.int32, copy=False)
-    indptr = X.indptr.astype(np.int32, copy=False)
-    n_features = X.shape[1]
-    n_ranges = min(2 * numba.get_num_threads(), max(n_features, 1))
-    ranges = np.arange(n_ranges + 1, dtype=np.int64) * n_features // n_ranges
-    variances = np.empty(n_features)
-    column_variances_csr((X.data, indices, indptr), ranges, variances)
-    return variances.astype(X.dtype, copy=False)
 
 
 @dataclass

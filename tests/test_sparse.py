@@ -207,25 +207,3 @@ def test_sparse_results_do_not_depend_on_the_thread_count(algorithm):
     assert_array_equal(fits[0].labels_, fits[1].labels_)
     assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
     assert fits[0].inertia_ == fits[1].inertia_
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n_ranges", [1, 3, 60])
-def test_sparse_variances_are_sklearns_bitwise(dtype, n_ranges):
-    from sklearn.utils.sparsefuncs import mean_variance_axis
-
-    from nbkm import _kernels as K
-    from nbkm._em import tolerance
-
-    dense = _sparse_blobs(9, n=500, d=60, dtype=dtype).toarray()
-    dense[:, 7] = 0.0  # a feature with no stored value
-    dense[3] = 0.0  # and a row
-    X = sp.csr_matrix(dense)
-    ref = mean_variance_axis(X, axis=0)[1]
-    out = np.full(60, np.nan)
-    ranges = np.arange(n_ranges + 1, dtype=np.int64) * 60 // n_ranges
-    K.column_variances_csr((X.data, X.indices, X.indptr), ranges, out)
-    assert_array_equal(out.astype(dtype), ref)
-    # The dense computation of the same values agrees to rounding.
-    assert_allclose(out, X.toarray().astype(np.float64).var(axis=0), rtol=1e-5)
-    assert tolerance(X, 1e-4, 2) == float(np.mean(ref) * 1e-4)

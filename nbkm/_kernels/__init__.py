@@ -39,7 +39,6 @@ from nbkm._kernels._minibatch import (
 from nbkm._kernels._plusplus import candidate_potentials
 from nbkm._kernels._sparse import (
     accumulate_by_feature_range,
-    column_variances_csr,
     nearest_centers_sparse,
 )
 
@@ -55,7 +54,6 @@ __all__ = [
     "block_column_sums",
     "column_sums_by_block",
     "column_variances",
-    "column_variances_csr",
     "candidate_potentials_dense",
     "center_shifts",
     "distances_to_assigned",
