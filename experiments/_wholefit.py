@@ -46,6 +46,10 @@ PEER_IMPLS = ("sklearn-lloyd", "sklearn-elkan", "faiss", "sklearnex")
 #: SPI_FIXED, float32 at FLOAT32 of that, times a guess of the iterations per kind
 #: (capped by max_iter) and a factor per implementation.
 SPI_NKD, SPI_N, SPI_FIXED, FLOAT32 = 0.15 / (1e5 * 64 * 1000), 5e-8, 2e-4, 0.6
+#: The sparse kinds: SPI_NNZK * stored values * k * (d / 5000) ** 0.8 instead of
+#: the n k d term (0.51 s at 1e5 topic documents, 5,000 words, k=200; the
+#: scattered reads of wider centres cost more: 4.4 s at 50,000 words).
+SPI_NNZK = 4.7e-10
 GUESS_N_ITER = {"separated": 10, "overlapping": 60, "uniform": 120, "digits": 60}
 GUESS_N_ITER["documents"] = 30
 COST_FACTOR = {"sklearn-lloyd": 1.0, "sklearn-elkan": 1.5, "faiss": 0.7}
@@ -90,13 +94,16 @@ def estimate_seconds(kind, n, d, k, dtype, impls, repeats, max_iter=None) -> flo
     predict.
     """
     max_iter = max_iter or workloads.WHOLE_FIT_MAX_ITER
+    values = n * d  # the data's stored values
     if kind in data.SPARSE_KINDS:  # the work goes with the stored values a row
-        d = min(d, data.DOCUMENT_WORDS)
-    spi = SPI_NKD * n * k * d + SPI_N * n + SPI_FIXED
+        values = n * min(d, data.DOCUMENT_WORDS)
+        spi = SPI_NNZK * values * k * (d / 5000) ** 0.8 + SPI_N * n + SPI_FIXED
+    else:
+        spi = SPI_NKD * n * k * d + SPI_N * n + SPI_FIXED
     spi *= FLOAT32 if dtype == "float32" else 1.0
     n_iter = min(GUESS_N_ITER.get(kind, 100), max_iter)
     factor = sum(COST_FACTOR.get(impl, BOUNDED_COST_FACTOR) for impl in impls)
-    return float(factor * spi * n_iter * repeats + 1e-7 * n * d)
+    return float(factor * spi * n_iter * repeats + 1e-7 * values)
 
 
 def label(kind, n, d, k, dtype) -> str:

@@ -207,3 +207,25 @@ def test_sparse_results_do_not_depend_on_the_thread_count(algorithm):
     assert_array_equal(fits[0].labels_, fits[1].labels_)
     assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
     assert fits[0].inertia_ == fits[1].inertia_
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+def test_strict_stop_on_csr_keeps_the_last_labels_as_predicts(algorithm):
+    from nbkm._assign import assign_labels
+    from nbkm._bounded import hamerly_single
+    from nbkm._lloyd import lloyd_single
+    from nbkm._samples import Samples
+
+    single = {"lloyd": lloyd_single, "hamerly": hamerly_single}[algorithm]
+    X = _sparse_blobs(10, n=2000)
+    samples = Samples.of(X)
+    init = X[:6].toarray() + 0.01
+    run = single(samples, np.ones(X.shape[0]), init, 300, 0.0)
+    assert run.n_iter < 300  # a strict stop
+    # No labels-only pass was needed: the last sweep's labels are predict's.
+    assert run.labels_final
+    assert_array_equal(run.labels, assign_labels(samples, run.centers))
+    # Dense samples are centred, predict's are not: there the pass stays.
+    dense = Samples.of(X.toarray(), centre=True)
+    dense_run = lloyd_single(dense, np.ones(X.shape[0]), init - dense.x_mean, 300, 0.0)
+    assert not dense_run.labels_final
