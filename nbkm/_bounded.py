@@ -12,12 +12,10 @@ import numpy as np
 
 from nbkm._assign import (
     CenterViews,
-    inertia,
     lloyd_sweep,
-    predict_assigner,
     squared_norms,
 )
-from nbkm._em import Sweep, finish_centers, run_em
+from nbkm._em import Sweep, finish_centers, run_sweeps
 from nbkm._kernels._bounded import bounded_step_dense, centred_sq_norms
 from nbkm._kernels._sparse_bounded import bounded_step_sparse, csr_sq_norms
 from nbkm._samples import Samples
@@ -449,18 +447,14 @@ def bounded_single(
         bounded.assign(centers)
         return finish_centers(samples, sample_weight, centers, centers_new, sweep)
 
-    def run_inertia(centers, labels):
-        return inertia(samples, sample_weight, centers, labels)
-
-    assign_final = predict_assigner(samples, sweep.labels)
-    run = run_em(
+    run = run_sweeps(
         step,
+        samples,
+        sample_weight,
         sweep,
         centers_init,
         max_iter,
         tol,
-        run_inertia,
-        assign_final,
         verbose,
         sweeps_predict=samples.is_sparse,
     )

@@ -3,8 +3,8 @@
 import numpy as np
 
 from nbkm import _kernels as K
-from nbkm._assign import inertia, predict_assigner, squared_norms
-from nbkm._em import Sweep, finish_centers, run_em
+from nbkm._assign import squared_norms
+from nbkm._em import Sweep, finish_centers, run_sweeps
 from nbkm._samples import Samples
 
 
@@ -61,10 +61,6 @@ def elkan_single(
         K.half_center_distances(centers_new, half_dist, next_center)
         return relocated
 
-    def run_inertia(centers, labels):
-        return inertia(samples, sample_weight, centers, labels)
-
-    assign_final = predict_assigner(samples, sweep.labels)
-    return run_em(
-        step, sweep, centers_init, max_iter, tol, run_inertia, assign_final, verbose
+    return run_sweeps(
+        step, samples, sample_weight, sweep, centers_init, max_iter, tol, verbose
     )

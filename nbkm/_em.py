@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
-from nbkm._assign import squared_norms
+from nbkm._assign import inertia, predict_assigner, squared_norms
 from nbkm._kernels import (
     accumulate_by_cluster,
     accumulate_by_feature_range,
@@ -352,6 +352,41 @@ def run_em(
         labels_final = True  # swapped: centers_new holds the last sweep's
     inertia_run = inertia(centers, sweep.labels)
     return Run(sweep.labels, inertia_run, centers, i + 1, labels_final)
+
+
+def run_sweeps(
+    step,
+    samples: Samples,
+    sample_weight,
+    sweep: Sweep,
+    centers_init,
+    max_iter,
+    tol,
+    verbose=0,
+    sweeps_predict=False,
+) -> Run:
+    """:func:`run_em` with the inertia and the labels-only pass of ``samples``.
+
+    The drivers' common tail: ``step`` as for :func:`run_em`; the inertia is
+    :func:`nbkm._assign.inertia` and the labels-only pass ``predict``'s
+    (:func:`nbkm._assign.predict_assigner`).
+    """
+
+    def run_inertia(centers, labels):
+        return inertia(samples, sample_weight, centers, labels)
+
+    assign_final = predict_assigner(samples, sweep.labels)
+    return run_em(
+        step,
+        sweep,
+        centers_init,
+        max_iter,
+        tol,
+        run_inertia,
+        assign_final,
+        verbose,
+        sweeps_predict,
+    )
 
 
 def label_pairs(labels_a, labels_b, n_clusters):

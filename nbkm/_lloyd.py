@@ -1,7 +1,7 @@
 """One run of Lloyd's k-means."""
 
-from nbkm._assign import CenterViews, inertia, lloyd_sweep, predict_assigner
-from nbkm._em import Sweep, finish_centers, run_em
+from nbkm._assign import CenterViews, lloyd_sweep
+from nbkm._em import Sweep, finish_centers, run_sweeps
 from nbkm._samples import Samples
 
 
@@ -48,18 +48,14 @@ def lloyd_single(
         )
         return finish_centers(samples, sample_weight, centers, centers_new, sweep)
 
-    def run_inertia(centers, labels):
-        return inertia(samples, sample_weight, centers, labels)
-
-    assign_final = predict_assigner(samples, sweep.labels)
-    return run_em(
+    return run_sweeps(
         step,
+        samples,
+        sample_weight,
         sweep,
         centers_init,
         max_iter,
         tol,
-        run_inertia,
-        assign_final,
         verbose,
         sweeps_predict=samples.is_sparse,
     )
