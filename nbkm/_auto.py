@@ -21,28 +21,15 @@ MIN_BOUNDED_SAMPLES = 50_000
 HAMERLY_MAX_CLUSTERS = 200
 
 
-#: CSR samples sparser than this (stored values / (n_samples * n_features)):
-#: Lloyd. Rows that share no feature with several centres are equally far from
-#: them, so no bound separates those centres, and a bounded sweep copies the
-#: wide centres a few times: on topic documents at 0.12 % and 0.29 % density the
-#: bounded fits took 0.86-1.24x Lloyd's time, at 0.57 % and 1.1 % 0.55-0.84x.
-MIN_BOUNDED_DENSITY = 0.005
-
-
 def choose_algorithm(
-    n_samples: int,
-    n_features: int,
-    n_clusters: int,
-    sparse: bool,
-    density: float = 1.0,
+    n_samples: int, n_features: int, n_clusters: int, sparse: bool
 ) -> str:
     """Return the algorithm ``"auto"`` runs for this problem.
 
     On CSR samples the bounded sweep takes Yinyang's groups from 64 centres on
     (below, one group: Hamerly's bounds): on topic documents its group bounds
     prune as well as or better than Hamerly's at every measured k, and Lloyd
-    stays ahead below ``MIN_BOUNDED_CLUSTERS`` and ``MIN_BOUNDED_DENSITY``
-    (docs/performance.md).
+    stays ahead below ``MIN_BOUNDED_CLUSTERS`` (docs/performance.md).
 
     Parameters
     ----------
@@ -50,16 +37,12 @@ def choose_algorithm(
         The problem's shape.
     sparse : bool
         Whether the samples are a CSR matrix.
-    density : float, default=1.0
-        Stored values over ``n_samples * n_features`` (CSR samples).
 
     Returns
     -------
     algorithm : {"lloyd", "hamerly", "yinyang"}
     """
     if n_clusters < MIN_BOUNDED_CLUSTERS or n_samples < MIN_BOUNDED_SAMPLES:
-        return "lloyd"
-    if sparse and density < MIN_BOUNDED_DENSITY:
         return "lloyd"
     if sparse:
         return "hamerly" if yinyang_groups(n_clusters) == 1 else "yinyang"

@@ -282,10 +282,8 @@ class KMeans(BaseKMeans):
         self._check_samples_and_tol(X, default_n_init=10, x_mean=x_mean)
         self._algorithm = self.algorithm
         if self._algorithm == "auto":
-            n, d = X.shape
-            density = X.nnz / max(n * d, 1) if sp.issparse(X) else 1.0
             self._algorithm = choose_algorithm(
-                n, d, self.n_clusters, sp.issparse(X), density
+                X.shape[0], X.shape[1], self.n_clusters, sp.issparse(X)
             )
         if self._algorithm == "elkan" and self.n_clusters == 1:
             warnings.warn(

@@ -19,7 +19,6 @@ from nbkm import KMeans
 from nbkm._auto import (
     HAMERLY_MAX_CLUSTERS,
     MIN_BOUNDED_CLUSTERS,
-    MIN_BOUNDED_DENSITY,
     MIN_BOUNDED_SAMPLES,
     choose_algorithm,
 )
@@ -245,15 +244,11 @@ def test_auto_choice_by_shape():
     assert choose_algorithm(n, 16, MIN_BOUNDED_CLUSTERS, False) == "hamerly"
     assert choose_algorithm(n, 16, MIN_BOUNDED_CLUSTERS - 1, False) == "lloyd"
     assert choose_algorithm(n - 1, 16, 500, False) == "lloyd"
-    # CSR: Yinyang's groups from 64 centres on, Hamerly's bounds below, Lloyd
-    # on the sparsest data.
-    dense_enough = MIN_BOUNDED_DENSITY
-    assert choose_algorithm(n, 5000, 500, True, dense_enough) == "yinyang"
-    assert choose_algorithm(n, 5000, 63, True, dense_enough) == "hamerly"
-    assert choose_algorithm(n, 5000, 500, True, dense_enough / 2) == "lloyd"
-    k = MIN_BOUNDED_CLUSTERS - 1
-    assert choose_algorithm(n, 5000, k, True, dense_enough) == "lloyd"
-    assert choose_algorithm(n - 1, 5000, 500, True, dense_enough) == "lloyd"
+    # CSR: Yinyang's groups from 64 centres on, Hamerly's bounds below.
+    assert choose_algorithm(n, 5000, 500, True) == "yinyang"
+    assert choose_algorithm(n, 5000, 63, True) == "hamerly"
+    assert choose_algorithm(n, 5000, MIN_BOUNDED_CLUSTERS - 1, True) == "lloyd"
+    assert choose_algorithm(n - 1, 5000, 500, True) == "lloyd"
 
 
 def test_estimator_reports_algorithm_and_pruning(rng):
@@ -281,10 +276,6 @@ def test_auto_takes_the_bounds_on_csr_with_lloyds_result(rng):
     assert_array_equal(km.cluster_centers_, lloyd.cluster_centers_)
     assert km.inertia_ == lloyd.inertia_
     assert km.n_iter_ == lloyd.n_iter_
-    # Sparser than MIN_BOUNDED_DENSITY: Lloyd.
-    sparse = sp.random(MIN_BOUNDED_SAMPLES, 1000, density=0.002, random_state=0)
-    km = KMeans(70, n_init=1, max_iter=2, random_state=0).fit(sparse.tocsr())
-    assert km.algorithm_ == "lloyd"
 
 
 def test_sweep_choice_settles_falls_back_and_doubles_its_wait():
