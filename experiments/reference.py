@@ -17,7 +17,10 @@ quiet cores. The compare_large set is nbkm's default at n = 1e6 (d = 16 and 64,
 k = 10 and 1000, both dtypes, separated and overlapping data, cells estimated
 above 120 s skipped) against the same peers: about 20 minutes. The full
 whole-fit grid (to n = 1e6) is ``python -m experiments compare --memory``,
-many hours on 2 cores (``--estimate`` prints the plan). The compare_minibatch
+many hours on 2 cores (``--estimate`` prints the plan). The compare_documents
+set is the sparse kind, CSR topic documents at n = 1e5 (5,000 and 50,000 words,
+k = 10, 50 and 200, cells estimated above 400 s skipped) against scikit-learn's
+lloyd and elkan: about 5 minutes. The compare_minibatch
 set is the MiniBatchKMeans grid at n = 1e6 (``compare --minibatch``): about 16
 minutes.
 """
@@ -42,6 +45,10 @@ RUNS = {
     "compare_large": (
         "compare --n 1000000 --d 16 64 --k 10 1000 --kind separated overlapping "
         "--algorithms auto --repeats 1 --budget 120"
+    ).split(),
+    "compare_documents": (
+        "compare --kind documents --n 100000 --d 5000 50000 --k 10 50 200 "
+        "--peers sklearn-lloyd sklearn-elkan --repeats 1 --budget 400"
     ).split(),
     "compare_minibatch": "compare --minibatch --repeats 2".split(),
     "history": ["history", "--results", "{asv}"],

@@ -43,12 +43,23 @@ def records(root: Path) -> list[tuple[Path, dict]]:
     order = {name: i for i, name in enumerate(EXPERIMENTS)}
     found = []
     for directory in sorted(p for p in Path(root).iterdir() if p.is_dir()):
-        for path in _io.listed_files(directory, f"{directory.name}.json"):
+        for path in record_files(directory)[:1]:
             record = _io.read_record(path)
             if record["experiment"] in EXPERIMENTS:
                 EXPERIMENTS[record["experiment"]][0](record, str(path))
             found.append((directory, record))
     return sorted(found, key=lambda item: order.get(item[1]["experiment"], 99))
+
+
+def record_files(directory: Path) -> list[Path]:
+    """Return the record of a set: ``<set>.json``, else ``<experiment>.json``.
+
+    A set that ``reference`` names apart from its experiment's default
+    (``compare_large``, ``compare_documents``) holds the record under the name
+    the experiment gives it (``compare.json``).
+    """
+    names = dict.fromkeys([directory.name, directory.name.split("_")[0]])
+    return [p for name in names for p in _io.listed_files(directory, f"{name}.json")]
 
 
 def section(record: dict, directory: Path) -> list[str]:
@@ -60,7 +71,7 @@ def section(record: dict, directory: Path) -> list[str]:
     try:
         return EXPERIMENTS[record["experiment"]][1](record)
     except (LookupError, TypeError, AttributeError, ValueError, ArithmeticError) as exc:
-        where = directory / f"{directory.name}.json"
+        where = record_files(directory)[0]
         raise _io.RecordError(
             f"{where}: its results cannot be read ({type(exc).__name__}: {exc})"
         ) from None
