@@ -456,7 +456,7 @@ def bounded_single(
         max_iter,
         tol,
         verbose,
-        sweeps_predict=samples.is_sparse,
+        lloyds_labels=True,
     )
     return run._replace(distances_computed=np.array(bounded.fractions))
 

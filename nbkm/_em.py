@@ -363,13 +363,15 @@ def run_sweeps(
     max_iter,
     tol,
     verbose=0,
-    sweeps_predict=False,
+    lloyds_labels=False,
 ) -> Run:
     """:func:`run_em` with the inertia and the labels-only pass of ``samples``.
 
     The drivers' common tail: ``step`` as for :func:`run_em`; the inertia is
     :func:`nbkm._assign.inertia` and the labels-only pass ``predict``'s
-    (:func:`nbkm._assign.predict_assigner`).
+    (:func:`nbkm._assign.predict_assigner`). ``lloyds_labels``: whether
+    ``step`` labels as Lloyd's kernel does, bit for bit; on CSR samples (not
+    centred) those labels are then ``predict``'s (``sweeps_predict``).
     """
 
     def run_inertia(centers, labels):
@@ -385,7 +387,7 @@ def run_sweeps(
         run_inertia,
         assign_final,
         verbose,
-        sweeps_predict,
+        sweeps_predict=lloyds_labels and samples.is_sparse,
     )
 
 

@@ -57,5 +57,5 @@ def lloyd_single(
         max_iter,
         tol,
         verbose,
-        sweeps_predict=samples.is_sparse,
+        lloyds_labels=True,
     )
