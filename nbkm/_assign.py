@@ -142,12 +142,19 @@ def inertia(samples: Samples, sample_weight, centers, labels):
     inertia : float
         ``sum_i w_i ||x_i - c_{label_i}||^2``, summed in float64.
     """
-    centers_sq = squared_norms(centers)
-    distances = np.empty(samples.shape[0], dtype=samples.dtype)
-    K.distances_to_assigned(
-        samples.X, samples.x_mean, centers, centers_sq, labels, distances
+    bounds = K.block_bounds(samples.shape[0])
+    partial = np.empty(bounds.shape[0] - 1)
+    K.inertia_by_block(
+        samples.X,
+        samples.x_mean,
+        centers,
+        squared_norms(centers),
+        labels,
+        sample_weight,
+        bounds,
+        partial,
     )
-    return K.weighted_total(sample_weight, distances)
+    return float(K.fold_blocks(partial))
 
 
 def distances_to_centers(samples: Samples, centers):

@@ -217,6 +217,33 @@ def test_distances_to_assigned_match_naive(rng, dtype, layout):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_inertia_by_block_is_distances_then_weighted_sums_bitwise(rng, dtype, layout):
+    # The one-pass inertia keeps the bits of the two kernels it replaced: the
+    # distances in the samples' dtype, then per-block float64 sums; several
+    # blocks, the last one short.
+    X, centers, weights = _data(rng, (1100, 6, 5), dtype, layout)
+    s = _samples(X, layout)
+    labels = naive.assign(X, centers)
+    bounds = K.block_bounds(1100, 256)
+    out = np.empty(1100, dtype=dtype)
+    K.distances_to_assigned(s.X, s.x_mean, centers, _sq(centers), labels, out)
+    expected = np.empty(bounds.shape[0] - 1)
+    K.weighted_sums_by_block(weights, out, bounds, expected)
+    got = np.empty(bounds.shape[0] - 1)
+    K.inertia_by_block(
+        s.X, s.x_mean, centers, _sq(centers), labels, weights, bounds, got
+    )
+    assert_array_equal(got, expected)
+    per_block = [
+        (weights[lo:hi] * naive.sq_distances(X[lo:hi], centers)[
+            np.arange(hi - lo), labels[lo:hi]]).sum()
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]  # fmt: skip
+    assert_allclose(got, per_block, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_candidate_potentials_match_naive(rng, dtype, layout):
     X, _, weights = _data(rng, (500, 7, 1), dtype, layout)
     s = _samples(X, layout)
@@ -453,6 +480,45 @@ def test_nearest_center_is_numpys_first_argmin(dtype, n_clusters, rng):
         )
         expected = np.argmin(centers_sq - (dots + dots))
         assert nearest_center(dots, centers_sq, values) == expected
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (256, 16, 10), (37, 3, 1000), (5, 64, 7)])
+def test_matmul_is_numbas_dot_bitwise(dtype, shape, rng):
+    # The kernels' product calls BLAS's gemm directly: the same call, hence the
+    # same bits, as Numba's np.dot, which it replaced; and close to an exact
+    # product in long double.
+    from numba import njit
+
+    from nbkm._kernels._blas import matmul
+
+    m, k, n = shape
+    a = rng.normal(size=(m, k)).astype(dtype)
+    b = rng.normal(size=(k, n)).astype(dtype)
+    got = njit(lambda a, b: matmul(a, b))(a, b)
+    assert got.dtype == dtype and got.shape == (m, n)
+    assert_array_equal(got, njit(lambda a, b: np.dot(a, b))(a, b))
+    exact = a.astype(np.longdouble) @ b.astype(np.longdouble)
+    assert_allclose(got, exact, rtol=0, atol=k * np.finfo(dtype).eps * 8)
+
+
+def test_matmul_refuses_what_gemm_cannot_take():
+    import numba
+    from numba import njit
+    from numba.core.errors import TypingError
+
+    from nbkm._kernels._blas import matmul
+
+    a = np.ones((4, 3))
+    f_order = np.asfortranarray(np.ones((3, 2)))
+    product = njit(lambda a, b: matmul(a, b))
+    if numba.config.DISABLE_JIT:  # plain NumPy then, which takes any layout
+        assert_array_equal(product(a, f_order), np.full((4, 2), 3.0))
+        return
+    with pytest.raises(TypingError, match="C-contiguous"):
+        product(a, f_order)
+    with pytest.raises(TypingError, match="one dtype"):
+        product(a, np.ones((3, 2), np.float32))
 
 
 # --------------------------------------------------------------------------

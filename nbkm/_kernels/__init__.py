@@ -29,7 +29,11 @@ from nbkm._kernels._centers import (
     reduce_partials,
 )
 from nbkm._kernels._dense import candidate_potentials_dense, lloyd_step_dense
-from nbkm._kernels._distances import distances_to_assigned, euclidean_to_centers
+from nbkm._kernels._distances import (
+    distances_to_assigned,
+    euclidean_to_centers,
+    inertia_by_block,
+)
 from nbkm._kernels._elkan import elkan_init_bounds, elkan_shift_bounds, elkan_step
 from nbkm._kernels._minibatch import (
     batch_labels_dense,
@@ -65,6 +69,7 @@ __all__ = [
     "fold_blocks",
     "group_by_label",
     "half_center_distances",
+    "inertia_by_block",
     "lloyd_step_dense",
     "move_batch_centers",
     "move_samples_to_empty_clusters",

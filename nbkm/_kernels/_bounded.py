@@ -72,6 +72,7 @@ Arguments travel as records (tuples):
 import numpy as np
 from numba import njit, prange
 
+from nbkm._kernels._blas import matmul
 from nbkm._kernels._config import FASTMATH_DOT
 from nbkm._kernels._dense import CHUNK_ROWS, accumulate_rows, chunk_dots
 from nbkm._kernels._rows import key_value, order_key
@@ -317,7 +318,7 @@ def _group_values(data, centres, m, work):
                 xg[t, f] = xc[q, f]
         if mg * (e - s) >= MIN_BLAS_PAIRS:
             gt = group_t[n_features * s : n_features * e].reshape((n_features, e - s))
-            dots = np.dot(xg[:mg], gt)
+            dots = matmul(xg[:mg], gt)
             for t in range(mg):
                 _store_values(values[members[g, t], s:e], centers_sq[s:e], dots[t])
         elif xg.itemsize == 4 and e - s >= 32:

@@ -17,6 +17,7 @@ buffers that are reduced in block order.
 import numpy as np
 from numba import njit, prange
 
+from nbkm._kernels._blas import matmul
 from nbkm._kernels._rows import nearest_center
 
 #: Samples assigned by one matrix product (sklearn's chunk size).
@@ -54,7 +55,7 @@ def chunk_dots(X, x_mean, r0, r1, centers_t, xc):
     for q in range(m):
         for f in range(n_features):
             xc[q, f] = X[r0 + q, f] - x_mean[f]
-    return np.dot(xc[:m], centers_t)
+    return matmul(xc[:m], centers_t)
 
 
 @njit(cache=True, nogil=True)

@@ -37,6 +37,38 @@ def distances_to_assigned(X, x_mean, centers, centers_sq, labels, out):
 
 
 @njit(cache=True, parallel=True)
+def inertia_by_block(
+    X, x_mean, centers, centers_sq, labels, sample_weight, bounds, partial
+):
+    """Per block, ``sum_i w_i ||x_i - c_{label_i}||^2`` in float64, in sample order.
+
+    The inertia in one pass: each squared distance is
+    :func:`distances_to_assigned`'s, in the samples' dtype, and the sum is
+    :func:`nbkm._kernels._blocks.weighted_sums_by_block`'s over those values,
+    so the bits are those of the two kernels run in turn, without the
+    per-sample array between them (nor the second kernel's compilation in a
+    first fit).
+
+    Parameters
+    ----------
+    X, x_mean, centers, centers_sq, labels
+        As in :func:`distances_to_assigned`.
+    sample_weight : ndarray, shape (n_samples,), same dtype as X
+        IN. Weight of each sample.
+    bounds : ndarray of int64, shape (n_blocks + 1,)
+        IN. Block boundaries.
+    partial : ndarray of float64, shape (n_blocks,)
+        OUT. The weighted sum over each block.
+    """
+    for b in prange(bounds.shape[0] - 1):
+        total = 0.0
+        for i in range(bounds[b], bounds[b + 1]):
+            d = sq_distance(X, x_mean, i, centers, centers_sq, labels[i])
+            total += np.float64(sample_weight[i]) * np.float64(d)
+        partial[b] = total
+
+
+@njit(cache=True, parallel=True)
 def euclidean_to_centers(X, x_mean, centers, centers_sq, out):
     """Euclidean distance of every sample to every centre (``transform``).
 

@@ -12,6 +12,7 @@ centre is one thread's work, so they do not depend on the thread count.
 import numpy as np
 from numba import njit, prange
 
+from nbkm._kernels._blas import matmul
 from nbkm._kernels._dense import CHUNK_ROWS
 from nbkm._kernels._rows import add_weighted_row, nearest_center, sq_distance
 from nbkm._kernels._sparse import nearest_center_csr
@@ -53,7 +54,7 @@ def batch_labels_dense(X, rows, centers, centers_t, centers_sq, labels, distance
         for q in range(r1 - r0):
             for f in range(n_features):
                 xc[q, f] = X[rows[r0 + q], f]
-        dots = np.dot(xc, centers_t)
+        dots = matmul(xc, centers_t)
         for q in range(r1 - r0):
             label = nearest_center(dots[q], centers_sq, values)
             labels[r0 + q] = label

@@ -237,11 +237,12 @@ def distances(x, x_mean, centers, labels, n_threads=None):
 def inertia_partials(x, w, labels, x_mean, centers, rows, n_threads=None):
     """Per-block weighted sums of squared distances (``nbkm._assign.inertia``)."""
     w = ones_if_none(w, x)
-    values = distances(x, x_mean, centers, labels, n_threads)
     bounds = K.block_bounds(x.shape[0], rows)
     partial = np.empty(bounds.shape[0] - 1)
     with numba_threads(n_threads):
-        K.weighted_sums_by_block(w, values, bounds, partial)
+        K.inertia_by_block(
+            x, x_mean, centers, squared_norms(centers), labels, w, bounds, partial
+        )
     return partial
 
 
