@@ -19,6 +19,7 @@ from nbkm._em import Sweep, finish_centers, run_sweeps
 from nbkm._kernels._bounded import bounded_step_dense, centred_sq_norms
 from nbkm._kernels._sparse_bounded import bounded_step_sparse, csr_sq_norms
 from nbkm._samples import Samples
+from nbkm._threads import over_blocks
 
 #: Iterations of k-means on the initial centres that form Yinyang's groups.
 GROUPING_ITERATIONS = 5
@@ -351,7 +352,9 @@ class BoundedSweep:
 
     def _sparse_step(self, centers, first, state):
         """Run the bounded E-step over CSR samples (the sums are taken afterwards)."""
-        bounded_step_sparse(
+        over_blocks(
+            bounded_step_sparse,
+            self.sweep.bounds.shape[0] - 1,
             self.samples.X,
             self.x_sq,
             (
@@ -375,7 +378,9 @@ class BoundedSweep:
     def _dense_step(self, centers, permuted, first, state):
         """Run the bounded E-step over dense samples, fused with the sums."""
         samples, sweep, lloyd = self.samples, self.sweep, self.lloyd_views
-        bounded_step_dense(
+        over_blocks(
+            bounded_step_dense,
+            sweep.bounds.shape[0] - 1,
             (samples.X, samples.x_mean, self.x_sq),
             self.sample_weight,
             (

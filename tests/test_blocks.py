@@ -118,3 +118,46 @@ def test_variances_by_pieces(dtype):
         K.squared_deviation_sums_by_block(X[lo:hi], mean, b, p)
         parts.append(p)
     assert_array_equal(K.fold_blocks(np.concatenate(parts)) / n, var)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("n_blocks", [1, 2, 5, 128])
+def test_over_blocks_runs_every_block_once_on_the_threads_in_force(n_threads, n_blocks):
+    # The pool that runs the bounded sweeps: contiguous shares, every block
+    # exactly once, on as many threads as numba_threads sets (and no more
+    # shares than SHARES_PER_THREAD per thread).
+    import threading
+
+    from nbkm._threads import SHARES_PER_THREAD, numba_threads, over_blocks
+
+    calls, seen_threads = [], set()
+
+    def kernel(tag, first_block, end_block):
+        assert tag == "args pass through"
+        calls.append((first_block, end_block))
+        seen_threads.add(threading.get_ident())
+
+    with numba_threads(n_threads) as n:
+        over_blocks(kernel, n_blocks, "args pass through")
+    covered = sorted(b for lo, hi in calls for b in range(lo, hi))
+    assert covered == list(range(n_blocks))
+    assert all(lo < hi for lo, hi in calls)
+    assert len(calls) <= max(1, SHARES_PER_THREAD * min(n, n_blocks))
+    if min(n, n_blocks) == 1:
+        assert calls == [(0, n_blocks)]
+        assert seen_threads == {threading.get_ident()}
+
+
+def test_over_blocks_raises_a_shares_error_after_every_share_stopped():
+    from nbkm._threads import numba_threads, over_blocks
+
+    done = []
+
+    def kernel(first_block, end_block):
+        if first_block == 0:
+            raise ValueError("share 0 failed")
+        done.append(first_block)
+
+    with numba_threads(2), pytest.raises(ValueError, match="share 0 failed"):
+        over_blocks(kernel, 8)
+    assert sorted(done) == [1, 2, 3, 4, 5, 6, 7]  # the other shares all ran

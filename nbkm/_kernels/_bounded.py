@@ -485,8 +485,10 @@ def _sweep_chunk(data, pads, centres, motion, state, r0, r1, first, work):
             full = pairs > FULL_PATH_FRACTION * (r1 - r0) * n_groups
         if m > 0 and not full:
             _group_values(data, centres, m, work)
+            # ``full`` (False here), not a constant: a literal bool would
+            # compile the refresh twice, once per value (1.6 s each).
             read, near_tie, changed = _refresh_rows(
-                data, pads, centres, motion, state, m, False, work
+                data, pads, centres, motion, state, m, full, work
             )
             count += read
             # Values from another product may order a near-tie differently
@@ -495,14 +497,14 @@ def _sweep_chunk(data, pads, centres, motion, state, r0, r1, first, work):
     if full:
         _lloyd_values(data, centres, r0, r1, work)
         read, _, changed_full = _refresh_rows(
-            data, pads, centres, motion, state, r1 - r0, True, work
+            data, pads, centres, motion, state, r1 - r0, full, work
         )
         count += read
         changed = changed or changed_full
     return count, changed
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def bounded_step_dense(
     data,
     sample_weight,
@@ -517,6 +519,8 @@ def bounded_step_dense(
     computed,
     update_centers,
     sums_valid,
+    first_block,
+    end_block,
 ):
     """One bounded E-step fused with the accumulation of the M-step.
 
@@ -544,13 +548,18 @@ def bounded_step_dense(
     sums_valid : bool
         Whether ``partial_sums`` and ``partial_weights`` hold the sums of the
         labels as they were before this call.
+    first_block, end_block : int
+        The blocks ``first_block .. end_block - 1`` to sweep. A serial kernel:
+        the caller runs shares of the blocks on its threads
+        (``nbkm._threads.over_blocks``); as a ``prange`` kernel, its tuple
+        records cost about 5 s more compile time per dtype, for no speed.
     """
     X, x_mean, _ = data
     labels = state[0]
     n_features = X.shape[1]
     n_clusters = centres[0].shape[0]
     n_groups = state[2].shape[1]
-    for b in prange(bounds.shape[0] - 1):
+    for b in range(first_block, end_block):
         work = _scratch(n_features, n_clusters, n_groups, X.dtype)
         count = 0
         changed = not sums_valid

@@ -170,8 +170,20 @@ def _refresh_row(x_sq, pads, centres, motion, state, i, need, n_need, least, val
     glob[i] = least + drift_all
 
 
-@njit(cache=True, parallel=True)
-def bounded_step_sparse(X, x_sq, centres, motion, pads, state, first, bounds, computed):
+@njit(cache=True, nogil=True)
+def bounded_step_sparse(
+    X,
+    x_sq,
+    centres,
+    motion,
+    pads,
+    state,
+    first,
+    bounds,
+    computed,
+    first_block,
+    end_block,
+):
     """One bounded E-step over CSR samples (the sums are taken afterwards).
 
     Parameters
@@ -190,13 +202,15 @@ def bounded_step_sparse(X, x_sq, centres, motion, pads, state, first, bounds, co
         IN. Block boundaries.
     computed : ndarray of int64, shape (n_blocks,)
         OUT. Sample-centre distances computed per block.
+    first_block, end_block : int
+        The blocks to sweep, as in ``_bounded.bounded_step_dense``.
     """
     labels, upper, lower, glob = state
     cum, _, drift_all = motion
     group_starts, group_of, half_gap, position = centres[4:8]
     n_clusters = centres[0].shape[0]
     n_groups = lower.shape[1]
-    for b in prange(bounds.shape[0] - 1):
+    for b in range(first_block, end_block):
         values = np.empty(n_clusters, dtype=X[0].dtype)
         need = np.empty(n_groups, dtype=np.int64)
         count = 0
