@@ -419,7 +419,7 @@ def test_kernels_give_the_same_bits_freshly_compiled_and_from_the_cache(tmp_path
     import subprocess
     import sys
 
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), NUMBA_DISABLE_JIT="0")
     runs = [
         subprocess.run(
             [sys.executable, "-c", FRESH_OR_CACHED_SCRIPT],
