@@ -17,9 +17,9 @@ from nbkm._assign import (
 )
 from nbkm._em import Sweep, finish_centers, run_sweeps
 from nbkm._kernels._bounded import bounded_step_dense, centred_sq_norms
+from nbkm._kernels._pool import over_blocks
 from nbkm._kernels._sparse_bounded import bounded_step_sparse, csr_sq_norms
 from nbkm._samples import Samples
-from nbkm._threads import over_blocks
 
 #: Iterations of k-means on the initial centres that form Yinyang's groups.
 GROUPING_ITERATIONS = 5

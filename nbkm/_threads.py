@@ -20,14 +20,10 @@ before Numba has picked one, nbkm's parallel sections are serialised by a lock.
 The lock is held around nbkm's own kernels only, never while a user's callable
 (an ``init`` callable) runs, so that callable may use nbkm from other threads.
 
-Threads outside Numba: the bounded sweeps are serial ``nogil`` kernels over a
-range of blocks, which :func:`over_blocks` runs in shares on a small thread
-pool of nbkm's own. As ``prange`` kernels their records of arrays made Numba's
-parallel lowering cost about 5 s of compile time per dtype; a sweep costs
-milliseconds, so the pool's hand-over (tens of microseconds) does not show.
-Lloyd's sweep and the cheap kernels stay ``prange`` kernels: their sweeps can
-take well under a millisecond, where that hand-over would (measured in
-docs/performance.md, compile time).
+Threads outside Numba: the bounded sweeps and the once-a-fit passes (column
+sums, inertia) are serial ``nogil`` kernels over a range of blocks, which
+``nbkm._kernels._pool.over_blocks`` runs in shares on a small thread pool of
+nbkm's own, with the thread count set here (why: that module's docstring).
 
 Fork: GNU OpenMP cannot run in a child forked from a process that has started
 its threads (Numba's ``omp`` layer then kills the child with SIGTERM, and a
@@ -43,7 +39,6 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import threadpoolctl
@@ -228,78 +223,3 @@ def numba_threads(n_threads: int | None) -> Iterator[int]:
             yield n
         finally:
             numba.set_num_threads(previous)
-
-
-_pool = None
-_POOL_LOCK = threading.Lock()
-
-
-def _forget_pool_in_child() -> None:
-    global _pool
-    _pool = None  # the parent's worker threads do not exist in a forked child
-
-
-os.register_at_fork(after_in_child=_forget_pool_in_child)
-
-
-def _worker_pool():
-    global _pool
-    with _POOL_LOCK:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(
-                max(1, max_threads() - 1), thread_name_prefix="nbkm"
-            )
-        return _pool
-
-
-#: Shares per thread of a block-range kernel: uneven blocks (a bounded sweep
-#: computes more in some than in others) are balanced by taking shares in turn.
-SHARES_PER_THREAD = 4
-
-
-def over_blocks(kernel, n_blocks: int, *args) -> None:
-    """Run ``kernel(*args, b0, b1)`` over the blocks ``0 .. n_blocks - 1``.
-
-    The blocks are cut into contiguous shares that the calling thread and
-    ``numba.get_num_threads() - 1`` pool threads take in turn, so ``kernel``
-    (a ``nogil`` Numba function whose blocks write disjoint outputs) runs on
-    the thread count in force (:func:`numba_threads`), as a ``prange`` over
-    the blocks would. Each block is run exactly once, so results do not depend
-    on the thread count. An exception in any share is raised here, after every
-    share has stopped.
-
-    Parameters
-    ----------
-    kernel : callable
-        ``kernel(*args, first_block, end_block)``.
-    n_blocks : int
-        Number of blocks, at least 1.
-    *args
-        The kernel's other arguments.
-    """
-    n_threads = min(numba.get_num_threads(), n_blocks)
-    if n_threads <= 1:
-        kernel(*args, 0, n_blocks)
-        return
-    n_shares = min(n_blocks, SHARES_PER_THREAD * n_threads)
-    edges = [s * n_blocks // n_shares for s in range(n_shares + 1)]
-    shares = iter(range(n_shares))
-    take = threading.Lock()
-
-    def work():
-        while True:
-            with take:
-                s = next(shares, None)
-            if s is None:
-                return
-            kernel(*args, edges[s], edges[s + 1])
-
-    pool = _worker_pool()
-    helpers = [pool.submit(work) for _ in range(n_threads - 1)]
-    try:
-        work()
-    finally:
-        for helper in helpers:
-            helper.exception()  # wait for every share before anything is raised
-    for helper in helpers:
-        helper.result()

@@ -128,7 +128,8 @@ def test_over_blocks_runs_every_block_once_on_the_threads_in_force(n_threads, n_
     # shares than SHARES_PER_THREAD per thread).
     import threading
 
-    from nbkm._threads import SHARES_PER_THREAD, numba_threads, over_blocks
+    from nbkm._kernels._pool import SHARES_PER_THREAD, over_blocks
+    from nbkm._threads import numba_threads
 
     calls, seen_threads = [], set()
 
@@ -149,7 +150,8 @@ def test_over_blocks_runs_every_block_once_on_the_threads_in_force(n_threads, n_
 
 
 def test_over_blocks_raises_a_shares_error_after_every_share_stopped():
-    from nbkm._threads import numba_threads, over_blocks
+    from nbkm._kernels._pool import over_blocks
+    from nbkm._threads import numba_threads
 
     done = []
 
@@ -161,3 +163,25 @@ def test_over_blocks_raises_a_shares_error_after_every_share_stopped():
     with numba_threads(2), pytest.raises(ValueError, match="share 0 failed"):
         over_blocks(kernel, 8)
     assert sorted(done) == [1, 2, 3, 4, 5, 6, 7]  # the other shares all ran
+
+
+def test_over_blocks_leaves_few_rows_to_the_calling_thread():
+    import threading
+
+    from nbkm._kernels._pool import POOL_MIN_ROWS, over_blocks
+    from nbkm._threads import numba_threads
+
+    def run(rows):
+        calls = []
+        with numba_threads(2):
+            over_blocks(
+                lambda b0, b1: calls.append((b0, b1, threading.get_ident())),
+                8,
+                rows=rows,
+            )
+        return calls
+
+    assert run(POOL_MIN_ROWS - 1) == [(0, 8, threading.get_ident())]
+    many = run(POOL_MIN_ROWS)
+    assert sorted(b for b0, b1, _ in many for b in range(b0, b1)) == list(range(8))
+    assert len(many) > 1

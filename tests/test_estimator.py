@@ -227,7 +227,7 @@ for variant in (X, X.astype(np.float32), (X * 10).astype(np.int32),
                 np.asfortranarray(X), X_ro):
     nbkm.KMeans(3, n_init=1, random_state=0).fit(variant).predict(variant)
 found = {}
-for kernel in (K.lloyd_step_dense, K.inertia_by_block):
+for kernel in (K.lloyd_step_dense, K._distances.inertia_of_blocks):
     samples = {sig[0] for sig in kernel.signatures if isinstance(sig[0], types.Array)}
     found[kernel.py_func.__name__] = [[str(t.dtype), t.mutable] for t in samples]
 print(json.dumps(found))

@@ -1,4 +1,7 @@
-"""Numba kernels of nbkm: module-level ``@njit(cache=True)`` functions only.
+"""Numba kernels of nbkm, and the pool that runs the block-range ones.
+
+Module-level ``@njit(cache=True)`` functions, plus the Python functions that run
+the block-range ones on nbkm's threads (``_pool.py``).
 
 Nothing here validates input or reads options: the drivers (``nbkm._lloyd``,
 ``nbkm._elkan``, ``nbkm._init``) pass C-contiguous arrays of one float dtype, int32

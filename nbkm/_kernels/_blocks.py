@@ -16,6 +16,8 @@ kernel on each piece and folding all the pieces' partials in the same order.
 import numpy as np
 from numba import njit, prange
 
+from nbkm._kernels._pool import over_blocks
+
 #: Fewest samples a block holds (sklearn's chunk size, for similar granularity).
 MIN_BLOCK_ROWS = 256
 
@@ -106,15 +108,16 @@ def fold_blocks(partials: np.ndarray) -> np.ndarray:
     return total
 
 
-@njit(cache=True, parallel=True)
-def block_column_sums(X, x_mean, squares, bounds, partial):
+@njit(cache=True, nogil=True)
+def column_sums_of_blocks(X, x_mean, squares, bounds, partial, first_block, end_block):
     """Per block and feature, the sum of ``x`` or of ``(x - mean)**2``, in float64.
 
-    One parallel kernel for the mean and the variance: each parallel function
-    costs its own compilation (see docs/performance.md, compile time).
+    The blocks ``first_block .. end_block - 1``; one kernel for the mean and the
+    variance: each costs its own compilation (docs/performance.md, compile
+    time). Run on nbkm's pool by :func:`block_column_sums`.
     """
     n_features = X.shape[1]
-    for b in prange(bounds.shape[0] - 1):
+    for b in range(first_block, end_block):
         for f in range(n_features):
             partial[b, f] = 0.0
         if squares:
@@ -126,6 +129,13 @@ def block_column_sums(X, x_mean, squares, bounds, partial):
             for i in range(bounds[b], bounds[b + 1]):
                 for f in range(n_features):
                     partial[b, f] += X[i, f]
+
+
+def block_column_sums(X, x_mean, squares, bounds, partial):
+    """:func:`column_sums_of_blocks` over every block, on nbkm's threads."""
+    n_blocks = bounds.shape[0] - 1
+    args = (X, x_mean, squares, bounds, partial)
+    over_blocks(column_sums_of_blocks, n_blocks, *args, rows=bounds[-1] - bounds[0])
 
 
 def column_sums_by_block(X, bounds, partial):

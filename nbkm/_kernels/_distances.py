@@ -7,6 +7,7 @@ triple ``(data, indices, indptr)`` (never centred); see ``_rows.py``.
 import numpy as np
 from numba import njit, prange
 
+from nbkm._kernels._pool import over_blocks
 from nbkm._kernels._rows import n_rows, sq_distance
 
 
@@ -36,7 +37,6 @@ def distances_to_assigned(X, x_mean, centers, centers_sq, labels, out):
         out[i] = sq_distance(X, x_mean, i, centers, centers_sq, labels[i])
 
 
-@njit(cache=True, parallel=True)
 def inertia_by_block(
     X, x_mean, centers, centers_sq, labels, sample_weight, bounds, partial
 ):
@@ -46,8 +46,9 @@ def inertia_by_block(
     :func:`distances_to_assigned`'s, in the samples' dtype, and the sum is
     :func:`nbkm._kernels._blocks.weighted_sums_by_block`'s over those values,
     so the bits are those of the two kernels run in turn, without the
-    per-sample array between them (nor the second kernel's compilation in a
-    first fit).
+    per-sample array between them. Runs :func:`inertia_of_blocks` on nbkm's
+    threads (``_pool.over_blocks``): once a run, it need not be a ``prange``
+    kernel, which would cost 0.4 s more compile time a specialisation.
 
     Parameters
     ----------
@@ -60,7 +61,36 @@ def inertia_by_block(
     partial : ndarray of float64, shape (n_blocks,)
         OUT. The weighted sum over each block.
     """
-    for b in prange(bounds.shape[0] - 1):
+    over_blocks(
+        inertia_of_blocks,
+        bounds.shape[0] - 1,
+        X,
+        x_mean,
+        centers,
+        centers_sq,
+        labels,
+        sample_weight,
+        bounds,
+        partial,
+        rows=bounds[-1] - bounds[0],
+    )
+
+
+@njit(cache=True, nogil=True)
+def inertia_of_blocks(
+    X,
+    x_mean,
+    centers,
+    centers_sq,
+    labels,
+    sample_weight,
+    bounds,
+    partial,
+    first_block,
+    end_block,
+):
+    """:func:`inertia_by_block` for the blocks ``first_block .. end_block - 1``."""
+    for b in range(first_block, end_block):
         total = 0.0
         for i in range(bounds[b], bounds[b + 1]):
             d = sq_distance(X, x_mean, i, centers, centers_sq, labels[i])
