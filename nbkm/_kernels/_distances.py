@@ -61,19 +61,9 @@ def inertia_by_block(
     partial : ndarray of float64, shape (n_blocks,)
         OUT. The weighted sum over each block.
     """
-    over_blocks(
-        inertia_of_blocks,
-        bounds.shape[0] - 1,
-        X,
-        x_mean,
-        centers,
-        centers_sq,
-        labels,
-        sample_weight,
-        bounds,
-        partial,
-        rows=bounds[-1] - bounds[0],
-    )
+    args = (X, x_mean, centers, centers_sq, labels, sample_weight, bounds, partial)
+    n_blocks = bounds.shape[0] - 1
+    over_blocks(inertia_of_blocks, n_blocks, *args, rows=bounds[-1] - bounds[0])
 
 
 @njit(cache=True, nogil=True)
