@@ -549,10 +549,7 @@ def bounded_step_dense(
         Whether ``partial_sums`` and ``partial_weights`` hold the sums of the
         labels as they were before this call.
     first_block, end_block : int
-        The blocks ``first_block .. end_block - 1`` to sweep. A serial kernel:
-        the caller runs shares of the blocks on its threads
-        (``nbkm._threads.over_blocks``); as a ``prange`` kernel, its tuple
-        records cost about 5 s more compile time per dtype, for no speed.
+        The blocks to sweep; shares of them run on ``_pool.over_blocks``.
     """
     X, x_mean, _ = data
     labels = state[0]
