@@ -325,6 +325,28 @@ def test_fork_pool_after_a_fit_never_hangs(layer):
         assert result["children"][0] == result["parent"]
 
 
+def test_fork_after_a_bounded_fit_gives_children_a_pool_of_their_own():
+    # The bounded sweeps run on nbkm's own thread pool, whose threads a forked
+    # child does not inherit: the child starts a pool afresh and gets the
+    # parent's result, instead of waiting forever on a pool that is not there.
+    script = """
+        import json, multiprocessing as mp
+        import numpy as np
+        import nbkm
+        X = np.random.default_rng(0).normal(size=(6000, 3))
+        init = X[:60].copy()
+        def fit(_):
+            km = nbkm.KMeans(60, init=init, n_init=1, algorithm="hamerly")
+            return float(km.fit(X).inertia_)
+        parent = fit(0)
+        with mp.get_context("fork").Pool(2) as pool:
+            children = pool.map(fit, [0, 1], chunksize=1)
+        print(json.dumps({"parent": parent, "children": children}))
+        """
+    result = _run(script, timeout=180, NUMBA_THREADING_LAYER="tbb")
+    assert result["children"] == [result["parent"]] * 2
+
+
 def test_spawn_pool_after_a_fit_works(tmp_path):
     # A file, not -c: spawned workers import the main module to find `fit`.
     script = tmp_path / "spawn_fit.py"

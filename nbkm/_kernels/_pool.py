@@ -25,8 +25,10 @@ _POOL_LOCK = threading.Lock()
 
 
 def _forget_pool_in_child() -> None:
-    global _pool
-    _pool = None  # the parent's worker threads do not exist in a forked child
+    # The parent's worker threads do not exist in a forked child, and another
+    # parent thread may have held the lock at the fork.
+    global _pool, _POOL_LOCK
+    _pool, _POOL_LOCK = None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_pool_in_child)
