@@ -1,25 +1,29 @@
-"""Whole fits to convergence against every peer: the measuring side of the targets.
+"""Whole ``fit()`` calls against every peer: compare's one engine, and its targets.
 
-``python -m experiments compare`` (its default mode) runs, per cell of the grid
-(data kind x n x d x k x dtype, ``benchmarks/workloads.py``), a whole fit of every
-nbkm algorithm and every peer from the same explicit initial centres (the first k
-samples), ``n_init=1``, each implementation's default ``tol`` and
-``max_iter=300``. The implementations are timed interleaved (the order rotates
-every repeat) after an untimed warm-up fit each on the first samples of the cell;
-the median over repeats of the fit's seconds is reported, and of its seconds per
+``python -m experiments compare`` times, per cell of the grid (data kind x n x d
+x k x dtype, ``benchmarks/workloads.py``), a whole fit of every nbkm algorithm
+and every peer from the same explicit initial centres (the first k samples),
+``n_init=1``. The implementations are timed interleaved (the order rotates every
+repeat) after an untimed warm-up fit each on the first samples of the cell; the
+median over repeats of the fit's seconds is reported, and of its seconds per
 iteration. faiss has no tolerance: it runs as many iterations as scikit-learn's
-Lloyd needed on the cell (``niter``), float32 only, and is compared per iteration.
+Lloyd needed on the cell (``niter``), float32 only.
 
-The targets (:func:`evaluate_targets`), with *primary* = nbkm's default algorithm
-(``auto`` once it exists): per data kind, the geometric mean over cells of
-primary / sklearn-lloyd (whole fit) at most 0.4; on every cell primary /
-sklearn-lloyd and primary / sklearn-elkan at most 0.9; on every float32 cell
-primary's seconds per iteration below faiss's.
+Two workloads share this runner (:data:`RATIOS`):
+
+- ``whole_fit`` (the default): fits to convergence, each implementation's
+  default ``tol``, ``max_iter=300``; ratios of *primary* (nbkm's default
+  algorithm) over each peer's whole fit, judged by :func:`evaluate_targets`.
+- ``fixed`` (``--fixed``): the asv suite's fixed workload, ``tol=0`` and a fixed
+  ``max_iter`` on standard normal data (kind ``gaussian``), plus a TF-IDF-like
+  CSR case (kind ``tfidf``) and k-means++ of both libraries; ratios of seconds
+  per iteration, nbkm's Lloyd and Elkan over scikit-learn's.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from functools import partial
 
 import numpy as np
@@ -30,17 +34,33 @@ from experiments import _cli, _memory, _tables, _timing
 from experiments._tables import fmt
 from experiments._timing import timed_fit
 
-#: Thresholds of the issue's targets (ratios of primary over the peer).
-TARGETS = {"geomean_vs_sklearn_lloyd": 0.4, "cell_vs_sklearn": 0.9, "vs_faiss": 1.0}
-TARGETS["sparse_vs_best_sklearn"] = 0.6
-#: Ratios per cell: name -> (peer, what is compared).
+#: The targets of the whole-fit workload: ratios of primary over the peer.
+TARGETS = {"geomean_vs_sklearn_lloyd": 0.4, "cell_vs_sklearn": 0.7}
+TARGETS |= {"vs_faiss": 0.6, "sparse_vs_best_sklearn": 0.6}
+#: The cells of the faiss target: float32, d=16, k=1000.
+FAISS_TARGET_CELLS = {"dtype": "float32", "d": 16, "k": 1000}
+#: The numerator standing for nbkm's default algorithm in :data:`RATIOS`.
+PRIMARY = "primary"
+#: Per workload, the ratios of a cell: name -> (numerator, denominator, measure).
 RATIOS = {
-    "lloyd": ("sklearn-lloyd", "fit_seconds"),
-    "elkan": ("sklearn-elkan", "fit_seconds"),
-    "faiss": ("faiss", "seconds_per_iter"),
+    "whole_fit": {
+        "lloyd": (PRIMARY, "sklearn-lloyd", "fit_seconds"),
+        "elkan": (PRIMARY, "sklearn-elkan", "fit_seconds"),
+        "sklearnex": (PRIMARY, "sklearnex", "fit_seconds"),
+        "faiss": (PRIMARY, "faiss", "fit_seconds"),
+    },
+    "fixed": {
+        "lloyd": ("nbkm-lloyd", "sklearn-lloyd", "seconds_per_iter"),
+        "elkan": ("nbkm-elkan", "sklearn-elkan", "seconds_per_iter"),
+        "faiss": ("faiss", "sklearn-lloyd", "seconds_per_iter"),
+    },
 }
+#: The order of the ratios in tables and lists.
+RATIO_ORDER = ("lloyd", "elkan", "sklearnex", "faiss", "best_sklearn", "kmeans++")
 #: The peers of every whole-fit cell, besides nbkm's algorithms.
 PEER_IMPLS = ("sklearn-lloyd", "sklearn-elkan", "faiss", "sklearnex")
+#: Kinds whose data is a CSR matrix.
+SPARSE_KINDS = (*data.SPARSE_KINDS, "tfidf")
 #: Rough cost model of the budget: seconds per iteration of scikit-learn's Lloyd
 #: = SPI_NKD * n * k * d (0.15 s at 1e5 x 64, k=1000, 2 busy cores) + SPI_N * n +
 #: SPI_FIXED, float32 at FLOAT32 of that, times a guess of the iterations per kind
@@ -87,79 +107,102 @@ def peer_status() -> dict:
     return {name: peers.status(name) for name in peers.PEERS}
 
 
-def estimate_seconds(kind, n, d, k, dtype, impls, repeats, max_iter=None) -> float:
-    """Rough seconds of one cell: warm-up plus ``repeats`` fits of each of ``impls``.
+def estimate_seconds(cell: dict, impls, repeats: int, max_iter: int) -> float:
+    """Rough seconds of one cell: ``repeats`` fits of each of ``impls``.
 
     See :data:`SPI_NKD`: calibrated on 2 cores; meant to choose cells, not to
     predict.
     """
-    max_iter = max_iter or workloads.WHOLE_FIT_MAX_ITER
+    kind, n, d, k = (cell[key] for key in ("kind", "n", "d", "k"))
     values = n * d  # the data's stored values
-    if kind in data.SPARSE_KINDS:  # the work goes with the stored values a row
-        values = n * min(d, data.DOCUMENT_WORDS)
+    if kind in SPARSE_KINDS:  # the work goes with the stored values a row
+        values = n * min(d * cell.get("density", 1.0), data.DOCUMENT_WORDS)
         spi = SPI_NNZK * values * k * (d / 5000) ** 0.8 + SPI_N * n + SPI_FIXED
     else:
         spi = SPI_NKD * n * k * d + SPI_N * n + SPI_FIXED
-    spi *= FLOAT32 if dtype == "float32" else 1.0
+    spi *= FLOAT32 if cell["dtype"] == "float32" else 1.0
     n_iter = min(GUESS_N_ITER.get(kind, 100), max_iter)
     factor = sum(COST_FACTOR.get(impl, BOUNDED_COST_FACTOR) for impl in impls)
     return float(factor * spi * n_iter * repeats + 1e-7 * values)
 
 
-def label(kind, n, d, k, dtype) -> str:
-    """Name of a cell: ``uniform n=100k d=16 k=10 f32``."""
-    return f"{kind} {_tables.label(n, d, k, dtype)}"
+def label(kind, n, d, k, dtype, density=None) -> str:
+    """Name of a cell: ``uniform n=100k d=16 k=10 f32`` (``tfidf``: its density)."""
+    return f"{kind} {_tables.label(n, d, k, dtype, density)}"
 
 
-def cells(params: dict) -> list[tuple]:
-    """Return the ``(kind, n, d, k, dtype)`` cells of the grid (``k <= n``)."""
-    return [
-        (kind, *shape) for shape in workloads.shapes(params) for kind in params["kind"]
+def cells(params: dict) -> list[dict]:
+    """Return the cells of the grid (``k <= n``), then the fixed workload's CSR case.
+
+    Each: ``kind``, ``n``, ``d``, ``k``, ``dtype`` (``tfidf``: ``density`` too).
+    """
+    keys = ("kind", "n", "d", "k", "dtype")
+    out = [
+        dict(zip(keys, (kind, *shape), strict=True))
+        for shape in workloads.shapes(params)
+        for kind in params["kind"]
     ]
+    if spec := params.get("sparse"):
+        out.append({"kind": "tfidf", **spec, "dtype": "float64"})
+    return out
+
+
+def _skip_reason(impl: str, cell: dict, params: dict, available: dict) -> str | None:
+    """Why ``impl`` does not run on ``cell``; None: it runs."""
+    lib, n, k = impl.split("-")[0], cell["n"], cell["k"]
+    if lib in peers.PEERS and not available.get(lib, False):
+        return f"{lib} is not installed"
+    if cell["kind"] in SPARSE_KINDS and not accepts_sparse(impl):
+        return "dense data only"
+    if impl == "faiss" and cell["dtype"] != "float32":
+        return "faiss clusters float32 only"
+    if impl.endswith("-elkan") and n * k > params["elkan_max_bounds"]:
+        return f"n x k = {n * k:.3g} above elkan_max_bounds"
+    return None
 
 
 def plan(params: dict, available: dict) -> tuple[list[dict], list[dict]]:
     """Split the grid into cells to run and cells skipped, with the reasons.
 
-    ``available`` maps a peer to whether it can run here. Each cell has ``kind``,
-    ``n``, ``d``, ``k``, ``dtype``, ``label``, ``impls`` (those that run),
-    ``skipped_impls`` (impl -> reason) and ``estimated_seconds``; a skipped cell
-    also has ``reason``.
+    ``available`` maps a peer to whether it can run here. Each cell has those of
+    :func:`cells`, ``label``, ``impls`` (those that run), ``skipped_impls``
+    (impl -> reason) and ``estimated_seconds``; a skipped cell also has
+    ``reason``.
     """
     run, skipped = [], []
-    for kind, n, d, k, dtype in cells(params):
-        impls, why = [], {}
-        for impl in params["impls"]:
-            lib = impl.split("-")[0]
-            if lib in peers.PEERS and not available.get(lib, False):
-                why[impl] = f"{lib} is not installed"
-            elif kind in data.SPARSE_KINDS and not accepts_sparse(impl):
-                why[impl] = "dense data only"
-            elif impl == "faiss" and dtype != "float32":
-                why[impl] = "faiss clusters float32 only"
-            elif impl.endswith("-elkan") and n * k > params["elkan_max_bounds"]:
-                why[impl] = f"n x k = {n * k:.3g} above elkan_max_bounds"
-            else:
-                impls.append(impl)
-        est = estimate_seconds(kind, n, d, k, dtype, impls, params["repeats"] + 1)
-        cell = {"kind": kind, "n": n, "d": d, "k": k, "dtype": dtype}
-        cell |= {"label": label(kind, n, d, k, dtype), "impls": impls}
-        cell |= {"skipped_impls": why, "estimated_seconds": est}
+    max_iter = params.get("max_iter") or workloads.WHOLE_FIT_MAX_ITER
+    for cell in cells(params):
+        why = {i: _skip_reason(i, cell, params, available) for i in params["impls"]}
+        impls = [impl for impl, reason in why.items() if reason is None]
+        shape = (cell[key] for key in ("kind", "n", "d", "k", "dtype"))
+        cell |= {"label": label(*shape, cell.get("density")), "impls": impls}
+        cell["skipped_impls"] = {i: r for i, r in why.items() if r is not None}
+        est = estimate_seconds(cell, impls, params["repeats"] + 1, max_iter)
+        cell["estimated_seconds"] = est
         fits = _tables.within_budget(cell, params.get("budget"))
         (run if fits else skipped).append(cell)
     return run, skipped
 
 
-def fit_once(impl: str, X, k: int, n_threads, niter: int, max_iter=None) -> dict:
+def cell_data(cell: dict, seed: int):
+    """Return the data of ``cell``, deterministic in the cell and ``seed``."""
+    n, d, dtype = cell["n"], cell["d"], cell["dtype"]
+    if cell["kind"] == "gaussian":
+        return data.draw_gaussian(n, d, dtype, seed)
+    if cell["kind"] == "tfidf":
+        return data.sparse_tfidf_like(n, d, cell["density"], seed).astype(dtype)
+    return data.make_data(cell["kind"], n, d, cell["k"], dtype, seed)
+
+
+def fit_once(impl: str, X, k: int, n_threads, niter: int, overrides=None) -> dict:
     """One whole fit of ``impl`` on ``X`` from its first ``k`` samples.
 
-    Returns ``seconds``, ``n_iter``, ``inertia``, ``tol`` and ``labels`` (both
-    None for faiss) and ``distances_computed`` (nbkm's ``distances_computed_``,
-    or None).
+    ``overrides`` replaces parameters of ``workloads.whole_fit`` (the fixed
+    workload: ``tol`` and ``max_iter``). Returns ``seconds``, ``n_iter``,
+    ``inertia``, ``tol`` and ``labels`` (both None for faiss) and
+    ``distances_computed`` (nbkm's ``distances_computed_``, or None).
     """
-    params = workloads.whole_fit(X, k)
-    if max_iter is not None:
-        params["max_iter"] = int(max_iter)
+    params = workloads.whole_fit(X, k) | (overrides or {})
     if impl == "faiss":
         seconds, n_iter, inertia = peers.fit_faiss(X, params["init"], niter, n_threads)
         fit = {"seconds": seconds, "n_iter": n_iter, "inertia": inertia}
@@ -180,30 +223,78 @@ def fit_once(impl: str, X, k: int, n_threads, niter: int, max_iter=None) -> dict
     return fit | {"distances_computed": fractions}
 
 
+def time_init(X, k: int, params: dict) -> dict:
+    """Time k-means++ of nbkm and sklearn, interleaved, from the same seed.
+
+    Returns per implementation ``seconds`` and ``median_seconds``, the ``ratio``
+    of the medians and ``indices_equal`` (both chose the same samples).
+    """
+    from sklearn.cluster import kmeans_plusplus as sk_plusplus
+    from threadpoolctl import threadpool_limits
+
+    import nbkm
+
+    threads = params["n_threads"]
+    plusplus = {
+        "nbkm": partial(nbkm.kmeans_plusplus, n_threads=threads),
+        "sklearn": sk_plusplus,
+    }
+
+    def timed(name):
+        t0 = time.perf_counter()
+        with threadpool_limits(limits=threads if name == "sklearn" else None):
+            indices = plusplus[name](X, k, random_state=0)[1]
+        return time.perf_counter() - t0, indices
+
+    calls = {name: partial(timed, name) for name in plusplus}
+    out, indices = {}, {}
+    for name, runs in _timing.interleaved(calls, params["init_repeats"], {}).items():
+        seconds = [s for s, _ in runs]
+        out[name] = {"seconds": seconds, "median_seconds": _timing.median(seconds)}
+        indices[name] = runs[-1][1]
+    out["ratio"] = out["nbkm"]["median_seconds"] / out["sklearn"]["median_seconds"]
+    out["indices_equal"] = bool(np.array_equal(indices["nbkm"], indices["sklearn"]))
+    return out
+
+
+def _init_timing(X, cell: dict, params: dict) -> dict | None:
+    """k-means++ of both libraries on a dense cell (``--init-repeats``), or None."""
+    n, k = cell["n"], cell["k"]
+    if not params.get("init_repeats") or hasattr(X, "nnz"):
+        return None
+    if n * k > params["init_max_nk"]:
+        cell["skipped_impls"]["kmeans++"] = f"n x k = {n * k:.3g} above init_max_nk"
+        return None
+    return time_init(X, k, params)
+
+
 def run_cell(X, cell: dict, params: dict) -> dict:
     """Time every implementation of ``cell`` on ``X``, interleaved.
 
     nbkm's kernels for the cell's dtype are compiled or loaded first, then the
     warm-up fits (untimed, on the first ``max(4k, 2048)`` samples, 2 iterations)
-    start thread pools. scikit-learn's Lloyd
-    runs first in the first repeat, so that faiss knows how many iterations to run.
+    start thread pools. scikit-learn's Lloyd runs first in the first repeat, so
+    that faiss knows how many iterations to run. ``params["fit"]`` overrides the
+    fit's parameters (the fixed workload).
 
     Returns the cell's row: ``impls`` (per implementation ``seconds`` and
     ``n_iter`` of every repeat, medians ``fit_seconds`` and ``seconds_per_iter``,
-    ``inertia``, ``tol``, ``distances_computed``), ``ratios`` (:data:`RATIOS`),
+    ``inertia``, ``tol``, ``distances_computed``), ``ratios`` (:data:`RATIOS`,
+    and ``kmeans++``), ``init`` (:func:`time_init`, or None),
     ``relative_per_iter`` (each over sklearn-lloyd), ``agreement``, ``mismatches``.
     """
-    k, threads = cell["k"], params["n_threads"]
+    k, threads, overrides = cell["k"], params["n_threads"], params.get("fit")
     impls = sorted(cell["impls"], key=lambda impl: impl != "sklearn-lloyd")
     small = X[: max(4 * k, 2048)]
     if any(impl.startswith("nbkm") for impl in impls):
         _timing.load_nbkm_kernels(X.dtype, "csr" if hasattr(X, "nnz") else "dense")
-    warm_up = {impl: partial(fit_once, impl, small, k, threads, 2, 2) for impl in impls}
+    warm = {"max_iter": 2}
+    warm_up = {i: partial(fit_once, i, small, k, threads, 2, warm) for i in impls}
     reference = {}
 
     def fit(impl):
         niter = reference.get("n_iter", workloads.WHOLE_FIT_MAX_ITER)
-        out = fit_once(impl, X, k, threads, niter)
+        out = fit_once(impl, X, k, threads, niter, overrides)
         if impl == "sklearn-lloyd":
             reference.setdefault("n_iter", out["n_iter"])
         return out
@@ -224,8 +315,11 @@ def run_cell(X, cell: dict, params: dict) -> dict:
     row = {key: cell[key] for key in ("kind", "n", "d", "k", "dtype", "label")}
     row |= {"seed": params["seed"], "skipped": cell["skipped_impls"]}
     if hasattr(X, "nnz"):
-        row["nnz"] = int(X.nnz)
-    row |= {"impls": results, "ratios": cell_ratios(results, params["primary"])}
+        row |= {"nnz": int(X.nnz), "density": cell.get("density")}
+    row["ratios"] = cell_ratios(results, ratio_definitions(params))
+    if init := _init_timing(X, cell, params):
+        row["ratios"]["kmeans++"] = init["ratio"]
+    row |= {"impls": results, "init": init}
     base = results.get("sklearn-lloyd", {}).get("seconds_per_iter")
     row["relative_per_iter"] = {
         impl: res["seconds_per_iter"] / base for impl, res in results.items() if base
@@ -234,20 +328,27 @@ def run_cell(X, cell: dict, params: dict) -> dict:
     return row
 
 
-def cell_ratios(results: dict, primary: str) -> dict:
-    """Ratios of :data:`RATIOS` of ``primary`` over each peer that ran.
+def ratio_definitions(params: dict) -> dict:
+    """:data:`RATIOS` of the run's workload, with the primary algorithm named."""
+    return {
+        name: [params["primary"] if num == PRIMARY else num, den, measure]
+        for name, (num, den, measure) in RATIOS[params["mode"]].items()
+    }
+
+
+def cell_ratios(results: dict, definitions: dict) -> dict:
+    """Return the ratios of ``definitions`` (:func:`ratio_definitions`) that ran.
 
     ``best_sklearn``: over the quicker of sklearn-lloyd and sklearn-elkan,
     where both ran (the sparse kinds' target).
     """
-    if primary not in results:
-        return {}
     ratios = {
-        name: results[primary][what] / results[peer][what]
-        for name, (peer, what) in RATIOS.items()
-        if peer in results and results[peer][what]
+        name: results[num][measure] / results[den][measure]
+        for name, (num, den, measure) in definitions.items()
+        if num in results and den in results and results[den][measure]
     }
-    if "lloyd" in ratios and "elkan" in ratios:
+    lloyd, elkan = definitions.get("lloyd"), definitions.get("elkan")
+    if "lloyd" in ratios and "elkan" in ratios and lloyd[0] == elkan[0]:
         ratios["best_sklearn"] = max(ratios["lloyd"], ratios["elkan"])
     return ratios
 
@@ -281,57 +382,53 @@ def summarise(grid: list[dict]) -> dict:
     summary = {}
     for kind in dict.fromkeys(row["kind"] for row in grid):
         rows = [row for row in grid if row["kind"] == kind]
-        for name in RATIOS:
+        for name in dict.fromkeys(name for row in rows for name in row["ratios"]):
             values = [row["ratios"][name] for row in rows if name in row["ratios"]]
-            if values:
-                stats = _tables.ratio_stats(values) | {"n_cells": len(values)}
-                summary.setdefault(kind, {})[name] = stats
+            stats = _tables.ratio_stats(values) | {"n_cells": len(values)}
+            summary.setdefault(kind, {})[name] = stats
     return summary
 
 
-def _every_cell(grid, name, threshold, strict=False, dtype=None) -> dict:
-    rows = [r for r in grid if name in r["ratios"] and dtype in (None, r["dtype"])]
-    values = {r["label"]: r["ratios"][name] for r in rows}
-    failing = [
-        lbl for lbl, v in values.items() if v > threshold or strict and v == threshold
-    ]
+def _every_cell(grid, name, threshold, **where) -> dict:
+    """Whether ``name`` is at most ``threshold`` on every cell matching ``where``."""
+    rows = [r for r in grid if all(r[key] == v for key, v in where.items())]
+    values = {r["label"]: r["ratios"][name] for r in rows if name in r["ratios"]}
+    failing = [lbl for lbl, v in values.items() if v > threshold]
     out = {"threshold": threshold, "n_cells": len(values)}
     out["max_ratio"] = max(values.values()) if values else None
     return out | {"failing": failing, "holds": (not failing) if values else None}
 
 
 def evaluate_targets(grid: list[dict]) -> dict:
-    """Whether each target of the issue holds on the cells of ``grid``.
+    """Whether each target of the whole-fit workload holds on the cells of ``grid``.
 
     A target with no cell to judge (its peer was not run) has ``holds`` None.
 
     ``geomean_vs_sklearn_lloyd`` has per dense kind ``geomean``, ``n_cells``
-    and ``holds``; ``every_cell_vs_sklearn_lloyd``,
-    ``every_cell_vs_sklearn_elkan`` and ``faster_than_faiss_per_iter_float32``
-    (dense kinds), and ``every_sparse_cell_vs_best_sklearn`` (sparse kinds:
-    primary over the quicker of sklearn's two), each ``threshold``,
-    ``n_cells``, ``max_ratio``, ``failing`` labels and ``holds``;
-    ``all_hold`` is False if one fails, None if none fails but one could not
-    be judged.
+    and ``holds``; ``every_cell_vs_sklearn_lloyd``, ``..._elkan`` and
+    ``..._sklearnex``, ``vs_faiss_float32_d16_k1000`` (dense kinds), and
+    ``every_sparse_cell_vs_best_sklearn`` (sparse kinds: primary over the
+    quicker of sklearn's two), each ``threshold``, ``n_cells``, ``max_ratio``,
+    ``failing`` labels and ``holds``; ``all_hold`` is False if one fails, None
+    if none fails but one could not be judged.
     """
-    sparse = [row for row in grid if row["kind"] in data.SPARSE_KINDS]
-    grid = [row for row in grid if row["kind"] not in data.SPARSE_KINDS]
+    sparse = [row for row in grid if row["kind"] in SPARSE_KINDS]
+    grid = [row for row in grid if row["kind"] not in SPARSE_KINDS]
     per_kind, target = {}, TARGETS["geomean_vs_sklearn_lloyd"]
     for kind in dict.fromkeys(row["kind"] for row in grid):
         rows = [r for r in grid if r["kind"] == kind and "lloyd" in r["ratios"]]
         geomean = float(gmean([r["ratios"]["lloyd"] for r in rows])) if rows else None
         holds = None if geomean is None else geomean <= target
         per_kind[kind] = {"geomean": geomean, "n_cells": len(rows), "holds": holds}
-    cell, faiss = TARGETS["cell_vs_sklearn"], TARGETS["vs_faiss"]
-    every = {
-        "every_cell_vs_sklearn_lloyd": _every_cell(grid, "lloyd", cell),
-        "every_cell_vs_sklearn_elkan": _every_cell(grid, "elkan", cell),
-        "faster_than_faiss_per_iter_float32": _every_cell(
-            grid, "faiss", faiss, strict=True, dtype="float32"
-        ),
-    }
-    if not grid:  # sparse kinds only: the dense targets do not apply
-        every = {}
+    every = {}
+    if grid:  # sparse kinds only: the dense targets do not apply
+        for peer in ("lloyd", "elkan", "sklearnex"):
+            name = peer if peer == "sklearnex" else f"sklearn_{peer}"
+            every[f"every_cell_vs_{name}"] = _every_cell(
+                grid, peer, TARGETS["cell_vs_sklearn"]
+            )
+        faiss = _every_cell(grid, "faiss", TARGETS["vs_faiss"], **FAISS_TARGET_CELLS)
+        every["vs_faiss_float32_d16_k1000"] = faiss
     if sparse:
         every["every_sparse_cell_vs_best_sklearn"] = _every_cell(
             sparse, "best_sklearn", TARGETS["sparse_vs_best_sklearn"]
@@ -342,13 +439,14 @@ def evaluate_targets(grid: list[dict]) -> dict:
 
 
 def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
-    """Run the whole-fit grid (and ``--memory``); draw the ratios and the pruning.
+    """Run the grid (and ``--memory``); draw the ratios and the pruning.
 
-    ``results``: ``mode`` ("whole_fit"), ``primary``, ``algorithms``, ``peers``
-    (availability), ``faiss``, ``gemm_peak_gflops``, ``grid`` (rows of
-    :func:`run_cell`), ``skipped_cells``, ``summary``, ``roofline``, ``targets``,
-    ``mismatches``, ``memory``, ``timings``. Figures: ``ratios`` and, when a fit
-    recorded it, ``pruning``.
+    ``results``: ``mode`` (the workload), ``fit`` (what it overrides),
+    ``primary``, ``ratio_of`` (:func:`ratio_definitions`), ``algorithms``,
+    ``peers`` (availability), ``faiss``, ``gemm_peak_gflops``, ``grid`` (rows of
+    :func:`run_cell`), ``skipped_cells``, ``summary``, ``roofline``,
+    ``targets`` (None for the fixed workload), ``mismatches``, ``memory``,
+    ``timings``. Figures: ``ratios`` and, when a fit recorded it, ``pruning``.
     """
     import numba
 
@@ -360,16 +458,18 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
     grid, X = [], None
     for cell in todo:
         X = None  # free the previous data first
-        shape = (cell[key] for key in ("kind", "n", "d", "k", "dtype"))
-        X = data.make_data(*shape, params["seed"])
+        X = cell_data(cell, params["seed"])
         grid.append(run_cell(X, cell, params))
         progress.step(f"{cell['label']}  {_tables.ratios_text(grid[-1]['ratios'])}")
     del X
     if memory := _memory.peak_memory(params):
         progress.step(f"peak memory {memory['label']}")
+    whole = params["mode"] == "whole_fit"
     results = {
-        "mode": "whole_fit",
+        "mode": params["mode"],
+        "fit": params.get("fit") or {},
         "primary": params["primary"],
+        "ratio_of": ratio_definitions(params),
         "algorithms": params["algorithms"],
         "peers": status,
         "faiss": status["faiss"],
@@ -382,7 +482,7 @@ def run(params: dict, out, quiet: bool = False) -> tuple[dict, dict]:
         ],
         "summary": summarise(grid),
         "roofline": roofline(grid, gemm, params["primary"]),
-        "targets": evaluate_targets(grid),
+        "targets": evaluate_targets(grid) if whole else None,
         "mismatches": [
             f"{row['label']}: {m}" for row in grid for m in row["mismatches"]
         ],
@@ -527,27 +627,29 @@ def _verdict(holds) -> str:
     return {True: "holds", False: "FAILS", None: "not judged"}[holds]
 
 
+#: The every-cell targets as lines say them (older records' names included).
+TARGET_NAMES = {
+    "every_cell_vs_sklearn_lloyd": "every cell vs sklearn-lloyd (<=",
+    "every_cell_vs_sklearn_elkan": "every cell vs sklearn-elkan (<=",
+    "every_cell_vs_sklearnex": "every cell vs sklearnex (<=",
+    "vs_faiss_float32_d16_k1000": "float32 d=16 k=1000 vs faiss (<=",
+    "faster_than_faiss_per_iter_float32": "every float32 cell vs faiss per iter (<",
+    "every_sparse_cell_vs_best_sklearn": "every sparse cell vs the quicker sklearn (<=",
+}
+
+
 def target_lines(results: dict) -> list[str]:
-    """One line per target: value, threshold and verdict."""
-    t = results["targets"]
+    """One line per target: value, threshold and verdict (none without targets)."""
+    if not (t := results.get("targets")):
+        return []
     lines = [
         f"geomean {results['primary']} / sklearn-lloyd on {kind}: "
         f"{fmt(v['geomean'])} over {v['n_cells']} cells (target <= "
         f"{TARGETS['geomean_vs_sklearn_lloyd']}): {_verdict(v['holds'])}"
         for kind, v in t["geomean_vs_sklearn_lloyd"].items()
     ]
-    names = {
-        "every_cell_vs_sklearn_lloyd": "every cell vs sklearn-lloyd (<=",
-        "every_cell_vs_sklearn_elkan": "every cell vs sklearn-elkan (<=",
-        "faster_than_faiss_per_iter_float32": (
-            "every float32 cell vs faiss per iteration (<"
-        ),
-        "every_sparse_cell_vs_best_sklearn": (
-            "every sparse cell vs the quicker sklearn (<="
-        ),
-    }
-    for key, text in names.items():
-        if key not in t:  # a record from before the target existed
+    for key, text in TARGET_NAMES.items():
+        if key not in t:  # a record from before or after the target existed
             continue
         v = t[key]
         failing = f"; failing: {', '.join(v['failing'])}" if v["failing"] else ""
@@ -559,9 +661,25 @@ def target_lines(results: dict) -> list[str]:
     return lines
 
 
+def summary_lines(results: dict) -> list[str]:
+    """Per kind and ratio: geometric mean, extremes, cells at or below 1."""
+    return [
+        f"{kind}, {name}: geometric mean {s['geomean_ratio']:.2f} (min "
+        f"{s['min_ratio']:.2f}, max {s['max_ratio']:.2f}); "
+        f"{s['n_at_or_below_1']}/{s['n_cells']} cells at or below 1"
+        for kind, ratios in results["summary"].items()
+        for name, s in sorted(ratios.items(), key=lambda item: _order(item[0]))
+    ]
+
+
+def _order(name: str) -> int:
+    """Position of a ratio in tables and lists (records keep their keys sorted)."""
+    return RATIO_ORDER.index(name) if name in RATIO_ORDER else len(RATIO_ORDER)
+
+
 def footer(results: dict) -> list[str]:
-    """Targets, skipped peers and cells, mismatches, memory, libraries."""
-    lines = target_lines(results)
+    """Targets (or the summary), skipped peers and cells, mismatches, memory, BLAS."""
+    lines = target_lines(results) or summary_lines(results)
     for name, s in results["peers"].items():
         if not s["available"]:
             lines.append(f"{name} was skipped: {s['reason']}")
@@ -581,17 +699,59 @@ def footer(results: dict) -> list[str]:
     return lines
 
 
+#: The ratios of records made before they said what they divide.
+OLD_RATIOS = {
+    "lloyd": [PRIMARY, "sklearn-lloyd", "fit_seconds"],
+    "elkan": [PRIMARY, "sklearn-elkan", "fit_seconds"],
+    "faiss": [PRIMARY, "faiss", "seconds_per_iter"],
+}
+
+
+def _ratio_columns(results: dict) -> tuple[list[str], list[str]]:
+    """Return the ratio columns of a record's table: names and headers."""
+    definitions = results.get("ratio_of") or {
+        name: [results["primary"] if num == PRIMARY else num, den, measure]
+        for name, (num, den, measure) in OLD_RATIOS.items()
+    }
+    present = {name for row in results["grid"] for name in row["ratios"]}
+    names = [name for name in RATIO_ORDER if name in definitions and name in present]
+    heads = [
+        f"{num} / {den}" + (" per iteration" if measure == "seconds_per_iter" else "")
+        for num, den, measure in (definitions[name] for name in names)
+    ]
+    for name, head in (
+        ("best_sklearn", f"{results['primary']} / quicker sklearn"),
+        ("kmeans++", "k-means++ nbkm / sklearn"),
+    ):
+        if name in present:
+            names.append(name)
+            heads.append(head)
+    return names, heads
+
+
+def _workload_text(params: dict, results: dict) -> str:
+    """Return the first sentence of a record's section: what each fit did."""
+    kinds = ", ".join(params["kind"]) + (", tfidf" if params.get("sparse") else "")
+    if results.get("mode") == "fixed":
+        return (
+            f"Fixed iterations (`benchmarks/workloads.py`, data kinds {kinds}): the "
+            "first k samples as initial centres, `n_init=1`, `tol=0`, "
+            f"`max_iter={results['fit']['max_iter']}`"
+        )
+    return (
+        f"Whole fits to convergence (`benchmarks/workloads.py`, data kinds {kinds}): "
+        "the first k samples as initial centres, `n_init=1`, default `tol`, "
+        f"`max_iter={workloads.WHOLE_FIT_MAX_ITER}`"
+    )
+
+
 def section(record: dict) -> list[str]:
-    """Markdown of a whole-fit record: workload, table per cell, targets."""
+    """Markdown of a compare record (whole or fixed fits): table, targets, floor."""
     p, r = record["params"], record["results"]
     ran = {i for row in r["grid"] for i in row["impls"]}
     impls = [i for i in p.get("impls", sorted(ran)) if i in ran]
-    head = ["cell", *(f"{i} s (iters)" for i in impls)]
-    head += [f"{r['primary']} / {peer}" for peer, _ in RATIOS.values()]
-    names = list(RATIOS)
-    if any("best_sklearn" in row["ratios"] for row in r["grid"]):
-        head.append(f"{r['primary']} / quicker sklearn")
-        names.append("best_sklearn")
+    names, ratio_heads = _ratio_columns(r)
+    head = ["cell", *(f"{i} s (iters)" for i in impls), *ratio_heads]
     rows = []
     for row in r["grid"]:
         cells = [row["label"]]
@@ -600,13 +760,9 @@ def section(record: dict) -> list[str]:
             cells.append(fit)
         rows.append(cells + [fmt(row["ratios"].get(name)) for name in names])
     intro = (
-        "Whole fits to convergence (`benchmarks/workloads.py`, data kinds "
-        f"{', '.join(p['kind'])}): the first k samples as initial centres, "
-        f"`n_init=1`, default `tol`, `max_iter={workloads.WHOLE_FIT_MAX_ITER}`; median "
-        f"of {p['repeats']} interleaved repeats, {r['timings']['n_threads']} threads. "
-        f"Ratios of {r['primary']} (nbkm's default) over sklearn's whole fit, and "
-        "over faiss's seconds per iteration (faiss runs sklearn-lloyd's iteration "
-        "count; float32 only)."
+        f"{_workload_text(p, r)}; median of {p['repeats']} interleaved repeats, "
+        f"{r['timings']['n_threads']} threads. faiss runs sklearn-lloyd's "
+        "iteration count (float32 only). Below 1: the numerator is faster."
     )
     title = "Speed against scikit-learn, faiss and scikit-learn-intelex"
     lines = _tables.speed_section(title, intro, head, rows, footer(r), record)

@@ -15,10 +15,10 @@ whole MiniBatchKMeans fits of nbkm and scikit-learn over ``MINIBATCH_GRID``,
 both early stops off, ``--max-iter`` epochs (default 2) from the same
 ``random_state`` (``--seed``), 2 threads unless ``--threads``.
 
-``--fixed`` (``experiments/_fixed.py``): the asv suite's fixed workloads
+``--fixed``: the asv suite's fixed workload, run by the same engine
 (``FULL_GRID``, ``GRID`` with ``--quick``): standard normal data, ``tol=0``, a
-fixed ``max_iter``; medians of seconds per iteration, GFLOP/s against numpy's
-GEMM rate, k-means++ per shape (``--init-repeats``), a TF-IDF-like sparse case
+fixed ``max_iter``; ratios of seconds per iteration, the distance to the GEMM
+floor, k-means++ per shape (``--init-repeats``), a TF-IDF-like sparse case
 (``--sparse N D DENSITY K``, ``--no-sparse``). Elkan is not timed past
 ``--elkan-max-bounds`` (n x k bounds), in whole fits and ``--fixed``.
 """
@@ -29,12 +29,18 @@ import argparse
 from types import SimpleNamespace
 
 from benchmarks import data, workloads
-from experiments import _cli, _fixed, _io, _minibatch, _tables, _wholefit
+from experiments import _cli, _io, _minibatch, _tables, _wholefit
 
 #: Defaults of the whole-fit mode (the default mode), beside those of ``--fixed``.
 WHOLE_DEFAULTS = {**workloads.WHOLE_FIT_GRID, "repeats": 3, "n_threads": None}
 WHOLE_DEFAULTS |= {"gemm_size": 1024, "elkan_max_bounds": 200_000_000, "seed": 0}
-WHOLE_DEFAULTS |= {"budget": None, "memory": None}
+WHOLE_DEFAULTS |= {"budget": None, "memory": None, "mode": "whole_fit"}
+#: Defaults of ``--fixed``: the fixed workload, nbkm's Lloyd and Elkan.
+FIXED_DEFAULTS = {**WHOLE_DEFAULTS, **workloads.FULL_GRID, "kind": ["gaussian"]}
+FIXED_DEFAULTS |= {"max_iter": 5, "repeats": 5, "init_repeats": 3, "mode": "fixed"}
+FIXED_DEFAULTS |= {"init_max_nk": 100_000_000, "sparse": dict(workloads.SPARSE)}
+FIXED_DEFAULTS |= {"algorithms": ["lloyd", "elkan"], "primary": "nbkm-lloyd"}
+FIXED_DEFAULTS["peers"] = ["sklearn-lloyd", "sklearn-elkan", "faiss"]
 #: Defaults of ``--minibatch``, beside those of ``--fixed``.
 MINIBATCH_DEFAULTS = {**workloads.MINIBATCH_GRID, "repeats": 3, "seed": 0}
 MINIBATCH_DEFAULTS |= {"max_iter": workloads.MINIBATCH_MAX_ITER, "budget": None}
@@ -104,7 +110,6 @@ MODE_FLAGS["minibatch"] = "--minibatch"
 #: options of every mode.
 MODE_OPTIONS = {
     **dict.fromkeys(("kind", "algorithms", "peers"), ("whole_fit",)),
-    **dict.fromkeys(("budget", "seed", "estimate"), ("whole_fit", "minibatch")),
     **dict.fromkeys(("quick", "elkan_max_bounds", "memory"), ("whole_fit", "fixed")),
     **dict.fromkeys(("sparse", "no_sparse", "init_repeats", "init_max_nk"), ("fixed",)),
     "max_iter": ("fixed", "minibatch"),
@@ -164,10 +169,14 @@ def whole_fit_params(args: Options) -> dict:
                 f"compare: {what} {', '.join(unknown)}; one of: {', '.join(names)}"
             )
         params[key] = list(dict.fromkeys(chosen))
-    params["impls"] = [f"nbkm-{a}" for a in params["algorithms"]] + params["peers"]
     params["primary"] = f"nbkm-{_wholefit.primary_algorithm()}"
+    return _engine_params(params, args)
+
+
+def _engine_params(params: dict, args: Options) -> dict:
+    """Complete the parameters of the whole-fit engine; ``--estimate`` exits here."""
+    params["impls"] = [f"nbkm-{a}" for a in params["algorithms"]] + params["peers"]
     params["memory"] = _memory_spec(args)
-    params["mode"] = "whole_fit"
     if args.estimate:
         available = {n: s["available"] for n, s in _wholefit.peer_status().items()}
         _tables.print_estimate(*_wholefit.plan(params, available))
@@ -191,10 +200,11 @@ def minibatch_params(args: Options) -> dict:
 
 def fixed_params(args: Options) -> dict:
     """Return the parameters of ``--fixed`` (k <= n checked)."""
-    params = dict(_fixed.DEFAULTS, **(workloads.GRID if args.quick else {}))
+    params = dict(FIXED_DEFAULTS, **(workloads.GRID if args.quick else {}))
     params |= args.given("n", "d", "k", "dtype", "max_iter", "repeats")
     params |= args.given("init_repeats", "elkan_max_bounds", "init_max_nk")
-    params = _grid(params | {"n_threads": args.threads, "mode": "fixed"})
+    params = _grid(params | {"n_threads": args.threads})
+    params["fit"] = {"tol": 0.0, "max_iter": params["max_iter"]}
     if args.sparse:
         types = [_cli.int_in(1, 10**8)] * 2 + [_cli.float_in(0, 1), _cli.int_in(1)]
         try:
@@ -204,14 +214,13 @@ def fixed_params(args: Options) -> dict:
         params["sparse"] = {"n": n, "d": d, "density": density, "k": min(k, n)}
     if args.no_sparse:
         params["sparse"] = None
-    params["memory"] = _memory_spec(args)
-    return params
+    return _engine_params(params, args)
 
 
 #: Each mode: its parameters from the options, and its run.
 MODES = {
     "whole_fit": (whole_fit_params, _wholefit.run),
-    "fixed": (fixed_params, _fixed.run),
+    "fixed": (fixed_params, _wholefit.run),
     "minibatch": (minibatch_params, _minibatch.run),
 }
 
@@ -250,6 +259,7 @@ def validate(record: dict, where: str) -> dict:
 
 
 def section(record: dict) -> list[str]:
-    """Markdown of a compare record, by its mode (no ``mode``: a ``--fixed`` one)."""
-    sections = {"whole_fit": _wholefit.section, "minibatch": _minibatch.section}
-    return sections.get(record["results"].get("mode"), _fixed.section)(record)
+    """Markdown of a compare record: mini-batch fits, or whole and fixed ones."""
+    if record["results"].get("mode") == "minibatch":
+        return _minibatch.section(record)
+    return _wholefit.section(record)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments import __main__ as cli
-from experiments import _fixed, _io, compare, digits
+from experiments import _io, _wholefit, compare, digits
 from experiments import _metrics as M
 from experiments._agreement import first_step_ties, init_sequence
 from experiments._textbook import find_clusters
@@ -338,34 +338,61 @@ def test_compare_fixed(results_root):
     rec = load_record(results_root / "fixed" / "compare", "compare")
     assert "--peakmem 300 3 4" in rec["command"]
     r = rec["results"]
-    assert len(r["grid"]) == 2
+    assert r["mode"] == "fixed" and r["fit"] == {"tol": 0.0, "max_iter": 3}
+    assert r["targets"] is None  # the targets are the whole-fit workload's
+    dense = [row for row in r["grid"] if row["kind"] == "gaussian"]
+    assert len(dense) == 2
     for row in r["grid"]:
-        assert {"lloyd", "elkan", "kmeans++"} <= set(row["ratios"])
+        assert {"lloyd", "elkan"} <= set(row["ratios"])
         for res in row["impls"].values():
             assert res["seconds_per_iter"] > 0 and res["n_iter"] == [3]
+        # per iteration, each nbkm algorithm over scikit-learn's same algorithm
+        for name in ("lloyd", "elkan"):
+            nb, sk = row["impls"][f"nbkm-{name}"], row["impls"][f"sklearn-{name}"]
+            ratio = nb["seconds_per_iter"] / sk["seconds_per_iter"]
+            assert row["ratios"][name] == pytest.approx(ratio)
+        assert "best_sklearn" not in row["ratios"]  # two numerators: no such ratio
+    for row in dense:
         assert row["init"]["indices_equal"] is True
         assert row["ratios"]["kmeans++"] == pytest.approx(
             row["init"]["nbkm"]["median_seconds"]
             / row["init"]["sklearn"]["median_seconds"]
         )
-    assert r["summary"]["lloyd"]["n_shapes"] == 2
+    assert r["summary"]["gaussian"]["lloyd"]["n_cells"] == 2
     peak = r["memory"]  # --peakmem is --memory, of every mode that times dense fits
     assert set(peak["impls"]) == {
         f"{lib}-{a}" for lib in IMPLS for a in ("lloyd", "elkan")
     }
     assert all(res["data_bytes"] == 300 * 3 * 8 for res in peak["impls"].values())
-    assert r["sparse"]["nnz"] == round(300 * 50 * 0.1)
+    (sparse,) = [row for row in r["grid"] if row["kind"] == "tfidf"]
+    assert sparse["nnz"] == round(300 * 50 * 0.1) and sparse["init"] is None
+    text = "\n".join(compare.section(rec))
+    assert "Fixed iterations" in text and "`tol=0`, `max_iter=3`" in text
+    assert "nbkm-lloyd / sklearn-lloyd per iteration" in text
+    assert "gaussian, kmeans++: geometric mean" in text
+
+
+def _fixed_params(**changes):
+    """Parameters of a tiny fixed-workload run of the engine, without its CSR case."""
+    params = dict(compare.FIXED_DEFAULTS, max_iter=2, repeats=1, init_repeats=1)
+    params["impls"] = ["nbkm-lloyd", "nbkm-elkan", *compare.FIXED_DEFAULTS["peers"]]
+    params |= {"fit": {"tol": 0.0, "max_iter": 2}, "sparse": None}
+    return params | changes
+
+
+def _run_fixed_cell(params, n, d, k, dtype, faiss_available):
+    """Plan one Gaussian cell with the engine and time it."""
+    params = dict(params, n=[n], d=[d], k=[k], dtype=[dtype])
+    (cell,), _ = _wholefit.plan(params, {"faiss": faiss_available})
+    return _wholefit.run_cell(_wholefit.cell_data(cell, 0), cell, params)
 
 
 def test_compare_skips_elkan_and_init_above_their_bounds():
-    from benchmarks.data import draw_gaussian
-
-    params = dict(_fixed.DEFAULTS, max_iter=2, repeats=1, init_repeats=1)
-    params.update(elkan_max_bounds=300 * 5 - 1, init_max_nk=300 * 5 - 1)
-    row = _fixed.run_shape(draw_gaussian(300, 3, "float64"), 5, params, False, 1.0)
+    params = _fixed_params(elkan_max_bounds=300 * 5 - 1, init_max_nk=300 * 5 - 1)
+    row = _run_fixed_cell(params, 300, 3, 5, "float64", False)
     assert set(row["impls"]) == {"nbkm-lloyd", "sklearn-lloyd"}
-    assert set(row["ratios"]) == {"lloyd"}
-    assert set(row["skipped"]) == {"elkan", "kmeans++"}
+    assert set(row["ratios"]) == {"lloyd"} and row["init"] is None
+    assert {"nbkm-elkan", "sklearn-elkan", "kmeans++"} <= set(row["skipped"])
 
 
 def test_compare_whole_fit_section(results_root):
@@ -379,12 +406,11 @@ def test_compare_whole_fit_section(results_root):
 
 
 @pytest.mark.parametrize("faiss_installed", [True, False])
-def test_compare_axis_names_faiss_only_when_run(faiss_installed, monkeypatch):
-    """faiss appears in the fixed mode's ratios and axis label exactly when it ran."""
+def test_compare_names_faiss_only_when_run(faiss_installed, monkeypatch):
+    """faiss appears in a fixed cell's fits, ratios and figure exactly when it ran."""
     import sys
 
     from benchmarks import peers
-    from benchmarks.data import draw_gaussian
     from experiments import _plots
 
     if faiss_installed:  # whether or not it is installed here: a stand-in fit
@@ -394,22 +420,21 @@ def test_compare_axis_names_faiss_only_when_run(faiss_installed, monkeypatch):
         monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss fails
     status = peers.status("faiss")
     assert status["available"] is faiss_installed
-    params = dict(_fixed.DEFAULTS, max_iter=2, repeats=1, init_repeats=0)
-    X = draw_gaussian(200, 3, "float32")
-    row = _fixed.run_shape(X, 4, params, status["available"], 1.0)
+    row = _run_fixed_cell(
+        _fixed_params(init_repeats=0), 200, 3, 4, "float32", status["available"]
+    )
     assert ("faiss" in row["impls"]) is faiss_installed
     assert ("faiss" in row["ratios"]) is faiss_installed
-    labels = []
+    legends = []
 
     def capture(fig, path, dpi=110):
-        labels.append(fig.axes[0].get_xlabel())
+        legends.extend(t.get_text() for t in fig.axes[0].get_legend().get_texts())
         _plots.plt.close(fig)
         return Path(path).name
 
     monkeypatch.setattr(_plots, "save_figure", capture)
-    _fixed.plot({"grid": [row], "timings": {"n_threads": 2}}, Path("unused.png"))
-    assert "faster" in labels[0]
-    assert ("faiss" in labels[0]) is faiss_installed
+    _wholefit.plot_ratios({"grid": [row], "timings": {"n_threads": 2}}, Path("x.png"))
+    assert ("faiss" in legends) is faiss_installed
 
 
 @pytest.mark.slow

@@ -156,52 +156,59 @@ W_PARAMS = {
 # ------------------------------------------------------------------ targets
 
 
-def _row(kind, dtype, lloyd, elkan=None, faiss=None, label=None):
+def _row(kind, dtype, lloyd, elkan=None, faiss=None, label=None, d=16, k=1000):
     ratios = {"lloyd": lloyd}
     if elkan is not None:
         ratios["elkan"] = elkan
     if faiss is not None:
         ratios["faiss"] = faiss
-    return {"kind": kind, "dtype": dtype, "label": label or kind, "ratios": ratios}
+    row = {"kind": kind, "dtype": dtype, "label": label or kind, "ratios": ratios}
+    return row | {"d": d, "k": k}
 
 
 def test_targets_hold_on_a_synthetic_record():
     grid = [
-        _row("uniform", "float32", 0.3, 0.5, 0.8, "u32"),
+        _row("uniform", "float32", 0.3, 0.5, 0.55, "u32"),
         _row("uniform", "float64", 0.5, 0.6, None, "u64"),  # geomean 0.387
-        _row("digits", "float32", 0.2, 0.3, 0.9, "d32"),
+        _row("digits", "float32", 0.2, 0.3, 0.5, "d32"),
+        _row("digits", "float32", 0.2, 0.3, 0.9, "d32 k10", k=10),  # not judged
     ]
+    grid[0]["ratios"]["sklearnex"] = 0.7  # at the threshold: holds
     t = W.evaluate_targets(grid)
     assert t["geomean_vs_sklearn_lloyd"]["uniform"]["geomean"] == pytest.approx(
         np.sqrt(0.3 * 0.5)
     )
     assert all(v["holds"] for v in t["geomean_vs_sklearn_lloyd"].values())
     assert t["every_cell_vs_sklearn_lloyd"]["holds"] is True
-    assert t["faster_than_faiss_per_iter_float32"]["n_cells"] == 2
+    assert t["every_cell_vs_sklearnex"]["n_cells"] == 1
+    # faiss is judged on float32, d=16, k=1000 only
+    assert t["vs_faiss_float32_d16_k1000"]["n_cells"] == 2
     assert t["all_hold"] is True
 
 
 def test_targets_fail_and_name_the_cells():
     grid = [
-        _row("uniform", "float32", 0.3, 0.95, 1.0, "u32"),  # elkan > 0.9, faiss == 1
+        _row("uniform", "float32", 0.3, 0.75, 0.61, "u32"),  # elkan > 0.7, faiss > 0.6
         _row("uniform", "float64", 0.8, 0.6, None, "u64"),  # geomean 0.49 > 0.4
-        _row("digits", "float64", 0.91, 0.5, None, "d64"),  # lloyd cell > 0.9
+        _row("digits", "float64", 0.71, 0.5, None, "d64"),  # lloyd cell > 0.7
     ]
+    grid[1]["ratios"]["sklearnex"] = 0.9
     t = W.evaluate_targets(grid)
     assert t["geomean_vs_sklearn_lloyd"]["uniform"]["holds"] is False
-    assert t["every_cell_vs_sklearn_lloyd"]["failing"] == ["d64"]
+    assert t["every_cell_vs_sklearn_lloyd"]["failing"] == ["u64", "d64"]
     assert t["every_cell_vs_sklearn_elkan"]["failing"] == ["u32"]
-    assert t["faster_than_faiss_per_iter_float32"]["failing"] == ["u32"]  # not faster
+    assert t["every_cell_vs_sklearnex"]["failing"] == ["u64"]
+    assert t["vs_faiss_float32_d16_k1000"]["failing"] == ["u32"]
     assert t["all_hold"] is False
     lines = W.target_lines({"targets": t, "primary": "nbkm-auto"})
-    # uniform and digits geomeans, three every-cell targets, and "all targets"
-    assert sum("FAILS" in line for line in lines) == 6
+    # uniform and digits geomeans, four every-cell targets, and "all targets"
+    assert sum("FAILS" in line for line in lines) == 7
 
 
 def test_targets_not_judged_without_the_peer():
     t = W.evaluate_targets([_row("uniform", "float64", 0.3)])
     assert t["every_cell_vs_sklearn_elkan"]["holds"] is None
-    assert t["faster_than_faiss_per_iter_float32"]["n_cells"] == 0
+    assert t["vs_faiss_float32_d16_k1000"]["n_cells"] == 0
     assert t["all_hold"] is None
 
 
