@@ -48,11 +48,14 @@ def elkan_init_bounds(X, x_mean, centers, centers_sq, half_dist, labels, upper, 
         for j in range(n_clusters):
             lower[i, j] = 0
         best = 0
-        best_dist = _distance(X, x_mean, i, centers, centers_sq, 0)
+        # Typed indices: a literal or an unsigned prange index would each
+        # compile a specialisation of _distance of its own.
+        row = np.int64(i)
+        best_dist = _distance(X, x_mean, row, centers, centers_sq, np.int64(best))
         lower[i, 0] = best_dist
         for j in range(1, n_clusters):
             if best_dist > half_dist[best, j]:
-                dist = _distance(X, x_mean, i, centers, centers_sq, j)
+                dist = _distance(X, x_mean, row, centers, centers_sq, j)
                 lower[i, j] = dist
                 if dist < best_dist:
                     best_dist = dist
@@ -121,7 +124,7 @@ def elkan_step(
                     partial_sums[b, j, f] = 0
         for i in range(bounds[b], bounds[b + 1]):
             ub = upper[i]
-            label = labels[i]
+            label = np.int64(labels[i])
             if not next_center[label] >= ub:
                 tight = False
                 for j in range(n_clusters):
