@@ -7,9 +7,7 @@ k-means++ computes the distances of a chunk to all candidates.
 Every kernel takes the samples ``X`` as the caller gave them plus ``x_mean``, the
 vector that sklearn subtracts from dense data before it clusters. Subtracting it
 on the fly gives the same floating-point values as a centred copy (one subtraction
-each) without copying or modifying the caller's array. Lloyd's sweep also takes
-samples already centred, with a zero ``x_mean``: it then multiplies their rows
-directly (a fit keeps such a copy when ``copy_x`` allows, ``nbkm._samples``).
+each) without copying or modifying the caller's array.
 
 Parallel kernels loop ``prange`` over the blocks of ``bounds``
 (see :func:`nbkm._kernels._blocks.block_bounds`); sums go to per-block partial
@@ -60,6 +58,26 @@ def chunk_dots(X, x_mean, r0, r1, centers_t, xc):
         for f in range(n_features):
             xc[q, f] = X[r0 + q, f] - x_mean[f]
     return matmul(xc[:m], centers_t)
+
+
+@njit(cache=True, nogil=True)
+def _lloyd_chunk(
+    rows, r0, centers_t, centers_sq, labels, values, sample_weight, sums, weights
+):
+    """Assign the centred samples ``rows`` (samples ``r0:r0 + len(rows)``).
+
+    One BLAS product gives their dot products with every centre; each label is
+    :func:`nbkm._kernels._rows.nearest_center` of its row (the distance
+    ``||c||^2 - 2 x.c``, as in sklearn; ties to the lowest index). With ``sums``
+    and ``weights`` (one block's partial sums; empty arrays: labels only) the
+    weighted rows are added to their clusters, in sample order.
+    """
+    dots = matmul(rows, centers_t)
+    r1 = r0 + rows.shape[0]
+    for q in range(rows.shape[0]):
+        labels[r0 + q] = nearest_center(dots[q], centers_sq, values)
+    if sums.shape[0] > 0:
+        _accumulate_centred(rows, sample_weight, labels, r0, r1, sums, weights)
 
 
 @njit(cache=True, nogil=True)
@@ -137,8 +155,7 @@ def lloyd_step_dense(
     X : ndarray of float32 or float64, shape (n_samples, n_features)
         IN. The samples.
     x_mean : ndarray, shape (n_features,), same dtype as X
-        IN. Subtracted from every sample on the fly; all ``+0.0``: the rows go
-        to BLAS as they are, uncopied (the same values, so the same bits).
+        IN. Subtracted from every sample on the fly.
     sample_weight : ndarray, shape (n_samples,), same dtype as X
         IN. Weight of each sample.
     centers_t : ndarray, shape (n_features, n_clusters), same dtype as X
@@ -167,27 +184,25 @@ def lloyd_step_dense(
     for b in prange(n_blocks):
         xc = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
         values = np.empty(centers_sq.shape[0], dtype=X.dtype)
+        # Labels only: empty partial sums (the caller's may have one block).
+        sums, weights = partial_sums[0, :0], partial_weights[0, :0]
         if update_centers:
-            # Loops, not `partial_sums[b] = 0`: array expressions compile slowly.
-            for j in range(partial_sums.shape[1]):
-                partial_weights[b, j] = 0
+            sums, weights = partial_sums[b], partial_weights[b]
+            # Loops, not `sums[:] = 0`: array expressions compile slowly.
+            for j in range(sums.shape[0]):
+                weights[j] = 0
                 for f in range(n_features):
-                    partial_sums[b, j, f] = 0
+                    sums[j, f] = 0
         for r0 in range(bounds[b], bounds[b + 1], CHUNK_ROWS):
             r1 = min(r0 + CHUNK_ROWS, bounds[b + 1])
+            args = (centers_t, centers_sq, labels, values, sample_weight, sums, weights)
             if centred:
-                dots = matmul(X[r0:r1], centers_t)
+                _lloyd_chunk(X[r0:r1], r0, *args)
             else:
-                dots = chunk_dots(X, x_mean, r0, r1, centers_t, xc)
-            for q in range(r1 - r0):
-                labels[r0 + q] = nearest_center(dots[q], centers_sq, values)
-            if not update_centers:
-                continue
-            sums, weights = partial_sums[b], partial_weights[b]
-            if centred:  # x - x_mean is x: the same values as the scratch's
-                accumulate_rows(X, x_mean, sample_weight, labels, r0, r1, sums, weights)
-            else:
-                _accumulate_centred(xc, sample_weight, labels, r0, r1, sums, weights)
+                for q in range(r1 - r0):
+                    for f in range(n_features):
+                        xc[q, f] = X[r0 + q, f] - x_mean[f]
+                _lloyd_chunk(xc[: r1 - r0], r0, *args)
 
 
 @njit(cache=True, parallel=True)
