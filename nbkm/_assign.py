@@ -67,10 +67,9 @@ def lloyd_sweep(samples, sample_weight, views, labels, bounds, partials=None):
             np.zeros((1, 1, 1), dtype=samples.dtype),
             np.zeros((1, 1), dtype=samples.dtype),
         )
-    X, offset = samples.lloyd_operands()
     K.lloyd_step_dense(
-        X,
-        offset,
+        samples.X,
+        samples.x_mean,
         sample_weight,
         views.t,
         views.sq,

@@ -182,11 +182,8 @@ class KMeans(BaseKMeans):
         Determines random number generation for centroid initialization. The
         same seed draws the same random numbers as scikit-learn.
     copy_x : bool, default=True
-        When True, a fit on dense data with narrow rows (at most 256 bytes, e.g.
-        32 float64 features) keeps a centred copy of X, which Lloyd's sweep
-        reads directly; when False, the kernels centre the data on the fly, with
-        no copy. Either way X is never modified, and the results are the same
-        bit for bit.
+        Accepted for compatibility. nbkm centres the data on the fly inside its
+        kernels, so it neither copies nor modifies X whatever this value.
     algorithm : {"auto", "lloyd", "elkan", "hamerly", "yinyang"}, default="auto"
         K-means algorithm. All give, for the same initial centres, Lloyd's labels
         and number of iterations; the bounded ones skip the sample-centre
@@ -353,11 +350,10 @@ class KMeans(BaseKMeans):
         X = checked_samples(X)
         self._n_threads = effective_n_threads(self.n_threads)
         # sklearn subtracts the mean of dense data for more accurate distances; the
-        # kernels do it on the fly, or Lloyd's sweep reads a centred copy
-        # (copy_x), so X stays untouched. Sparse data is not centred (x_mean is
-        # zero). The mean is a parallel kernel: inside nbkm's settings.
+        # kernels do it on the fly, so X stays untouched. Sparse data is not centred
+        # (x_mean is zero). The mean is a parallel kernel: inside nbkm's settings.
         with numba_threads(self._n_threads):
-            samples = Samples.of(X, centre=True, copy=self.copy_x)
+            samples = Samples.of(X, centre=True)
         self._check_params_vs_input(
             X, x_mean=None if samples.is_sparse else samples.x_mean
         )

@@ -22,11 +22,6 @@ def read_only(a: np.ndarray) -> np.ndarray:
     return view
 
 
-#: Widest rows (bytes) for which a fit keeps a centred copy of dense samples:
-#: above it Lloyd's sweep gained nothing from it (docs/performance.md).
-CENTRED_ROW_BYTES = 256
-
-
 @dataclass(frozen=True)
 class Samples:
     """Validated samples, ready for the kernels.
@@ -41,15 +36,11 @@ class Samples:
         for CSR samples, which sklearn never centres).
     source : ndarray or scipy.sparse.csr_matrix
         The samples as validated, to take rows from.
-    centred : ndarray of shape (n_samples, n_features) or None
-        ``X - x_mean``, the very values the kernels form on the fly, held for
-        Lloyd's sweep (:meth:`lloyd_operands`); None when not held.
     """
 
     X: object
     x_mean: np.ndarray
     source: object
-    centred: object = None
 
     @classmethod
     def dense(cls, X, x_mean=None):
@@ -75,32 +66,12 @@ class Samples:
         )
 
     @classmethod
-    def of(cls, X, centre=False, copy=False):
-        """Wrap validated samples, dense (centred when ``centre``) or CSR.
-
-        With ``copy`` (``KMeans(copy_x=True)``), dense samples centred whose rows
-        take at most :data:`CENTRED_ROW_BYTES` also keep a centred copy, which
-        Lloyd's sweep multiplies directly instead of centring each chunk.
-        """
+    def of(cls, X, centre=False):
+        """Wrap validated samples, dense (centred when ``centre``) or CSR."""
         if sp.issparse(X):
             return cls.csr(X)
         X = read_only(X)
-        samples = cls.dense(X, column_means(X) if centre else None)
-        row_bytes = X.shape[1] * X.itemsize
-        if centre and copy and row_bytes <= CENTRED_ROW_BYTES:
-            centred = read_only(X - samples.x_mean)
-            samples = cls(X=X, x_mean=samples.x_mean, source=X, centred=centred)
-        return samples
-
-    def lloyd_operands(self) -> tuple:
-        """Return the samples and the offset that Lloyd's dense sweep takes.
-
-        The centred copy with a zero offset where it is held (the kernel then
-        skips its own centring), else the samples and their mean.
-        """
-        if self.centred is None:
-            return self.X, self.x_mean
-        return self.centred, np.zeros_like(self.x_mean)
+        return cls.dense(X, column_means(X) if centre else None)
 
     @property
     def is_sparse(self) -> bool:

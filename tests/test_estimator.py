@@ -200,31 +200,6 @@ def test_inputs_are_never_modified(rng, copy_x, init):
         assert_allclose(seen[0], 0, atol=1e-9)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
-def test_copy_x_changes_memory_not_bits(rng, dtype, algorithm):
-    """copy_x=True keeps a centred copy for Lloyd's sweep; the fit is the same."""
-    from nbkm._samples import CENTRED_ROW_BYTES, Samples
-
-    X = (make_blobs_data(rng, 3000, 6, 5) * 50 + 1e3).astype(dtype)
-    init = X[:5] + 0.5
-    fits = [
-        KMeans(5, init=init, n_init=1, copy_x=copy, algorithm=algorithm).fit(X)
-        for copy in (True, False)
-    ]
-    for attr in ("labels_", "cluster_centers_", "inertia_", "n_iter_"):
-        a, b = (np.asarray(getattr(km, attr)) for km in fits)
-        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), attr
-    if dtype == np.float64:  # float32: one sample here is a near-tie of sklearn's
-        reference = SKKMeans(5, init=init, n_init=1).fit(X)
-        assert_array_equal(fits[0].labels_, reference.labels_)
-    held = Samples.of(X, centre=True, copy=True)
-    assert_array_equal(held.centred, X - held.x_mean)
-    assert Samples.of(X, centre=True, copy=False).centred is None
-    wide = np.zeros((4, CENTRED_ROW_BYTES // X.itemsize + 1), dtype)
-    assert Samples.of(wide, centre=True, copy=True).centred is None
-
-
 def test_read_only_and_fortran_input(rng):
     X = make_blobs_data(rng, 200, 3, 3)
     init = X[:3] + 0.1

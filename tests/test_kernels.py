@@ -10,13 +10,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from nbkm import _kernels as K
-from nbkm._assign import (
-    CenterViews,
-    assign_labels,
-    inertia,
-    prepare_views,
-    squared_norms,
-)
+from nbkm._assign import assign_labels, inertia, prepare_views, squared_norms
 from nbkm._elkan import elkan_single
 from nbkm._lloyd import lloyd_single
 from nbkm._samples import Samples
@@ -123,42 +117,6 @@ def test_lloyd_step_labels_and_sums_match_naive(rng, shape, dtype, layout, group
     ref_sums, ref_w = naive.weighted_sums(X, weights, labels, centers.shape[0])
     assert_allclose(sums, ref_sums, rtol=RTOL[dtype], atol=1e-4 * X.shape[0])
     assert_allclose(w, ref_w, rtol=RTOL[dtype])
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("update", [True, False])
-def test_lloyd_step_on_a_centred_copy_gives_the_centring_kernels_bits(
-    rng, dtype, update
-):
-    """A +0 offset sends the rows to BLAS uncopied; any other centres each chunk.
-
-    Both must give the same labels and partial sums bit for bit, and a -0.0
-    offset (which turns a -0.0 sample into +0.0) must take the centring path.
-    """
-    X = (rng.normal(size=(700, 5)) * 10 + 3).astype(dtype)
-    X[:40, 1] = -0.0
-    x_mean = X.mean(axis=0).astype(dtype)
-    x_mean[1] = -0.0
-    centred = X - x_mean
-    assert np.signbit(centred[:40, 1]).sum() == 0  # -0.0 - (-0.0) is +0.0
-    centers = (X[:7] - x_mean).astype(dtype)
-    weights = rng.uniform(0.5, 2.0, size=700).astype(dtype)
-    views = CenterViews.of(centers)
-    bounds = K.block_bounds(700, 256)
-    runs = []
-    for samples, offset in ((X, x_mean), (centred, np.zeros(5, dtype))):
-        labels = np.full(700, -1, dtype=np.int32)
-        ps = np.full((bounds.size - 1, 7, 5), np.nan, dtype=dtype)
-        pw = np.full((bounds.size - 1, 7), np.nan, dtype=dtype)
-        K.lloyd_step_dense(
-            samples, offset, weights, views.t, views.sq, bounds, labels, ps, pw, update
-        )
-        runs.append((labels, ps, pw))
-    assert_array_equal(runs[0][0], naive.assign(centred, centers))
-    for a, b in zip(*runs, strict=True):
-        assert_array_equal(a.view(np.uint8), b.view(np.uint8))  # NaNs included
-    assert K._dense._is_plus_zero(np.zeros(3)) is True
-    assert K._dense._is_plus_zero(np.array([0.0, -0.0])) is False
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

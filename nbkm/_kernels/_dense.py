@@ -14,8 +14,6 @@ Parallel kernels loop ``prange`` over the blocks of ``bounds``
 buffers that are reduced in block order.
 """
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
@@ -61,32 +59,20 @@ def chunk_dots(X, x_mean, r0, r1, centers_t, xc):
 
 
 @njit(cache=True, nogil=True)
-def _lloyd_chunk(
-    rows, r0, centers_t, centers_sq, labels, values, sample_weight, sums, weights
+def _nearest_centers_chunk(
+    X, x_mean, r0, r1, centers_t, centers_sq, labels, xc, values
 ):
-    """Assign the centred samples ``rows`` (samples ``r0:r0 + len(rows)``).
+    """Assign the samples ``r0:r1`` (at most CHUNK_ROWS) to their nearest centre.
 
-    One BLAS product gives their dot products with every centre; each label is
-    :func:`nbkm._kernels._rows.nearest_center` of its row (the distance
-    ``||c||^2 - 2 x.c``, as in sklearn; ties to the lowest index). With ``sums``
-    and ``weights`` (one block's partial sums; empty arrays: labels only) the
-    weighted rows are added to their clusters, in sample order.
+    The distance is ``||c||^2 - 2 x.c`` with the dot products of
+    :func:`chunk_dots`, as in sklearn; ties go to the lowest centre index.
+    ``labels[r0:r1]`` is written; the other arguments are those of
+    :func:`chunk_dots`, plus ``centers_sq``, the squared norms of the centres,
+    and ``values``, scratch of :func:`nbkm._kernels._rows.nearest_center`.
     """
-    dots = matmul(rows, centers_t)
-    r1 = r0 + rows.shape[0]
-    for q in range(rows.shape[0]):
+    dots = chunk_dots(X, x_mean, r0, r1, centers_t, xc)
+    for q in range(r1 - r0):
         labels[r0 + q] = nearest_center(dots[q], centers_sq, values)
-    if sums.shape[0] > 0:
-        _accumulate_centred(rows, sample_weight, labels, r0, r1, sums, weights)
-
-
-@njit(cache=True, nogil=True)
-def _is_plus_zero(x_mean):
-    """Whether every entry is ``+0.0``, so that ``x - x_mean`` is ``x`` bit for bit."""
-    for f in range(x_mean.shape[0]):
-        if x_mean[f] != 0 or math.copysign(1.0, x_mean[f]) < 0:
-            return False
-    return True
 
 
 @njit(cache=True, nogil=True)
@@ -178,31 +164,30 @@ def lloyd_step_dense(
     """
     n_blocks = bounds.shape[0] - 1
     n_features = X.shape[1]
-    # Samples already centred (or never centred) go to BLAS as they are: the
-    # copy would hold the same values (docs/performance.md, measurements).
-    centred = _is_plus_zero(x_mean)
     for b in prange(n_blocks):
         xc = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
         values = np.empty(centers_sq.shape[0], dtype=X.dtype)
-        # Labels only: empty partial sums (the caller's may have one block).
-        sums, weights = partial_sums[0, :0], partial_weights[0, :0]
         if update_centers:
-            sums, weights = partial_sums[b], partial_weights[b]
-            # Loops, not `sums[:] = 0`: array expressions compile slowly.
-            for j in range(sums.shape[0]):
-                weights[j] = 0
+            # Loops, not `partial_sums[b] = 0`: array expressions compile slowly.
+            for j in range(partial_sums.shape[1]):
+                partial_weights[b, j] = 0
                 for f in range(n_features):
-                    sums[j, f] = 0
+                    partial_sums[b, j, f] = 0
         for r0 in range(bounds[b], bounds[b + 1], CHUNK_ROWS):
             r1 = min(r0 + CHUNK_ROWS, bounds[b + 1])
-            args = (centers_t, centers_sq, labels, values, sample_weight, sums, weights)
-            if centred:
-                _lloyd_chunk(X[r0:r1], r0, *args)
-            else:
-                for q in range(r1 - r0):
-                    for f in range(n_features):
-                        xc[q, f] = X[r0 + q, f] - x_mean[f]
-                _lloyd_chunk(xc[: r1 - r0], r0, *args)
+            _nearest_centers_chunk(
+                X, x_mean, r0, r1, centers_t, centers_sq, labels, xc, values
+            )
+            if update_centers:
+                _accumulate_centred(
+                    xc,
+                    sample_weight,
+                    labels,
+                    r0,
+                    r1,
+                    partial_sums[b],
+                    partial_weights[b],
+                )
 
 
 @njit(cache=True, parallel=True)
