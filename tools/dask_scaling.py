@@ -1,27 +1,16 @@
 r"""Seconds per Lloyd iteration: nbkm.dask vs dask-ml on a local cluster vs nbkm.
 
-For every shape (n, k) of the grid, the same float32 data (``n`` x 16 standard
-normal, drawn on the workers, persisted on each cluster, and computed into this
-process for single-machine nbkm) is fitted by
-
-- ``nbkm-dask/<w>``: :class:`nbkm.dask.KMeans` on ``w`` workers,
-- ``dask-ml/<w>``: :class:`dask_ml.cluster.KMeans` on ``w`` workers,
-- ``nbkm``: :class:`nbkm.KMeans` with ``--threads`` threads,
-
-with the fixed workload of ``benchmarks/dask_cluster.py`` (``init`` = the first
-``k`` samples, ``n_init=1``, ``tol=0``, ``max_iter``), timed two ways: the
-seconds of a whole fit divided by its ``n_iter_`` (validation, centring, final
-labels and inertia included), and the marginal cost of an iteration, the
-difference between that fit and a 2-iteration fit divided by ``max_iter - 2``
-(what an iteration costs once the data is on the workers). One cluster per
-worker count (``LocalCluster(w, threads_per_worker=1, processes=True)``,
-``--threads // w`` threads for Numba, OpenMP and BLAS in each worker), all
-started up front. The implementations are timed interleaved, the order rotating
-every repeat (``experiments/_timing.py``), so load on the machine hits all alike;
-the table gives the median over ``--repeats``, after one untimed warm-up fit each.
-
-Ratios: ``dask-ml / nbkm-dask`` at the same worker count (target >= 3), and
-``nbkm-dask/1 / nbkm`` (target <= 1.3 at n=1e7).
+For every shape (n, k), the data and fixed workload of ``benchmarks/dask_cluster.py``
+(``n`` x 16 float32, persisted on each cluster and computed into this process)
+are fitted by ``nbkm-dask/<w>`` (:class:`nbkm.dask.KMeans`) and ``dask-ml/<w>``
+(:class:`dask_ml.cluster.KMeans`) on ``w`` workers (one cluster per worker count,
+all started up front, ``--threads // w`` threads in each worker) and by ``nbkm``
+(:class:`nbkm.KMeans`, ``--threads`` threads). Two timings: a whole fit divided
+by its ``n_iter_``, and the marginal cost of an iteration once the data is on the
+workers, (that fit - a 2-iteration fit) / (``max_iter`` - 2). The fits are timed
+interleaved after an untimed warm-up fit each (``experiments/_timing.py``); the
+tables give the median over ``--repeats``. Ratios: ``dask-ml / nbkm-dask`` at the
+same worker count (target >= 3), ``nbkm-dask/1 / nbkm`` (target <= 1.3 at n=1e7).
 
 Usage::
 
@@ -30,13 +19,13 @@ Usage::
     python tools/dask_scaling.py --n 1e6 1e7 --k 10 --max-iter 5 --repeats 2 \
         --out runs/dask_scaling.json
 
-Prints a markdown table and, with ``--out``, writes JSON (the table's numbers,
+Prints markdown tables and, with ``--out``, writes JSON (the tables' numbers,
 every sample, the thread counts, worker reports, BLAS core type, versions).
 """
 
-from __future__ import annotations
-
 import argparse
+import contextlib
+import importlib
 import json
 import os
 import platform
@@ -56,6 +45,12 @@ from experiments import _timing  # noqa: E402
 SHORT_FIT = 2
 
 QUICK = {"n": [20_000], "k": [10], "workers": [1, 2], "max_iter": 3, "repeats": 1}
+FULL = {"n": dc.GRID["n"], "k": dc.GRID["k"], "workers": dc.WORKERS}
+FULL |= {"max_iter": dc.MAX_ITER, "repeats": 3}
+
+#: The versions recorded, by module, and the name a module is recorded under.
+MODULES = ("nbkm", "numpy", "numba", "sklearn", "dask", "distributed", "dask_ml")
+RECORDED_AS = {"sklearn": "scikit-learn", "dask_ml": "dask-ml"}
 
 
 def _positive_int(text):
@@ -75,29 +70,14 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add(
-        "--n",
-        nargs="+",
-        type=_positive_int,
-        help="sample counts (1e6 allowed; default: 1e6 1e7)",
-    )
-    add(
-        "--k",
-        nargs="+",
-        type=_positive_int,
-        help="cluster counts (default: 10 100; at most 128)",
-    )
-    add("--workers", nargs="+", type=_positive_int, help="worker counts (default: 1 2)")
-    add(
-        "--max-iter",
-        type=_positive_int,
-        help=f"iterations per fit (default: {dc.MAX_ITER})",
-    )
-    add(
-        "--repeats",
-        type=_positive_int,
-        help="timed fits per implementation (default: 3)",
-    )
+    for flag, nargs, text in (
+        ("--n", "+", "sample counts (1e6 allowed; default: 1e6 1e7)"),
+        ("--k", "+", "cluster counts (default: 10 100; at most 128)"),
+        ("--workers", "+", "worker counts (default: 1 2)"),
+        ("--max-iter", None, f"iterations per fit (default: {dc.MAX_ITER})"),
+        ("--repeats", None, "timed fits per implementation (default: 3)"),
+    ):
+        add(flag, nargs=nargs, type=_positive_int, help=text)
     add(
         "--threads",
         type=_positive_int,
@@ -113,9 +93,7 @@ def parse_args(argv=None):
     )
     add("--out", type=Path, help="JSON file to write")
     args = parser.parse_args(argv)
-    full = {"n": dc.GRID["n"], "k": dc.GRID["k"], "workers": dc.WORKERS}
-    full |= {"max_iter": dc.MAX_ITER, "repeats": 3}
-    for name, value in (QUICK if args.quick else full).items():
+    for name, value in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
     errors = []
@@ -135,10 +113,7 @@ def parse_args(argv=None):
 
 
 def _worker_info(dask_worker=None):
-    """Run on each worker: its thread settings and BLAS (pickled by value).
-
-    Self-contained: a worker may not import ``experiments``.
-    """
+    """Run on each worker (self-contained: it may not import ``experiments``)."""
     import os
 
     import numba
@@ -159,52 +134,63 @@ def _worker_info(dask_worker=None):
 
 
 def _environment(args, clients):
-    import dask
-    import dask_ml
-    import distributed
-    import numba
-    import numpy
-    import sklearn
-
-    import nbkm
-
+    versions = {
+        RECORDED_AS.get(module, module): getattr(
+            importlib.import_module(module), "__version__", None
+        )
+        for module in MODULES
+    }
+    workers = {
+        str(w): {
+            "n_workers": w,
+            "threads_per_worker": dc.worker_threads(w, args.threads),
+            "reports": list(client.run(_worker_info).values()),
+        }
+        for w, client in clients.items()
+    }
     return {
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
-        "versions": {
-            "nbkm": getattr(nbkm, "__version__", None),
-            "numpy": numpy.__version__,
-            "numba": numba.__version__,
-            "scikit-learn": sklearn.__version__,
-            "dask": dask.__version__,
-            "distributed": distributed.__version__,
-            "dask-ml": dask_ml.__version__,
-        },
+        "versions": versions,
         "threads_single_machine": args.threads,
         "numba_threading_layer_client": _timing.threading_layer(),
         "blas": [lib for lib in _timing.blas_info() if lib["user_api"] == "blas"],
-        "workers": {
-            str(w): {
-                "n_workers": w,
-                "threads_per_worker": dc.worker_threads(w, args.threads),
-                "reports": list(client.run(_worker_info).values()),
-            }
-            for w, client in clients.items()
-        },
+        "workers": workers,
     }
 
 
 def _ratios(median, workers):
     """Return the target ratios of one shape's medians (seconds per iteration)."""
-    ratios = {
-        f"dask-ml/{w} / nbkm-dask/{w}": median[f"dask-ml/{w}"]
-        / median[f"nbkm-dask/{w}"]
-        for w in workers
-    }
+    pairs = [(f"dask-ml/{w}", f"nbkm-dask/{w}") for w in workers]
     if 1 in workers:
-        ratios["nbkm-dask/1 / nbkm"] = median["nbkm-dask/1"] / median["nbkm"]
-    return ratios
+        pairs.append(("nbkm-dask/1", "nbkm"))
+    return {f"{a} / {b}": median[a] / median[b] for a, b in pairs}
+
+
+def _fit(args, clients, data, local, k, name, max_iter):
+    """Seconds of one fixed-workload fit of ``name`` (``nbkm-dask/2``, ``nbkm``)."""
+    runner, _, w = name.partition("/")
+    est = dc.make_runner(runner, k, local[:k].copy(), max_iter, args.threads)
+    X = local if runner == "nbkm" else data[int(w)][0]
+    with contextlib.nullcontext() if runner == "nbkm" else dc.on(clients[int(w)]):
+        start = time.perf_counter()
+        est.fit(X)
+        seconds = time.perf_counter() - start
+    if est.n_iter_ != max_iter:
+        raise RuntimeError(
+            f"{name} n={len(local)} k={k}: {est.n_iter_} != {max_iter} "
+            "iterations; the workload is not fixed"
+        )
+    return seconds
+
+
+def _per_iteration(fit, max_iter):
+    """Whole-fit and marginal seconds per iteration (None: ``max_iter`` too small)."""
+    whole = fit(max_iter)
+    if max_iter <= SHORT_FIT:
+        return whole / max_iter, None
+    return whole / max_iter, (whole - fit(SHORT_FIT)) / (max_iter - SHORT_FIT)
 
 
 def run(args, log=print):
@@ -222,6 +208,7 @@ def run(args, log=print):
     log(f"# clusters started in {time.perf_counter() - t0:.1f} s")
     names = [f"{lib}/{w}" for w in args.workers for lib in ("nbkm-dask", "dask-ml")]
     names.append("nbkm")
+    timings = {"": 0, "marginal_": 1} if args.max_iter > SHORT_FIT else {"": 0}
     rows = []
     for n in args.n:
         data = {
@@ -231,64 +218,34 @@ def run(args, log=print):
         with dc.on(clients[args.workers[0]]):
             local = np.ascontiguousarray(data[args.workers[0]][0].compute())
         for k in args.k:
-            init = local[:k].copy()
-
-            def fit(name, max_iter, init=init, local=local, data=data, k=k, n=n):
-                runner, _, w = name.partition("/")
-                est = dc.make_runner(runner, k, init, max_iter, args.threads)
-                start = time.perf_counter()
-                if runner == "nbkm":
-                    est.fit(local)
-                else:
-                    with dc.on(clients[int(w)]):
-                        est.fit(data[int(w)][0])
-                seconds = time.perf_counter() - start
-                if est.n_iter_ != max_iter:
-                    raise RuntimeError(
-                        f"{name} n={n} k={k}: {est.n_iter_} != {max_iter} "
-                        "iterations; the workload is not fixed"
-                    )
-                return seconds
-
-            def whole_and_marginal(name, fit=fit):
-                whole = fit(name, args.max_iter)
-                if args.max_iter <= SHORT_FIT:
-                    return whole / args.max_iter, None
-                marginal = (whole - fit(name, SHORT_FIT)) / (args.max_iter - SHORT_FIT)
-                return whole / args.max_iter, marginal
-
+            fit = partial(_fit, args, clients, data, local, k)
             # warm-up: compilation, first touch
             warm_up = {name: partial(fit, name, args.max_iter) for name in names}
-            calls = {name: partial(whole_and_marginal, name) for name in names}
+            calls = {
+                name: partial(_per_iteration, partial(fit, name), args.max_iter)
+                for name in names
+            }
             runs = _timing.interleaved(calls, args.repeats, warm_up)
-            samples = {name: [w for w, _ in r] for name, r in runs.items()}
-            marginal = {name: [m for _, m in r] for name, r in runs.items()}
-            median = {name: _timing.median(s) for name, s in samples.items()}
-            row = {"n": n, "k": k, "median_s_per_iter": median}
-            row |= {"samples_s_per_iter": samples}
-            row["ratios"] = _ratios(median, args.workers)
-            if args.max_iter > SHORT_FIT:
-                median = {name: _timing.median(s) for name, s in marginal.items()}
-                row["median_marginal_s_per_iter"] = median
-                row["samples_marginal_s_per_iter"] = marginal
-                row["marginal_ratios"] = _ratios(median, args.workers)
+            row = {"n": n, "k": k}
+            for prefix, i in timings.items():
+                samples = {name: [r[i] for r in rs] for name, rs in runs.items()}
+                median = {name: _timing.median(s) for name, s in samples.items()}
+                row[f"median_{prefix}s_per_iter"] = median
+                row[f"samples_{prefix}s_per_iter"] = samples
+                row[f"{prefix}ratios"] = _ratios(median, args.workers)
             rows.append(row)
             log(f"# n={n} k={k} done at {time.perf_counter() - t0:.1f} s")
         del local, data
     environment = _environment(args, clients)
     dc.close_clients()
-    options = {
-        key: getattr(args, key)
-        for key in ("n", "k", "workers", "max_iter", "repeats", "threads", "quick")
-    }
+    options = {key: getattr(args, key) for key in (*FULL, "threads", "quick")}
     options.update(d=dc.GRID["d"], dtype=dc.GRID["dtype"])
     record = {"options": options, "environment": environment, "rows": rows}
     return record | {"total_s": time.perf_counter() - t0}
 
 
 def _table_lines(rows, medians, ratios, unit):
-    names = list(rows[0][medians])
-    ratio_names = list(rows[0][ratios])
+    names, ratio_names = list(rows[0][medians]), list(rows[0][ratios])
     head = ["n", "k", *(f"{m} ({unit})" for m in names), *ratio_names]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
@@ -313,19 +270,19 @@ def table(record):
             rows, "median_marginal_s_per_iter", "marginal_ratios", "marginal ms/iter"
         )
     opts, env = record["options"], record["environment"]
-    blas = [
+    blas = ", ".join(
         f"{b['internal_api']} {b['version']} {b['architecture']}" for b in env["blas"]
-    ]
-    workers = [
+    )
+    workers = ", ".join(
         f"{w['n_workers']} x {w['threads_per_worker']} threads"
         for w in env["workers"].values()
-    ]
+    )
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     lines += [
         "",
         f"d={opts['d']}, {opts['dtype']}, max_iter={opts['max_iter']}, tol=0, "
         f"median of {opts['repeats']}; single machine: {opts['threads']} threads; "
-        f"workers: {', '.join(workers)}; BLAS: {', '.join(blas) or 'none loaded'}; "
+        f"workers: {workers}; BLAS: {blas or 'none loaded'}; "
         f"{versions}; total {record['total_s']:.0f} s.",
     ]
     return "\n".join(lines)
