@@ -1,25 +1,23 @@
 """Run the asv suite over main's commits and draw the nbkm/sklearn timing history.
 
-The stored asv results live in ``--results`` (default ``runs/asv``, git-ignored,
-started as a copy of the committed ``results/asv``). With ``--run``, for each
-commit of the branch since the library landed (or the last ``--commits N``)
-that has no result there yet, the command exports that commit's ``nbkm/`` with
-``git archive`` into a temporary directory (the working tree is never touched),
-runs the *current* suite of ``benchmarks/`` against it in the current
-environment (``asv run --python=same --set-commit-hash <commit>``, with
-``ASV_PYTHONPATH`` pointing at the export), and stores asv's result file under a
-checkout-independent environment name (:func:`stable_env_name`).
+Stored asv results live in ``--results`` (default ``runs/asv``, git-ignored,
+started as a copy of the committed ``results/asv``). ``--run`` benchmarks each
+commit of the branch since the library landed (or the last ``--commits N``) that
+has no result there yet: its ``nbkm/`` is exported with ``git archive`` (the
+working tree is never touched) and the *current* ``benchmarks/`` suite runs
+against it in this environment (``asv run --python=same --set-commit-hash``),
+stored under a checkout-independent environment name.
 
-Then it reads every stored result through asv's own API (``asv.results``) and
-writes the result set ``history``: ``history.png`` (one panel per key benchmark,
-nbkm and sklearn on each) and ``history.json`` (the plotted series, the
-nbkm/sklearn ratio of every benchmark at the newest commit, and each run's
-duration and machine load). Results recorded with older benchmark code (another
-asv ``version``) are left out; ``--force`` reruns. A commit takes a full suite
-run, about 5 minutes on a quiet 2-core machine; run it on a quiet machine, since
-with 2 threads any other process stalls every parallel region (more than
-``BUSY_CPUS`` CPUs busy before a run prints a warning). To make the runs part of
-the committed reference: ``python -m experiments reference --asv runs/asv``.
+Then every stored result is read through asv's API into the set ``history``:
+``history.png`` (a panel per key benchmark, nbkm and sklearn on each) and
+``history.json`` (the plotted series, the nbkm/sklearn ratio of every benchmark
+at the newest commit, each run's duration and machine load). Results of older
+benchmark code (another asv ``version``) are left out; ``--force`` reruns. A
+commit takes a full suite run, about 5 minutes on a quiet 2-core machine; run it
+on a quiet one, since with 2 threads any other process stalls every parallel
+region (more than ``BUSY_CPUS`` CPUs busy before a run prints a warning).
+To make the runs part of the committed reference:
+``python -m experiments reference --asv runs/asv``.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ import ast
 import io
 import itertools
 import json
-import math
 import os
 import platform
 import shutil
@@ -54,24 +51,26 @@ PUBLISH_OWNER = "asv publish"
 BUSY_CPUS = 0.25
 FIRST_PARENT = ("log", "--first-parent", "--reverse")
 
-
+F64 = {"dtype": "float64"}
+K100 = {"k": 100, **F64}
 #: The key benchmarks drawn, found in asv's ``benchmarks.json`` by
 #: ``Class.method``: title, and the parameters selected (the others are reduced by
 #: a geometric mean). Name, unit and scale come from asv (:func:`key_benchmarks`).
 KEYS = [
     ("LloydIteration.time_fit", "Lloyd: geometric mean over the grid", {}),
     ("ElkanIteration.time_fit", "Elkan: geometric mean over the grid", {}),
-    ("LloydIterationLarge.time_fit", "Lloyd: 1e6 x 64, k=10, float64",
-     {"dtype": "float64"}),
+    ("LloydIterationLarge.time_fit", "Lloyd: 1e6 x 64, k=10, float64", F64),
     ("DigitsFit.time_fit", "Digits fit, n_init=10", {}),
-    ("KMeansPlusPlus.time_kmeans_plusplus", "k-means++: 1e5 x 16, k=100, float64",
-     {"k": 100, "dtype": "float64"}),
-    ("Predict.time_predict", "predict: 1e5 x 64, k=100, float64",
-     {"k": 100, "dtype": "float64"}),
+    (
+        "KMeansPlusPlus.time_kmeans_plusplus",
+        "k-means++: 1e5 x 16, k=100, float64",
+        K100,
+    ),
+    ("Predict.time_predict", "predict: 1e5 x 64, k=100, float64", K100),
     ("PeakMemoryFit.peakmem_fit", "Peak memory: fit 1e6 x 16, k=100", {}),
     ("Compile.track_compile_cold", "Cold start: empty Numba cache", {}),
     ("Compile.track_first_fit_warm", "First fit, fresh process, warm cache", {}),
-]  # fmt: skip
+]
 
 
 def _unit(name: str, meta: dict) -> tuple[str, float]:
@@ -88,8 +87,8 @@ def _unit(name: str, meta: dict) -> tuple[str, float]:
 def key_benchmarks(benchmarks: dict) -> list[dict]:
     """Resolve :data:`KEYS` in asv's benchmark list; those it lacks are left out.
 
-    Each key: ``title``, ``name`` (asv's ``module.Class.method``), ``select``,
-    ``scale`` and ``unit``.
+    Each: ``title``, ``name`` (asv's, ``module.Class.method``), ``select``, ``scale``
+    and ``unit``.
     """
     keys = []
     for pattern, title, select in KEYS:
@@ -101,24 +100,18 @@ def key_benchmarks(benchmarks: dict) -> list[dict]:
     return keys
 
 
-# ------------------------------------------------------------------- commits
-
-
 def list_commits(branch: str = "main", repo: Path = _io.REPO_ROOT) -> list[dict]:
     """Return the first-parent commits of ``branch`` since ``nbkm/__init__.py`` landed.
 
-    Oldest first, each with ``commit`` (full hash), ``short`` (8 characters),
-    ``date`` and ``subject``.
+    Oldest first: ``commit``, ``short`` (8 characters), ``date``, ``subject``.
     """
     log = _io.git(*FIRST_PARENT, "--format=%H%x09%cI%x09%s", branch, repo=repo)
     if log is None:
         raise _cli.UsageError(f"history: git cannot list branch {branch!r}")
-    commits = []
-    for line in log.splitlines():
-        commit, date, subject = line.split("\t", 2)
-        commits.append(
-            dict(commit=commit, short=commit[:8], date=date, subject=subject)
-        )
+    commits = [
+        dict(commit=commit, short=commit[:8], date=date, subject=subject)
+        for commit, date, subject in (line.split("\t", 2) for line in log.splitlines())
+    ]
     added = ("--diff-filter=A", "--format=%H", branch, "--", "nbkm/__init__.py")
     landed = (_io.git(*FIRST_PARENT, *added, repo=repo) or "").split()[:1]
     hashes = [c["commit"] for c in commits]
@@ -129,113 +122,83 @@ def list_commits(branch: str = "main", repo: Path = _io.REPO_ROOT) -> list[dict]
 
 def export_package(commit: str, dest: Path, repo: Path = _io.REPO_ROOT) -> Path:
     """Write the ``nbkm/`` package of ``commit`` under ``dest`` (``git archive``)."""
-    tar = subprocess.run(
-        ["git", "archive", "--format=tar", commit, "nbkm"],
-        cwd=repo,
-        capture_output=True,
-        check=True,
-    ).stdout
+    cmd = ["git", "archive", "--format=tar", commit, "nbkm"]
+    tar = subprocess.run(cmd, cwd=repo, capture_output=True, check=True).stdout
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
         archive.extractall(dest, filter="data")
     return dest
 
 
-# ----------------------------------------------------------------------- asv
-
-
 def stable_env_name() -> str:
     """Asv environment name of the results, independent of the checkout path.
 
-    ``asv run --python=same`` names the environment after the interpreter's
-    absolute path; the stored results are renamed to ``existing-py<X.Y>``.
+    (``asv run --python=same`` names it after the interpreter's absolute path.)
     """
     return f"existing-py{sys.version_info.major}.{sys.version_info.minor}"
-
-
-def _nan_to_null(value):
-    """``value`` with every float NaN, at any depth, replaced by ``None``."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, list):
-        return [_nan_to_null(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _nan_to_null(v) for k, v in value.items()}
-    return value
 
 
 def normalise_result(doc: dict, env_name: str) -> dict:
     """Return asv result document ``doc`` with its environment named ``env_name``.
 
-    asv writes NaN where a parameter combination has no statistics (a ``track_``
-    benchmark's spread, say); the stored copy says ``null`` there, which asv
-    reads the same way and strict JSON allows.
+    asv's NaN (no statistics, as a ``track_`` benchmark's spread) becomes ``null``,
+    which asv reads the same way and strict JSON allows.
     """
     python = env_name.removeprefix("existing-py")
-    doc = _nan_to_null(doc)
+    text = json.dumps(doc)
+    doc = json.loads(text, parse_constant=lambda c: None if c == "NaN" else float(c))
     params = dict(doc["params"], python=python)
     return dict(doc, env_name=env_name, python=python, params=params)
 
 
-def _asv_config(tmp: Path, results: Path, html: Path | None = None) -> Path:
-    """Write a throw-away asv.conf.json next to a copy of the suite."""
+def _asv(tmp: Path, results: Path, html: Path | None = None) -> list[str]:
+    """Return the asv command of a throw-away config beside a copy of the suite."""
     suite = tmp / "suite" / "benchmarks"
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(_io.REPO_ROOT / "benchmarks", suite, ignore=ignore)
-    conf = {
-        "version": 1,
-        "project": "nbkm",
-        "repo": str(_io.REPO_ROOT),
-        "branches": ["main"],
-        "dvcs": "git",
-        "environment_type": "virtualenv",
-        "benchmark_dir": str(suite),
-        "env_dir": str(tmp / "env"),
-        "results_dir": str(results.resolve()),
-        "html_dir": str((html or tmp / "html").resolve()),
-        "launch_method": "forkserver",
-    }
+    conf = {"version": 1, "project": "nbkm", "repo": str(_io.REPO_ROOT)}
+    conf |= {"branches": ["main"], "dvcs": "git", "environment_type": "virtualenv"}
+    conf |= {"benchmark_dir": str(suite), "env_dir": str(tmp / "env")}
+    conf |= {"results_dir": str(results.resolve())}
+    conf |= {"html_dir": str((html or tmp / "html").resolve())}
+    conf["launch_method"] = "forkserver"
     path = tmp / "asv.conf.json"
     path.write_text(json.dumps(conf, indent=2), encoding="utf-8")
-    return path
+    return [sys.executable, "-m", "asv", "--config", str(path)]
 
 
 def publish(results: Path, html: Path) -> Path:
     """Build asv's web pages of the stored results (``asv publish``) into ``html``."""
     with tempfile.TemporaryDirectory(prefix="nbkm-publish-") as name:
-        conf = _asv_config(Path(name), results, html)
-        cmd = [sys.executable, "-m", "asv", "--config", str(conf), "publish"]
-        subprocess.run(cmd, check=True, cwd=name)
+        asv = _asv(Path(name), results, html)
+        subprocess.run([*asv, "publish"], check=True, cwd=name)
     return html
 
 
 def run_commit(commit: str, machine: str, results: Path, bench=None, quiet=False):
-    """Run the suite against one commit; store asv's result under ``results``.
+    """Run the suite against one commit; return the result files stored in ``results``.
 
-    Returns the result files written (named after :func:`stable_env_name`);
-    raises ``RuntimeError`` when asv fails for another reason than failing
-    benchmarks.
+    Raises ``RuntimeError`` when asv fails for another reason than failing benchmarks.
     """
     with tempfile.TemporaryDirectory(prefix="nbkm-history-") as name:
         tmp = Path(name)
         dropped = ("NBKM_BENCH_SMOKE", "NUMBA_CACHE_DIR", "PYTHONPATH")
         env = {k: v for k, v in os.environ.items() if k not in dropped}
         env["ASV_PYTHONPATH"] = str(export_package(commit, tmp / "src"))
-        conf = _asv_config(tmp, tmp / "results")
-        asv = [sys.executable, "-m", "asv", "--config", str(conf)]
+        asv = _asv(tmp, tmp / "results")
+        shown = {"env": env, "cwd": tmp}
         log = tmp / "asv.log"
         with open(log, "w", encoding="utf-8") as fh:
-            sink = {"stdout": fh, "stderr": subprocess.STDOUT, "env": env, "cwd": tmp}
+            sink = dict(shown, stdout=fh, stderr=subprocess.STDOUT)
             machine_cmd = [*asv, "machine", "--yes", "--machine", machine]
             subprocess.run(machine_cmd, check=True, **sink)
             cmd = [*asv, "run", "--python=same", "--show-stderr", "--machine", machine]
             cmd += ["--set-commit-hash", commit]
             cmd += [arg for regex in bench or [] for arg in ("--bench", regex)]
-            shown = {"env": env, "cwd": tmp} if not quiet else sink
-            rc = subprocess.run(cmd, **shown)
-        if rc.returncode not in (0, 2):  # 2: some benchmarks failed (null results)
+            rc = subprocess.run(cmd, **(sink if quiet else shown)).returncode
+        if rc not in (0, 2):  # 2: some benchmarks failed (null results)
             tail = log.read_text()[-3000:]
-            raise RuntimeError(f"asv run failed ({rc.returncode}) for {commit}\n{tail}")
+            raise RuntimeError(f"asv run failed ({rc}) for {commit}\n{tail}")
         return _store(tmp / "results", results, machine, commit)
 
 
@@ -254,34 +217,24 @@ def _store(source: Path, results: Path, machine: str, commit: str) -> list[Path]
     return stored
 
 
-# ---------------------------------------------------------------------- read
-
-
 def load_points(results: Path, machine: str) -> tuple[list[dict], dict]:
     """Read every stored result of ``machine`` through ``asv.results``.
 
-    Returns
-    -------
-    rows : list of dict
-        One per value: ``commit``, ``benchmark``, ``params`` (dict), ``value``
-        (None for a failure); the newest per commit, benchmark and parameters.
-    info : dict
-        ``stale`` (results of another benchmark ``version``, left out),
-        ``machine`` (asv's description) and ``benchmarks`` (``benchmarks.json``).
+    Returns ``rows``, one per value (the newest per commit, benchmark and
+    parameters): ``commit``, ``benchmark``, ``params`` (dict), ``value`` (None for
+    a failure); and ``info``: ``stale`` (results of another benchmark ``version``,
+    left out), ``machine`` (asv's description), ``benchmarks`` (``benchmarks.json``).
     """
     from asv import results as asv_results
     from asv import util
 
-    info = {"stale": 0, "machine": None, "benchmarks": {}}
-    if not (results / machine / "machine.json").exists():
-        return [], info
-    info["machine"] = _io.read_json(results / machine / "machine.json")
-    bench_file = results / "benchmarks.json"
-    benchmarks = {}
-    if bench_file.exists():
-        benchmarks = util.load_json(bench_file, api_version=2)
+    described = results / machine / "machine.json"
+    if not described.exists():
+        return [], {"stale": 0, "machine": None, "benchmarks": {}}
+    bench = results / "benchmarks.json"
+    benchmarks = util.load_json(bench, api_version=2) if bench.exists() else {}
     benchmarks.pop("version", None)
-    info["benchmarks"] = benchmarks
+    info = {"stale": 0, "machine": _io.read_json(described), "benchmarks": benchmarks}
     latest = {}
     for res in asv_results.iter_results_for_machine(str(results), machine):
         current = res.get_result_keys(benchmarks)
@@ -313,17 +266,12 @@ def _by_commit(rows, name, select):
     """Return ``{commit: {other params: {impl: value}}}`` of one benchmark."""
     table = {}
     for row in rows:
-        params = dict(row["params"])
+        params, value = dict(row["params"]), row["value"]
         impl = params.pop("impl", None)
-        if (
-            row["benchmark"] != name
-            or impl not in IMPLS
-            or not row["value"]
-            or any(params.get(k) != v for k, v in select.items())
-        ):
-            continue
-        combos = table.setdefault(row["commit"], {})
-        combos.setdefault(json.dumps(params, sort_keys=True), {})[impl] = row["value"]
+        selected = all(params.get(k) == v for k, v in select.items())
+        if row["benchmark"] == name and impl in IMPLS and value and selected:
+            combos = table.setdefault(row["commit"], {})
+            combos.setdefault(json.dumps(params, sort_keys=True), {})[impl] = value
     return table
 
 
@@ -332,16 +280,14 @@ def key_series(rows: list[dict], order: list[str], keys: list[dict]) -> list[dic
 
     The geometric mean runs over the parameter combinations both implementations
     have (so the two stay comparable); where one side failed, the other is shown
-    alone. Each point: ``title``, ``unit``, ``commit``, ``position``, ``impl``,
-    ``value`` and ``combinations``.
+    alone. ``order``: the commits plotted, oldest first.
     """
     from scipy.stats import gmean
 
     position = {c: i for i, c in enumerate(order)}
     series = []
     for key in keys:
-        table = _by_commit(rows, key["name"], key["select"])
-        for commit, combos in table.items():
+        for commit, combos in _by_commit(rows, key["name"], key["select"]).items():
             if commit not in position:
                 continue
             both = [c for c in combos.values() if len(c) == len(IMPLS)]
@@ -351,9 +297,8 @@ def key_series(rows: list[dict], order: list[str], keys: list[dict]) -> list[dic
                     point = {"title": key["title"], "unit": key["unit"]}
                     point |= {"commit": commit, "position": position[commit]}
                     point |= {"impl": impl, "combinations": len(values)}
-                    series.append(
-                        point | {"value": float(gmean(values)) * key["scale"]}
-                    )
+                    point["value"] = float(gmean(values)) * key["scale"]
+                    series.append(point)
     return series
 
 
@@ -367,23 +312,15 @@ def ratios(rows: list[dict], commit: str) -> dict:
 
     out = {}
     for name in sorted({row["benchmark"] for row in rows}):
-        combos = _by_commit(rows, name, {}).get(commit, {})
-        pairs = {
-            " ".join(f"{k}={v}" for k, v in json.loads(label).items()) or "-": v["nbkm"]
-            / v["sklearn"]
-            for label, v in combos.items()
-            if len(v) == 2
-        }
+        pairs = {}
+        for params, v in _by_commit(rows, name, {}).get(commit, {}).items():
+            if len(v) == 2:
+                label = " ".join(f"{k}={x}" for k, x in json.loads(params).items())
+                pairs[label or "-"] = v["nbkm"] / v["sklearn"]
         if pairs:
-            out[name] = {
-                "geomean": float(gmean(list(pairs.values()))),
-                "max": max(pairs.values()),
-                "combinations": pairs,
-            }
+            r = list(pairs.values())
+            out[name] = dict(geomean=float(gmean(r)), max=max(r), combinations=pairs)
     return out
-
-
-# ---------------------------------------------------------------------- plot
 
 
 def plot_history(series: list[dict], commits: list[dict], path: Path) -> str:
@@ -392,29 +329,27 @@ def plot_history(series: list[dict], commits: list[dict], path: Path) -> str:
 
     from experiments._plots import plt, save_figure, sns, sparse_ticks
 
-    titles = list(dict.fromkeys(s["title"] for s in series))
     frame = pd.DataFrame(series, columns=["title", "position", "value", "impl"])
     if frame.empty:  # seaborn cannot facet nothing
         fig, ax = plt.subplots(figsize=(6, 2))
         ax.text(0.5, 0.5, "no results of the key benchmarks", ha="center")
         ax.set_axis_off()
         return save_figure(fig, path)
+    units = {s["title"]: s["unit"] for s in series}
     lines = {"hue": "impl", "style": "impl", "hue_order": list(IMPLS)}
     lines |= {"kind": "line", "markers": True, "dashes": False, "palette": "colorblind"}
-    facets = {"col": "title", "col_order": titles, "col_wrap": 3, "height": 3.4}
+    facets = {"col": "title", "col_order": list(units), "col_wrap": 3, "height": 3.4}
     facets |= {"aspect": 1.5, "facet_kws": {"sharey": False, "sharex": True}}
     grid = sns.relplot(data=frame, x="position", y="value", **lines, **facets)
-    units = {s["title"]: s["unit"] for s in series}
     labels = [c["short"][:7] for c in commits]
     for title, ax in grid.axes_dict.items():
         part = frame[frame["title"] == title]
         newest = part[part["position"] == part["position"].max()]
-        value = dict(zip(newest["impl"], newest["value"], strict=True))
-        if len(value) == 2:
-            title += f"\nnewest: nbkm/sklearn = {value['nbkm'] / value['sklearn']:.2f}"
+        v = dict(zip(newest["impl"], newest["value"], strict=True))
+        ax.set(ylabel=units[title], xlabel="commit (oldest to newest)", ylim=(0, None))
+        if len(v) == 2:
+            title += f"\nnewest: nbkm/sklearn = {v['nbkm'] / v['sklearn']:.2f}"
         ax.set_title(title, fontsize=10)
-        ax.set(ylabel=units[title.split("\n")[0]], xlabel="commit (oldest to newest)")
-        ax.set_ylim(bottom=0)
         sparse_ticks(ax, labels)
     grid.figure.suptitle(
         "nbkm vs scikit-learn across commits (asv, same machine, same threads)", y=1.02
@@ -423,11 +358,10 @@ def plot_history(series: list[dict], commits: list[dict], path: Path) -> str:
     return save_figure(grid.figure, path)
 
 
-# ---------------------------------------------------------------------- main
-
-
 def _prepare(args: SimpleNamespace) -> tuple[list[dict], list[dict]]:
     """Select the commits (all, ``--commits N``, ``--commit REV``) and those to run."""
+    from asv.results import iter_results_for_machine
+
     commits = list_commits(args.branch)
     if args.commits is not None:
         commits = commits[-args.commits :]
@@ -442,14 +376,10 @@ def _prepare(args: SimpleNamespace) -> tuple[list[dict], list[dict]]:
             )
     if not args.results.exists() and args.results == ASV_RUNS:
         shutil.copytree(ASV_REFERENCE, args.results)  # start from the reference
-    from asv.results import iter_results_for_machine
-
     stored = set()
     if (args.results / args.machine / "machine.json").exists():
-        stored = {
-            r.commit_hash
-            for r in iter_results_for_machine(str(args.results), args.machine)
-        }
+        found = iter_results_for_machine(str(args.results), args.machine)
+        stored = {r.commit_hash for r in found}
     return commits, [c for c in commits if args.force or c["commit"] not in stored]
 
 
@@ -460,22 +390,19 @@ def _run_all(args: SimpleNamespace, todo: list[dict]) -> tuple[dict, list[str]]:
         _cli.say(f"[{i}/{len(todo)}] {c['short']} {c['subject']}")
         probe = _timing.load_probe(seconds=2.0)
         if (probe["busy_cpus"] or 0.0) > BUSY_CPUS:
-            print(
-                f"history: warning: other processes keep {probe['busy_cpus']} CPUs "
-                f"busy; with {N_THREADS} threads per benchmark these timings will "
-                "be noisy",
-                file=sys.stderr,
-            )
+            warning = f"other processes keep {probe['busy_cpus']} CPUs busy; with "
+            warning += f"{N_THREADS} threads per benchmark these timings will be noisy"
+            print(f"history: warning: {warning}", file=sys.stderr)
         run = {"started_utc": _io.utc_now(), "loadavg_before": probe["loadavg"]}
         run |= {"busy_cpus_before": probe["busy_cpus"], "machine": args.machine}
-        run["bench"] = args.bench
+        run |= {"bench": args.bench, "ok": True}
         start = time.perf_counter()
         try:
             run_commit(c["commit"], args.machine, args.results, args.bench, args.quiet)
         except (RuntimeError, subprocess.CalledProcessError) as exc:
             print(f"history: {c['short']}: {exc}", file=sys.stderr)
             failed.append(c["short"])
-        run["ok"] = c["short"] not in failed
+            run["ok"] = False
         run["seconds"] = round(time.perf_counter() - start, 1)
         run["loadavg_after"] = _timing.load_probe()["loadavg"]
         log[c["commit"]] = run
@@ -491,12 +418,10 @@ def _previous_runs(out: Path) -> dict:
 
 
 def run(args: SimpleNamespace, out: Path, replaced: Path) -> tuple[dict, dict]:
-    """Benchmark the missing commits (with ``--run``), then draw the history.
+    """Benchmark the missing commits (with ``--run``), then draw the history in ``out``.
 
-    The log of earlier runs comes from ``replaced``, the set this one replaces
-    (else the committed one); the figure is drawn into ``out``. ``results``: the
-    commits plotted, missing and failed, the key benchmarks' series, the ratios
-    at the newest commit and ``runs`` (each commit's run: duration, machine load).
+    The log of earlier runs (``runs``: each commit's duration and machine load)
+    comes from ``replaced``, the set this one replaces, else the committed one.
     """
     commits, todo = _prepare(args)
     runs, failed = _previous_runs(replaced), []
@@ -590,28 +515,22 @@ def add_arguments(p) -> None:
 def job(*, list_only: bool, **options) -> _io.Job:
     """Return the run of history with these options (see :func:`add_arguments`).
 
-    ``--list`` prints the commits and exits here. A ``--publish`` folder is
-    checked here, before any work: it may only be missing, empty, or pages
-    published here before.
+    ``--list`` prints the commits and exits here. A ``--publish`` folder is checked
+    before any work: it may only be missing, empty, or pages published here before.
     """
     args = SimpleNamespace(**options)
     if list_only:
         commits, todo = _prepare(args)
-        missing = {c["commit"] for c in todo}
         for c in commits:
-            mark = "missing" if c["commit"] in missing else "stored"
+            mark = "missing" if c in todo else "stored"
             _cli.say(f"{c['short']}  {mark:<7}  {c['date'][:10]}  {c['subject']}")
         raise SystemExit(0)
     if args.publish is not None:
         _cli.check_set_dir(args.publish, PUBLISH_OWNER, "--publish")
-    params = {
-        "branch": args.branch,
-        "machine": args.machine,
-        "run": args.benchmark,
-        "results": _cli.shown(args.results),
-        "bench": args.bench,
-        "max_iter": MAX_ITER,
-    }
+    params = dict(branch=args.branch, machine=args.machine, run=args.benchmark)
+    params |= dict(
+        results=_cli.shown(args.results), bench=args.bench, max_iter=MAX_ITER
+    )
     return _io.Job(
         experiment="history",
         set_name="history",
@@ -619,13 +538,8 @@ def job(*, list_only: bool, **options) -> _io.Job:
         run=lambda folder, replaced: run(args, folder, replaced),
         validate=validate,
         summary=section,
-        exit_code=exit_code,
+        exit_code=lambda results: 1 if results["failed_commits"] else 0,
     )
-
-
-def exit_code(results: dict) -> int:
-    """Return 1 when a commit could not be benchmarked."""
-    return 1 if results["failed_commits"] else 0
 
 
 def validate(record: dict, where: str) -> dict:
