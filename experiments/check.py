@@ -1,29 +1,26 @@
 """Rerun digits with the reference's settings and compare with the reference.
 
-For every digits record of the committed reference (``results/digits/`` and
-``results/digits_tsne/``, or ``--reference DIR``), the digits experiment is
-rerun with the parameters stored in the record (one timing repeat, nothing
-written) and compared with it. The check first says which commit and which nbkm
-source made the reference, and whether the nbkm that runs now is the same:
+Every digits record of the committed reference (``results/digits/`` and
+``results/digits_tsne/``, or ``--reference DIR``) is validated before the first
+rerun, then rerun with the parameters it stores (one timing repeat, nothing
+written) and compared with it, after a line naming the commit and nbkm source that
+made it and whether the nbkm that runs now is the same. Timings are never compared.
 
-* Same library versions and the same nbkm source: **exact**. For every
-  estimator (KMeans, MiniBatchKMeans), n_init setting, implementation and seed,
-  labels, ``n_iter`` (and MiniBatchKMeans's ``n_steps``) and the scores must be
-  equal, inertia equal to a relative 1e-6, and the agreement counts equal.
+* Same library versions and nbkm source: **exact**. For every estimator (KMeans,
+  MiniBatchKMeans), n_init setting, implementation and seed, labels, ``n_iter``
+  (and MiniBatchKMeans's ``n_steps``) and the scores must be equal, inertia equal
+  to a relative 1e-6, and the agreement counts equal.
 * Other versions or nbkm source: labels may differ at exact distance ties (see
-  ``experiments/_agreement.py``); the differences are listed and the check
-  passes when each mean accuracy is within ``--atol`` of the reference.
-  ``--strict`` demands the exact comparison anyway.
+  ``experiments/_agreement.py``); the differences are listed and the check passes
+  when each mean accuracy is within ``--atol`` of the reference. ``--strict``
+  demands the exact comparison anyway.
 * The raw digits run with ``n_init=10`` on all samples must also have a mean
   accuracy in the tutorial's band [0.78, 0.81] (KMeans).
 * A reference made before digits ran MiniBatchKMeans (no ``minibatch`` in its
-  results) is compared on KMeans as above, and the check fails with a line that
-  says so and how to regenerate the reference.
+  results) is compared on KMeans, then fails with a line saying how to regenerate it.
 
-Timings are never compared. Every reference record is validated before the
-first rerun (a damaged one, say with fewer seeds than its parameters list, is a
-malformed record). Exit status 0 when everything passes, 1 on a mismatch or a
-malformed record, 2 when there is no reference to check.
+Exit status 0 when everything passes, 1 on a mismatch or a malformed record (say
+one with fewer seeds than its parameters list), 2 when there is no reference.
 """
 
 from __future__ import annotations
@@ -55,7 +52,7 @@ def differences(reference: dict, fresh: dict) -> dict:
 
 
 def missing_parts(reference: dict) -> list[str]:
-    """Say which estimators a digits ``results`` body lacks (an older reference)."""
+    """Name the estimators an older digits ``results`` body lacks (not compared)."""
     return [
         f"the reference has no {name.strip()} results (made before digits ran it); "
         f"regenerate it: {REGENERATE}"
@@ -65,10 +62,7 @@ def missing_parts(reference: dict) -> list[str]:
 
 
 def compare_exact(reference: dict, fresh: dict) -> list[str]:
-    """List every exact mismatch between two digits ``results`` bodies.
-
-    Estimators the reference lacks are not compared (see :func:`missing_parts`).
-    """
+    """List every exact mismatch between two digits ``results`` bodies."""
     problems = []
     for part, (name, extra) in PARTS.items():
         if part in reference:
@@ -115,21 +109,15 @@ def _agreement_counts(agreement: dict | None) -> dict | None:
 
 
 def compare_tolerant(reference: dict, fresh: dict, atol: float) -> list[str]:
-    """List the mean accuracies that moved by more than ``atol``.
-
-    Estimators the reference lacks are not compared (see :func:`missing_parts`).
-    """
+    """List the mean accuracies that moved by more than ``atol``."""
     problems = []
     for part, (name, _) in PARTS.items():
-        for key, run in reference.get(part, {}).items():
-            for impl in IMPLS:
-                old = run[impl]["metrics"]["accuracy"]["mean"]
-                new = fresh.get(part, {}).get(key, {}).get(impl, {})
-                new = new.get("metrics", {}).get("accuracy", {}).get("mean")
-                if new is None or abs(old - new) > atol:
-                    problems.append(
-                        f"{name}{key} {impl}: mean accuracy {new} vs {old:.4f}"
-                    )
+        for key, impl in itertools.product(reference.get(part, {}), IMPLS):
+            old = reference[part][key][impl]["metrics"]["accuracy"]["mean"]
+            new = fresh.get(part, {}).get(key, {}).get(impl, {})
+            new = new.get("metrics", {}).get("accuracy", {}).get("mean")
+            if new is None or abs(old - new) > atol:
+                problems.append(f"{name}{key} {impl}: mean accuracy {new} vs {old:.4f}")
     return problems
 
 
@@ -147,11 +135,6 @@ def tutorial_band(params: dict, fresh: dict) -> list[str]:
     ]
 
 
-def read_reference(path: Path) -> dict:
-    """Read a reference digits record, validated (see ``digits.validate``)."""
-    return digits.validate(_io.read_record(path), str(path))
-
-
 def check_record(
     path: Path, reference: dict, strict: bool, atol: float, quiet: bool
 ) -> bool:
@@ -164,14 +147,11 @@ def check_record(
         f"with nbkm source {reference['nbkm_source_sha256']}"
     )
     results, _ = digits.run(params, None, quiet)
-    fresh = {"environment": _timing.environment()}
-    fresh["nbkm_source_sha256"] = _io.nbkm_source_hash()
+    source = _io.nbkm_source_hash()
+    fresh = {"environment": _timing.environment(), "nbkm_source_sha256": source}
     diffs = differences(reference, fresh)
-    same = "nbkm_source_sha256" not in diffs
-    _cli.say(
-        f"  nbkm source now: {fresh['nbkm_source_sha256']}"
-        f" ({'same' if same else 'differs'})"
-    )
+    same = "same" if "nbkm_source_sha256" not in diffs else "differs"
+    _cli.say(f"  nbkm source now: {source} ({same})")
     problems = compare_exact(reference["results"], results)
     if strict or not diffs:
         mode, failures = "exact", problems
@@ -194,8 +174,9 @@ def command(*, reference: Path, strict: bool, atol: float, quiet: bool) -> int:
     files = [p for d in dirs for p in _io.listed_files(d, "digits*.json")]
     if not files:
         raise _cli.UsageError(f"check: no digits record under {reference}")
-    references = [read_reference(f) for f in files]  # all of them, before any run
-    pairs = zip(files, references, strict=True)
+    # every record is validated before the first rerun
+    records = [digits.validate(_io.read_record(f), str(f)) for f in files]
+    pairs = zip(files, records, strict=True)
     ok = [check_record(f, ref, strict, atol, quiet) for f, ref in pairs]
     _cli.say(f"check: {'passed' if all(ok) else 'FAILED'} ({sum(ok)}/{len(ok)})")
     return 0 if all(ok) else 1

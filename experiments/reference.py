@@ -1,28 +1,25 @@
 """Regenerate the committed reference, results/, as a whole.
 
-The one command that changes ``results/``: it runs every experiment of the
-reference (:data:`RUNS`) into a staging directory beside ``results/``, writes
-their README there, and only when all of them succeeded moves each result set
-and the README into ``results/``. An interrupt or a failure leaves ``results/``
-as it was. The asv results under ``results/asv/`` are the reference machine's
-raw timings: ``--asv DIR`` adds the stored results of DIR (for example
-``runs/asv`` after ``python -m experiments history --run``) to a staged copy of
-them, which the history figure is drawn from and which is swapped in with the
-other sets. Each set it replaces must be a result set of the same experiment
-(its hidden marker file says so, see ``experiments/_io.py``), empty or missing.
-``--only NAME`` regenerates one set (and the README). The compare set is the
-whole-fit grid at n = 1e5 (both d, every k, dtype and data kind, every nbkm
-algorithm and peer, cells estimated above 40 s skipped): about 16 minutes on 2
-quiet cores. The compare_large set is nbkm's default at n = 1e6 (d = 16 and 64,
-k = 10 and 1000, both dtypes, separated and overlapping data, cells estimated
-above 120 s skipped) against the same peers: about 20 minutes. The full
-whole-fit grid (to n = 1e6) is ``python -m experiments compare --memory``,
-many hours on 2 cores (``--estimate`` prints the plan). The compare_documents
-set is the sparse kind, CSR topic documents at n = 1e5 (5,000 and 50,000 words,
-k = 10, 50 and 200, cells estimated above 400 s skipped) against scikit-learn's
-lloyd and elkan: about 5 minutes. The compare_minibatch
-set is the MiniBatchKMeans grid at n = 1e6 (``compare --minibatch``): about 16
-minutes.
+The one command that changes ``results/``: it runs every set of :data:`RUNS` (or
+``--only`` these) into a staging directory beside it and, only when all succeeded,
+moves each set into ``results/`` and rewrites its README; an interrupt or a failure
+leaves ``results/`` as it was. Each set replaced must be a result set of the same
+experiment (its hidden marker file says so, see ``experiments/_io.py``), empty or
+missing. ``results/asv/`` holds the reference machine's raw asv timings: ``--asv
+DIR`` (say ``runs/asv`` after ``python -m experiments history --run``) adds the
+results of DIR to a staged copy of them, which the history figure is drawn from and
+which is swapped in with the other sets.
+
+Times on 2 quiet cores (cells estimated above the ``--budget`` skipped): compare,
+the whole-fit grid at n = 1e5 (both d, every k, dtype and data kind, every nbkm
+algorithm and peer; budget 40 s), about 16 minutes; compare_large, nbkm's default
+at n = 1e6 (d = 16 and 64, k = 10 and 1000, both dtypes, separated and overlapping
+data; 120 s) against the same peers, about 20 minutes; compare_documents, the
+sparse kind, CSR topic documents at n = 1e5 (5,000 and 50,000 words, k = 10, 50
+and 200; 400 s) against scikit-learn's lloyd and elkan, about 5 minutes;
+compare_minibatch, the MiniBatchKMeans grid at n = 1e6 (``compare --minibatch``),
+about 16 minutes. The full whole-fit grid (to n = 1e6) is ``python -m experiments
+compare --memory``, many hours on 2 cores (``--estimate`` prints the plan).
 """
 
 from __future__ import annotations
@@ -58,54 +55,12 @@ ASV_OWNER = "asv results"
 
 
 def owners(names: list[str], with_asv: bool = False) -> dict:
-    """Return set name -> owner of the sets a reference run replaces.
+    """Return set name -> owner (its experiment) of the sets a run replaces.
 
-    Each set of :data:`RUNS` is owned by the experiment that writes it;
     ``with_asv`` adds the asv results (``--asv``), owned by :data:`ASV_OWNER`.
     """
     found = {name: RUNS[name][0] for name in names}
     return found | ({"asv": ASV_OWNER} if with_asv else {})
-
-
-def regenerate(
-    root: Path, names: list[str], quiet: bool, asv: Path | None, make_job: Callable
-):
-    """Run ``names`` of :data:`RUNS` into a staging folder, then swap into ``root``.
-
-    With ``asv``, the asv results of ``root`` with those of ``asv`` added are
-    staged too; the history is drawn from the staged copy, which is swapped in
-    with the other sets. ``make_job(argv)`` parses an experiment's command line
-    into ``(job, out)`` (``experiments.__main__.parse_job``).
-    """
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-    stored = root / "asv"
-    try:
-        if asv is not None:
-            stored = staging / "asv"
-            if (root / "asv").is_dir():
-                shutil.copytree(root / "asv", stored)
-            shutil.copytree(asv, stored, dirs_exist_ok=True)
-        for name in names:
-            argv = [arg.format(asv=stored) for arg in RUNS[name]]
-            job, _ = make_job(argv + ["--quiet"] * quiet)
-            # the record names where the asv results go, not where they are staged
-            staged = _cli.shown(stored)
-            job.params = {
-                k: _cli.shown(root / "asv") if v == staged else v
-                for k, v in job.params.items()
-            }
-            shown = [arg.format(asv=_cli.shown(root / "asv")) for arg in RUNS[name]]
-            command = shlex.join(["python", "-m", "experiments", *shown])
-            _cli.say(f"reference: {command}")
-            _io.write_set(job, staging / name, command, replaced=root / name)
-        for name, owner in owners(names, asv is not None).items():
-            _io.install(staging / name, root / name, owner)
-    except _io.SetError:
-        raise  # the sets not swapped in yet stay in staging, as the message says
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    staging.rmdir()
 
 
 def command(
@@ -116,14 +71,45 @@ def command(
     quiet: bool,
     make_job: Callable,
 ) -> int:
-    """Regenerate the reference; see the module docstring and :func:`regenerate`."""
+    """Regenerate the reference; see the module docstring.
+
+    Every place is checked before any run. With ``asv``, the asv results of
+    ``root`` with those of ``asv`` added are staged too and the history is drawn
+    from them. ``make_job(argv)`` parses an experiment's command line into
+    ``(job, out)`` (``experiments.__main__.parse_job``).
+    """
     names = only or list(RUNS)
     if asv is not None and not (asv / "benchmarks.json").is_file():
         raise _cli.UsageError(f"reference: --asv {asv} holds no asv results")
     _cli.check_dir_writable(root, f"--root {root}")
-    for name, owner in owners(names, asv is not None).items():
+    sets = owners(names, asv is not None)
+    for name, owner in sets.items():
         _cli.check_set_dir(root / name, owner, "--root")
-    regenerate(root, names, quiet, asv, make_job)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    stored = root / "asv" if asv is None else staging / "asv"
+    # records name where the asv results go, not where they are staged
+    final, staged = _cli.shown(root / "asv"), _cli.shown(stored)
+    try:
+        if asv is not None:
+            if (root / "asv").is_dir():
+                shutil.copytree(root / "asv", stored)
+            shutil.copytree(asv, stored, dirs_exist_ok=True)
+        for name in names:
+            argv = [arg.format(asv=stored) for arg in RUNS[name]]
+            job, _ = make_job(argv + ["--quiet"] * quiet)
+            job.params = {k: final if v == staged else v for k, v in job.params.items()}
+            shown = [arg.format(asv=final) for arg in RUNS[name]]
+            command = shlex.join(["python", "-m", "experiments", *shown])
+            _cli.say(f"reference: {command}")
+            _io.write_set(job, staging / name, command, replaced=root / name)
+        for name, owner in sets.items():
+            _io.install(staging / name, root / name, owner)
+    except BaseException as exc:
+        # after a SetError the sets not swapped in yet stay in staging, as it says
+        if not isinstance(exc, _io.SetError):
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    staging.rmdir()
     report.write(root)
     _cli.say(f"reference: {', '.join(names)} and README.md rewritten in {root}")
     return 0

@@ -27,18 +27,15 @@ record layout is documented in `experiments/_io.py`. This file is written by
 """
 #: The experiments a README shows, in its order: name -> (validate, section).
 EXPERIMENTS = {
-    "digits": (digits.validate, digits.section),
-    "blobs": (blobs.validate, blobs.section),
-    "compare": (compare.validate, compare.section),
-    "history": (history.validate, history.section),
+    m.__name__.rpartition(".")[2]: (m.validate, m.section)
+    for m in (digits, blobs, compare, history)
 }
 
 
 def records(root: Path) -> list[tuple[Path, dict]]:
     """Every ``(set directory, record)`` under ``root``, in :data:`EXPERIMENTS` order.
 
-    Each record is checked as one of its experiment's; a malformed one raises
-    ``RecordError``.
+    A malformed record of a known experiment raises ``RecordError``.
     """
     order = {name: i for i, name in enumerate(EXPERIMENTS)}
     found = []
@@ -54,9 +51,7 @@ def records(root: Path) -> list[tuple[Path, dict]]:
 def record_files(directory: Path) -> list[Path]:
     """Return the record of a set: ``<set>.json``, else ``<experiment>.json``.
 
-    A set that ``reference`` names apart from its experiment's default
-    (``compare_large``, ``compare_documents``) holds the record under the name
-    the experiment gives it (``compare.json``).
+    (``reference`` names some sets apart: ``compare_large/compare.json``.)
     """
     names = dict.fromkeys([directory.name, directory.name.split("_")[0]])
     return [p for name in names for p in _io.listed_files(directory, f"{name}.json")]
@@ -95,26 +90,21 @@ def render(root: Path) -> str:
         return ""
     lines = [HEADER]
     for directory, record in found:
-        if record["experiment"] not in EXPERIMENTS:
-            continue
-        body = section(record, directory)
-        lines += [body[0], "", provenance(record), *body[1:], ""]
-        lines += [
-            f"![{name}]({directory.name}/{file})"
-            for name, file in record["figures"].items()
-            if (directory / file).is_file()
-        ]
-        lines.append("")
+        if record["experiment"] in EXPERIMENTS:
+            first, *rest = section(record, directory)
+            lines += [first, "", provenance(record), *rest, ""]
+            lines += [
+                f"![{name}]({directory.name}/{file})"
+                for name, file in record["figures"].items()
+                if (directory / file).is_file()
+            ]
+            lines.append("")
     names = [directory.name for directory, _ in found]
-    lines += [
-        "## Environment",
-        "",
-        "| | " + " | ".join(names) + " |",
-        "|---|" + "---|" * len(names),
-    ]
+    lines += ["## Environment", "", f"| | {' | '.join(names)} |"]
+    lines.append("|---|" + "---|" * len(names))
     for key in ENV_KEYS:
         values = [str(record["environment"].get(key)) for _, record in found]
-        lines.append(f"| {key} | " + " | ".join(values) + " |")
+        lines.append(f"| {key} | {' | '.join(values)} |")
     return "\n".join(lines).rstrip() + "\n"
 
 
