@@ -1,8 +1,7 @@
 """What every command shares: usage errors, option types, checks of paths, output.
 
 User errors exit with status 2 and one line on stderr (:class:`UsageError`,
-raised also by the option types and :class:`Parser`); the commands themselves
-are built in ``experiments/__main__.py``.
+raised also by the option types and :class:`Parser`).
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ import argparse
 import os
 import sys
 import time
+from argparse import ArgumentTypeError
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,17 +36,14 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-# ---------------------------------------------------------------- option types
-
-
 def _number_in(kind, noun: str, bound: str, ok: Callable) -> Callable:
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+            raise ArgumentTypeError(f"expected {noun}, got {text!r}") from None
         if not ok(value):
-            raise argparse.ArgumentTypeError(f"expected {noun} {bound}, got {text}")
+            raise ArgumentTypeError(f"expected {noun} {bound}, got {text}")
         return value
 
     return parse
@@ -62,33 +59,27 @@ def int_in(low: int, high: int | None = None) -> Callable:
 
 def float_in(low: float, high: float) -> Callable:
     """Return an argparse type: a float in ``(low, high]``."""
-    return _number_in(
-        float, "a number", f"in ({low}, {high}]", lambda v: low < v <= high
-    )
-
-
-def _with_message(parse: Callable, message: str) -> Callable:
-    def parse_or_explain(text: str):
-        try:
-            return parse(text)
-        except argparse.ArgumentTypeError as exc:
-            raise argparse.ArgumentTypeError(message.format(exc, text)) from None
-
-    return parse_or_explain
+    bound = f"in ({low}, {high}]"
+    return _number_in(float, "a number", bound, lambda v: low < v <= high)
 
 
 def threads(text: str) -> int:
     """Argparse type of ``--threads``: 1 up to what Numba has here."""
     import numba
 
-    parse = int_in(1, numba.config.NUMBA_NUM_THREADS)
-    return _with_message(parse, "{} (the threads Numba has here)")(text)
+    try:
+        return int_in(1, numba.config.NUMBA_NUM_THREADS)(text)
+    except ArgumentTypeError as exc:
+        raise ArgumentTypeError(f"{exc} (the threads Numba has here)") from None
 
 
 def n_init(text: str) -> int | str:
     """Argparse type of ``--n-init``: a positive integer or ``auto``."""
-    message = "n_init must be a positive integer or 'auto', got {1!r}"
-    return text if text == "auto" else _with_message(int_in(1), message)(text)
+    try:
+        return text if text == "auto" else int_in(1)(text)
+    except ArgumentTypeError:
+        message = f"n_init must be a positive integer or 'auto', got {text!r}"
+        raise ArgumentTypeError(message) from None
 
 
 def out_dir(text: str) -> Path:
@@ -97,19 +88,18 @@ def out_dir(text: str) -> Path:
     Messages leave out the option: argparse names it (``argument --root: ...``).
     """
     if not text.strip():
-        raise argparse.ArgumentTypeError("must not be empty")
+        raise ArgumentTypeError("must not be empty")
     path = Path(text)
     if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: exists and is not a directory")
+        raise ArgumentTypeError(f"{text}: exists and is not a directory")
     return path
 
 
 def check_set_dir(out: Path, owner: str, option: str = "--out") -> None:
-    """Check, before any computation, that a set of ``owner`` can replace ``out``.
+    """Check, before any work, that a result set of ``owner`` can replace ``out``.
 
-    Raises :class:`UsageError`, naming ``option``, when the parent cannot be
-    created or written, when ``out`` exists and cannot be written, or when it
-    is neither empty nor an earlier set of ``owner`` (:func:`_io.refusal`).
+    Raises :class:`UsageError`, naming ``option``, when ``out`` or its parent
+    cannot be written or :func:`_io.refusal` refuses ``out``.
     """
     check_dir_writable(out.parent, f"{option} {out}", create=True)
     if (reason := _io.refusal(out, owner)) is not None:
@@ -119,11 +109,9 @@ def check_set_dir(out: Path, owner: str, option: str = "--out") -> None:
 
 
 def check_dir_writable(directory: Path, where: str, create: bool = False) -> None:
-    """Check that files can be made and removed in ``directory``.
+    """Check that files can be made and removed in ``directory``, else UsageError.
 
-    ``create`` makes it (and its parents) when missing. Raises
-    :class:`UsageError`, starting with ``where`` (the option and its value),
-    when it is missing (without ``create``), cannot be created or written.
+    ``create`` makes it when missing; messages start with ``where``.
     """
     try:
         if create:
@@ -136,19 +124,15 @@ def check_dir_writable(directory: Path, where: str, create: bool = False) -> Non
         raise UsageError(f"{where}: cannot write there (permission denied)")
 
 
-# -------------------------------------------------------------------- output
-
-
 def say(*args) -> None:
     """Print a summary line on stdout and flush it."""
     print(*args, flush=True)
 
 
 class Progress:
-    """Count steps of a long task and print ``name i/n: message (elapsed)``.
+    """Count the steps of a long task; print ``name i/n: message (elapsed)``.
 
-    A line at most every :attr:`every` seconds and at the end, on stderr;
-    ``quiet=True`` prints nothing.
+    On stderr, at most every :attr:`every` seconds and at the end, unless quiet.
     """
 
     every = 2.0
@@ -165,9 +149,6 @@ class Progress:
         if self.quiet or (now - self._last < self.every and self.done < self.total):
             return
         self._last = now
-        print(
-            f"{self.name} {self.done}/{self.total}: {message} "
-            f"({now - self.start:.1f} s)",
-            file=sys.stderr,
-            flush=True,
-        )
+        elapsed = f"({now - self.start:.1f} s)"
+        line = f"{self.name} {self.done}/{self.total}: {message} {elapsed}"
+        print(line, file=sys.stderr, flush=True)

@@ -1,21 +1,15 @@
 """Records, result sets, and the facts a record keeps about where it came from.
 
-Every experiment writes one record per run, a JSON document (sorted keys, no
-NaN) with a common header, :data:`HEADER`, around its ``results``:
-``schema_version`` (:data:`SCHEMA_VERSION`, bumped on any incompatible change),
-``experiment`` (``"digits"``, ``"compare"``, ...), ``command`` (the command line
-that made it), ``created_utc`` (ISO 8601), ``git`` (``commit`` and ``dirty`` of
-the checkout), ``nbkm_source_sha256`` (:func:`nbkm_source_hash`),
-``environment`` (:func:`experiments._timing.environment`), ``params`` (enough to
-rerun it), ``results`` (the experiment's body; label vectors are lists of ints)
-and ``figures`` (figure name -> file name beside the JSON).
-
-Records are validated when written and when read (:func:`validate`; each
-experiment checks its own body, :func:`check_shape`). An experiment's files form
-a *result set*, one directory written as a whole by :func:`write_set` (through
-:func:`result_set`) with a hidden :data:`MARKER` naming the experiment: a set
-replaces only an earlier set of the same experiment, or an empty directory
-(:func:`refusal`).
+Every run writes one record, a JSON object (sorted keys, no NaN) checked by
+:func:`validate` when written and read. Its header (:data:`HEADER`):
+``schema_version`` (bumped on any incompatible change), ``experiment``,
+``command`` (the command line), ``created_utc`` (ISO 8601), ``git`` (``commit``,
+``dirty``), ``nbkm_source_sha256``, ``environment``, ``params`` (enough to rerun
+it), ``results`` (the experiment's body, checked with :func:`check_shape`) and
+``figures`` (name -> file beside the JSON). An experiment's files form a
+*result set*: one directory written whole by :func:`write_set`, whose hidden
+:data:`MARKER` names the experiment; it replaces only an earlier set of the
+same experiment or an empty directory (:func:`refusal`).
 """
 
 from __future__ import annotations
@@ -41,12 +35,13 @@ except ImportError:  # not POSIX: result sets are swapped in without a lock
     fcntl = None
 
 SCHEMA_VERSION = 2
-#: Root of the repository (the parent of ``experiments/``).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: The committed reference results; changed only by ``python -m experiments reference``.
 RESULTS_DIR = REPO_ROOT / "results"
 #: Where everyday runs go (git-ignored).
 RUNS_DIR = REPO_ROOT / "runs"
+#: Hidden file in every result set, naming its owner: what may replace it.
+MARKER = ".nbkm-result-set"
 
 #: Header keys and their types (``None`` allowed where listed).
 HEADER = dict.fromkeys(("schema_version",), (int,))
@@ -56,21 +51,20 @@ HEADER |= dict.fromkeys(("environment", "params", "results", "figures"), (dict,)
 ENVIRONMENT_KEYS = ("python", "numpy", "numba", "sklearn", "scipy", "nbkm", "n_threads")
 #: Keys whose values change from run to run with the same inputs.
 VOLATILE_KEYS = ("created_utc", "load_average_1m", "git", "command")
+#: Shape of a number in :func:`check_shape` (a bool is not one).
+NUMBER = (int, float)
 
 
 class RecordError(ValueError):
     """A record that does not follow the schema."""
 
 
-# --------------------------------------------------------------------- writing
+class SetError(Exception):
+    """A directory that a result set may not replace."""
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as JSON: sorted keys, indent 2, no NaN or infinity.
-
-    Raises ``ValueError`` (nothing written) on NaN or infinity. Not atomic: a
-    result set is built in a temporary folder and swapped in whole.
-    """
+    """Write ``obj`` as JSON, sorted and indented; ValueError on NaN or infinity."""
     text = json.dumps(obj, allow_nan=False, sort_keys=True, indent=2)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,26 +74,13 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON document."""
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-#: Hidden file in every result set, naming its owner: what may replace it.
-MARKER = ".nbkm-result-set"
-
-
-class SetError(Exception):
-    """A directory that a result set may not replace."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def refusal(out: str | os.PathLike, owner: str) -> str | None:
     """Why a result set of ``owner`` may not replace ``out``; None when it may.
 
-    A set replaces a directory whole, so only what the harness can tell is an
-    earlier set of the same ``owner`` (an experiment, or another writer) may
-    go: a directory whose :data:`MARKER` names ``owner``, or an empty one.
-    Anything else (a checkout, a results root, a folder of the user's) is
-    refused, with one phrase saying why.
+    Only an empty directory or one whose :data:`MARKER` names ``owner`` may go.
     """
     out = Path(out)
     if not out.exists():
@@ -122,13 +103,10 @@ def refusal(out: str | os.PathLike, owner: str) -> str | None:
 
 @contextlib.contextmanager
 def result_set(out: str | os.PathLike, owner: str):
-    """Write a result set into a temporary directory, then move it into place.
+    """Yield a temporary directory beside ``out``, then :func:`install` it there.
 
-    Yields the temporary directory, beside ``out`` (same file system, hidden
-    name). On success it replaces ``out`` as ``owner``'s set (:func:`install`);
-    on any exception, ``KeyboardInterrupt`` included, it is removed and ``out``
-    keeps the previous complete set. Raises :class:`SetError` before anything is
-    written when ``out`` may not be replaced (:func:`refusal`).
+    Raises :class:`SetError` first when :func:`refusal` refuses ``out``. On any
+    exception (``KeyboardInterrupt`` too) it is removed and ``out`` is kept.
     """
     out = Path(out)
     if (reason := refusal(out, owner)) is not None:
@@ -146,11 +124,10 @@ def result_set(out: str | os.PathLike, owner: str):
 def install(new: str | os.PathLike, out: str | os.PathLike, owner: str) -> Path:
     """Mark the finished set ``new`` as ``owner``'s and swap it in at ``out``.
 
-    The swap holds a lock on the parent directory, so two runs finishing the
-    same set at once take turns: the later one replaces the earlier one's set.
-    ``new`` must be on the file system of ``out``; it is moved, or removed when
-    the swap fails. Raises :class:`SetError`, keeping ``new`` and saying where,
-    when ``out`` became something else meanwhile (:func:`refusal`).
+    ``new`` must be on the file system of ``out``. The swap locks the parent,
+    so of two runs finishing at once the later wins. Raises :class:`SetError`,
+    keeping ``new``, when :func:`refusal` now refuses ``out``; on any other
+    failure ``new`` is removed and ``out`` kept.
     """
     new, out = Path(new), Path(out)
     old = None
@@ -168,7 +145,6 @@ def install(new: str | os.PathLike, out: str | os.PathLike, owner: str) -> Path:
             except BaseException:
                 if old is not None:
                     os.replace(old, out)
-                    old = None
                 raise
         except BaseException:
             shutil.rmtree(new, ignore_errors=True)
@@ -180,11 +156,7 @@ def install(new: str | os.PathLike, out: str | os.PathLike, owner: str) -> Path:
 
 @contextlib.contextmanager
 def _locked(directory: Path):
-    """Hold an exclusive ``flock`` on ``directory`` (released when closed).
-
-    A directory, not a lock file: nothing is left beside the sets. Where the
-    file system cannot lock, the swap goes ahead unlocked.
-    """
+    """Hold an exclusive ``flock`` on ``directory`` (no lock file), where it can."""
     if fcntl is None:
         yield
         return
@@ -214,14 +186,12 @@ def listed_files(directory: str | os.PathLike, pattern: str = "*") -> list[Path]
 
 @dataclass
 class Job:
-    """One run of an experiment, ready to write its result set.
+    """One run of an experiment, made from the options before any work.
 
-    Made from the parsed options before any work, so that the set's place can
-    be checked first; :func:`write_set` runs it. ``set_name`` is the default
-    directory under ``runs/`` and the record's file name; ``run(folder,
-    replaced)`` does the work and returns ``(results, figures)``, drawing into
-    ``folder`` (``replaced``: the set it will replace, whose record a run may
-    carry on); ``validate(record, where)`` raises :class:`RecordError`;
+    ``set_name``: the default directory under ``runs/`` and the record's name.
+    ``run(folder, replaced)`` draws into ``folder`` and returns ``(results,
+    figures)`` (``replaced``: the set it will replace, whose record it may carry
+    on); ``validate(record, where)`` raises :class:`RecordError`;
     ``summary(record)`` gives the lines printed after the run.
     """
 
@@ -236,22 +206,17 @@ class Job:
 
 def quiet_job(experiment: str, params: dict, run, validate, summary, set_name, quiet):
     """Return the :class:`Job` whose work is ``run(params, folder, quiet)``."""
-    return Job(
-        experiment=experiment,
-        set_name=set_name(params),
-        params=params,
-        run=lambda folder, replaced: run(params, folder, quiet),
-        validate=validate,
-        summary=summary,
-    )
+
+    def work(folder, replaced):
+        return run(params, folder, quiet)
+
+    return Job(experiment, set_name(params), params, work, validate, summary)
 
 
 def write_set(job: Job, out: Path, command: str, replaced: Path | None = None) -> dict:
-    """Run ``job`` and write its result set to ``out`` as a whole.
+    """Run ``job``, write its result set to ``out`` and return its record.
 
-    ``replaced`` is the set the run replaces in the end (default: ``out``;
-    elsewhere when ``out`` is a staging folder). Returns the validated record,
-    also written as ``<set_name>.json`` in ``out``.
+    ``replaced``: the set it replaces in the end when ``out`` is a staging folder.
     """
     with result_set(out, job.experiment) as folder:
         results, figures = job.run(folder, replaced or out)
@@ -259,9 +224,6 @@ def write_set(job: Job, out: Path, command: str, replaced: Path | None = None) -
         job.validate(record, job.experiment)
         write_json(folder / f"{job.set_name}.json", record)
     return record
-
-
-# ---------------------------------------------------------------- provenance
 
 
 def git(*args: str, repo: Path = REPO_ROOT) -> str | None:
@@ -288,9 +250,7 @@ def git_info(repo: Path = REPO_ROOT) -> dict:
 def nbkm_source_hash() -> str | None:
     """First 16 hex digits of the SHA-256 of nbkm's ``*.py`` files (paths and bytes).
 
-    The version string does not change with every edit, but labels at exact
-    ties can; this fingerprint tells ``check`` whether the same nbkm code ran.
-    None when nbkm cannot be imported.
+    Tells ``check`` whether the same nbkm code ran; None when nbkm cannot load.
     """
     try:
         import nbkm
@@ -307,9 +267,6 @@ def nbkm_source_hash() -> str | None:
 def utc_now() -> str:
     """Return the current UTC time in ISO 8601, to the second."""
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-# -------------------------------------------------------------------- schema
 
 
 def make_record(
@@ -334,12 +291,10 @@ def make_record(
 def validate(
     record: Any, where: str = "record", required=(), experiment: str | None = None
 ) -> dict:
-    """Check a record's header; return it unchanged.
+    """Check a record's header and return it; :class:`RecordError` if wrong.
 
-    ``where`` names it in messages (a file path when reading); ``required``
-    lists keys the ``results`` body must have, ``experiment`` the experiment
-    it must be of. Raises :class:`RecordError` naming the first key that is
-    missing or of the wrong type.
+    ``where`` names it in messages; ``required``: keys ``results`` must have;
+    ``experiment``: the experiment it must be of.
     """
 
     def fail(message):
@@ -369,11 +324,7 @@ def validate(
 
 
 def read_record(path: str | os.PathLike, required=()) -> dict:
-    """Read and validate a record (see :func:`validate`).
-
-    Raises :class:`RecordError` if the file is not strict JSON (records are
-    written without NaN and infinity) or not a valid record.
-    """
+    """Read and :func:`validate` a record; NaN or infinity in it is an error."""
     try:
         with open(path, encoding="utf-8") as fh:
             record = json.load(fh, parse_constant=_not_a_number)
@@ -386,18 +337,13 @@ def _not_a_number(token: str):
     raise ValueError(f"{token} is not a JSON number")
 
 
-#: Shape of a number in :func:`check_shape` (a bool is not one).
-NUMBER = (int, float)
-
-
 def check_shape(value: Any, shape: Any, where: str, name: str = "") -> None:
-    """Check that the decoded JSON ``value`` has ``shape``.
+    """Check that decoded JSON has ``shape``, or raise :class:`RecordError`.
 
-    A type or a tuple of types: ``value`` is an instance (a bool only where
-    ``bool`` is named). A dict: an object with at least these keys, each of its
-    shape (``{...: shape}``: the shape of every value). A list of one shape: a
-    list of such items. Raises :class:`RecordError` naming ``where`` (a file)
-    and the dotted ``name`` of the first part that differs.
+    A type or tuple of types: an instance (a bool only where ``bool`` is named).
+    A dict: an object with at least these keys, each of its shape (``...`` as a
+    key: every value). A one-item list: a list of such items. Messages name
+    ``where`` and the dotted ``name`` of the first part that differs.
     """
 
     def fail(message):
@@ -406,8 +352,7 @@ def check_shape(value: Any, shape: Any, where: str, name: str = "") -> None:
     if isinstance(shape, dict):
         if not isinstance(value, dict):
             fail("must be an object")
-        keys = value if ... in shape else shape
-        for key in keys:
+        for key in value if ... in shape else shape:
             if key not in value:
                 fail(f"has no {key!r}")
             inner = shape.get(key, shape.get(...))
@@ -419,18 +364,13 @@ def check_shape(value: Any, shape: Any, where: str, name: str = "") -> None:
             check_shape(item, shape[0], where, f"{name}[{i}]")
     else:
         types = shape if isinstance(shape, tuple) else (shape,)
-        if not isinstance(value, types) or (
-            isinstance(value, bool) and bool not in types
-        ):
+        bad_bool = isinstance(value, bool) and bool not in types
+        if bad_bool or not isinstance(value, types):
             fail(f"must be {' or '.join(t.__name__ for t in types)}")
 
 
 def strip_volatile(obj: Any) -> Any:
-    """Drop what changes between two runs with the same inputs.
-
-    Removes :data:`VOLATILE_KEYS` and every key that names a timing (containing
-    ``seconds``, ``timing`` or ``time_ratio``), recursively.
-    """
+    """Drop :data:`VOLATILE_KEYS` and keys naming a timing, recursively."""
     if isinstance(obj, dict):
         return {
             k: strip_volatile(v)
