@@ -9,14 +9,12 @@ label those samples differently, and the runs then drift apart. This module
 measures that honestly:
 
 * for every seed, the ``n_init`` k-means++ initialisations that
-  ``KMeans(random_state=seed)`` would draw (one ``RandomState`` consumed
-  across runs, on the mean-centred data), checking that nbkm's and sklearn's
+  ``KMeans(random_state=seed)`` would draw, checking that nbkm's and sklearn's
   ``kmeans_plusplus`` pick the same sample indices;
 * from each initialisation (``n_init=1``): nbkm (lloyd) vs sklearn lloyd, and
   sklearn lloyd vs sklearn elkan (the baseline for rounding-level
   disagreement);
-* the number of exact ties at the first E-step (computed in exact integer
-  arithmetic when the data are integers);
+* the number of exact ties at the first E-step;
 * a control where the same initial centres are moved by a uniform jitter in
   ``[-jitter, jitter]``, so that exact ties cannot occur: nbkm and sklearn
   lloyd should then agree on every run.
@@ -40,9 +38,10 @@ PAIRS = {
 def init_sequence(X, n_clusters: int, seed: int, n_runs: int):
     """Draw the ``n_runs`` initial centres of ``KMeans(random_state=seed)``.
 
-    ``X`` is centred here, as in ``KMeans.fit``. Returns the centres of each
-    run (``X[indices]``, exact sample rows) and, run by run, whether nbkm's
-    ``kmeans_plusplus`` picked the same indices as sklearn's.
+    One ``RandomState`` is consumed across the runs, on the mean-centred ``X``
+    (as in ``KMeans.fit``). Returns the centres of each run (exact rows of
+    ``X``) and, run by run, whether nbkm's ``kmeans_plusplus`` picked the same
+    indices as sklearn's.
     """
     from sklearn.cluster import kmeans_plusplus as sk_kpp
 
@@ -63,45 +62,37 @@ def init_sequence(X, n_clusters: int, seed: int, n_runs: int):
 def first_step_ties(X, centers) -> int:
     """Count samples whose nearest centre (of the first E-step) is not unique.
 
-    Distances are computed in exact integer arithmetic when ``X`` and
-    ``centers`` hold integers (as digits and centres picked among its samples
-    do); otherwise in float64, where "exact" means bitwise equal.
+    In exact integer arithmetic when ``X`` and ``centers`` hold integers (as
+    digits and centres picked among its samples do); otherwise in float64,
+    where "exact" means bitwise equal.
     """
     X, centers = np.asarray(X), np.asarray(centers)
     integral = np.all(X == np.round(X)) and np.all(centers == np.round(centers))
     dtype = np.int64 if integral else np.float64
     Xi, Ci = X.astype(dtype), centers.astype(dtype)
     d2 = ((Xi[:, None, :] - Ci[None, :, :]) ** 2).sum(axis=-1)
-    nearest = d2.min(axis=1, keepdims=True)
-    return int(np.sum((d2 == nearest).sum(axis=1) > 1))
+    return int(np.sum((d2 == d2.min(axis=1, keepdims=True)).sum(axis=1) > 1))
 
 
 def study(
-    X,
-    n_clusters: int,
-    seeds,
-    n_init: int,
-    jitter: float = 0.01,
-    n_threads: int | None = None,
-    quiet: bool = False,
+    X, n_clusters: int, seeds, n_init: int, jitter=0.01, n_threads=None, quiet=False
 ) -> dict:
     """Run the same-init agreement study on ``X`` (see the module docstring).
 
     Each seed gives ``n_init`` initialisations (the first is also the
-    ``n_init='auto'`` run of that seed); ``jitter`` is the half-width of the
-    control's uniform jitter. Returns counts over all runs (``n_runs``,
-    ``init_indices_equal``, ``runs_with_ties``) and, per pair of :data:`PAIRS`,
-    ``labels_equal``, ``n_iter_equal``, the disagreeing runs and
+    ``n_init='auto'`` run of that seed). Returns counts over all runs
+    (``n_runs``, ``init_indices_equal``, ``runs_with_ties``) and, per pair of
+    :data:`PAIRS`, ``labels_equal``, ``n_iter_equal``, the disagreeing runs and
     ``disagreements_all_at_ties``.
     """
     X = np.asarray(X)
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)  # as KMeans does with integers
     progress = Progress("agreement", len(seeds) * n_init, quiet=quiet)
-    runs, idx_equal_all = [], []
+    runs, idx_equal = [], 0
     for seed in seeds:
-        inits, idx_equal = init_sequence(X, n_clusters, seed, n_init)
-        idx_equal_all.extend(idx_equal)
+        inits, equal = init_sequence(X, n_clusters, seed, n_init)
+        idx_equal += sum(equal)
         jitter_rng = np.random.RandomState(seed)
         for r, init in enumerate(inits):
             jittered = init + jitter_rng.uniform(-jitter, jitter, size=init.shape)
@@ -110,7 +101,7 @@ def study(
             progress.step(f"seed {seed} run {r}")
     ties = [r["first_step_ties"] for r in runs]
     result = {"n_runs": len(runs), "n_init_per_seed": int(n_init)}
-    result |= {"jitter": float(jitter), "init_indices_equal": int(sum(idx_equal_all))}
+    result |= {"jitter": float(jitter), "init_indices_equal": idx_equal}
     result |= {"runs_with_ties": sum(t > 0 for t in ties), "ties_per_run": ties}
     for name in PAIRS:
         differ = [

@@ -15,7 +15,6 @@ result), the process's lifetime peak is used, which can only overstate.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -24,40 +23,21 @@ import numpy as np
 
 from experiments._io import REPO_ROOT
 from experiments._tables import label
-from experiments._timing import IMPLS as LIBS
 from experiments._timing import timed_fit
 
-#: Implementations the child knows: ``<library>-<algorithm>``.
-IMPLS = tuple(f"{lib}-{algorithm}" for algorithm in ("lloyd", "elkan") for lib in LIBS)
+#: Iterations of the peak-memory fit of a bounded algorithm (and of "auto"):
+#: enough for its Lloyd phase to end on Gaussian data at 1e6 x 64, k=1000.
+MAX_ITER_BOUNDED = 20
 
 
-def _rss_bytes() -> int:
-    """Return the current resident set size of this process (Linux ``/proc``)."""
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def _reset_peak() -> bool:
-    """Reset the kernel's record of the peak resident set size (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def _peak_bytes() -> int:
-    """Return the peak resident set size since the last reset (or process start)."""
+def _vm_bytes() -> dict:
+    """Return the ``Vm*`` sizes of ``/proc/self/status`` in bytes ({} without it)."""
     try:
         with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
+            fields = [line.split() for line in f if line.startswith("Vm")]
     except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return {}
+    return {name.rstrip(":"): int(kib) * 1024 for name, kib, *_ in fields}
 
 
 def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads):
@@ -72,15 +52,22 @@ def _child(impl: str, n: int, d: int, k: int, dtype: str, max_iter: int, threads
     m = min(3, k)
     tiny = dict(params, n_clusters=m, init=params["init"][:m], max_iter=1)
     timed_fit(lib, X[:64], threads, **tiny)
-    peak_reset = _reset_peak()
-    before = _rss_bytes()
+    try:  # reset the kernel's record of the peak resident set size (Linux >= 4.0)
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        peak_reset = True
+    except OSError:
+        peak_reset = False
+    before = _vm_bytes()["VmRSS"]
     est = timed_fit(lib, X, threads, **params)[0]
+    lifetime_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _vm_bytes().get("VmHWM", lifetime_peak)
     # Bounded algorithms start with Lloyd's sweeps and allocate their bounds
     # later: the peak is theirs only if some iteration ran with bounds.
     computed = getattr(est, "distances_computed_", None)
     bounded = None if computed is None else int(np.sum(np.asarray(computed) < 1))
     out = {"impl": impl, "peak_reset": peak_reset, "rss_before_fit_bytes": before}
-    out |= {"peak_bytes": _peak_bytes(), "data_bytes": int(X.nbytes)}
+    out |= {"peak_bytes": peak, "data_bytes": int(X.nbytes)}
     return out | {"n_iter": int(est.n_iter_), "bounded_iterations": bounded}
 
 
@@ -92,16 +79,16 @@ def fit_peak_memory(
     ``impl`` is ``sklearn-lloyd``, ``sklearn-elkan`` or ``nbkm-<algorithm>``
     (else ``ValueError``); the fit runs ``max_iter`` fixed iterations (``tol=0``)
     on ``n`` x ``d`` Gaussian data of ``dtype``, ``k`` clusters. Returns the
-    child's ``rss_before_fit_bytes``, ``peak_bytes``, ``data_bytes``,
-    ``n_iter``, ``bounded_iterations`` (nbkm: iterations that skipped
-    distances), with ``fit_peak_bytes`` (peak minus the resident set before the
+    child's record (``bounded_iterations``: nbkm's iterations that skipped
+    distances) with ``fit_peak_bytes`` (peak minus the resident set before the
     fit) and ``n_by_k_bytes`` (one ``n x k`` matrix, for scale). Raises
     ``RuntimeError`` when the child fails or runs past ``timeout`` seconds.
     """
     lib, _, algorithm = impl.partition("-")
     # nbkm's algorithms come from nbkm itself: the child fails on an unknown one.
-    if impl not in IMPLS and not (lib == "nbkm" and algorithm):
-        raise ValueError(f"impl must be one of {sorted(IMPLS)} or nbkm-<algorithm>")
+    sklearn = ["sklearn-elkan", "sklearn-lloyd"]
+    if impl not in sklearn and not (lib == "nbkm" and algorithm):
+        raise ValueError(f"impl must be one of {sklearn} or nbkm-<algorithm>")
     args = {"impl": impl, "n": n, "d": d, "k": k, "dtype": dtype}
     args |= {"max_iter": max_iter, "threads": n_threads}
     cmd = [sys.executable, "-m", "experiments._memory", json.dumps(args)]
@@ -133,27 +120,17 @@ def bounded_note(result: dict) -> str:
     return f" (bounds in {bounded} of {result['n_iter']} iterations)"
 
 
-#: Iterations of the peak-memory fit of a bounded algorithm (and of "auto"):
-#: enough for its Lloyd phase to end on Gaussian data at 1e6 x 64, k=1000.
-MAX_ITER_BOUNDED = 20
-
-
 def peak_memory(params: dict) -> dict | None:
     """Peak memory one fit adds to its data, per nbkm algorithm and sklearn's two.
 
-    ``params["memory"]`` gives the size (``n``, ``d``, ``k``; None: nothing is
-    measured), ``params["algorithms"]`` nbkm's algorithms; ``n_threads`` and
-    ``elkan_max_bounds`` are the run's.
-
-    Each in a fresh process (:func:`fit_peak_memory`), float64, Gaussian data,
-    2 iterations (Lloyd and Elkan allocate every buffer in the first), or up to
-    :data:`MAX_ITER_BOUNDED` for the algorithms that start with Lloyd's sweeps
-    and allocate their bounds later (each result says how many iterations ran
-    with bounds); Elkan above ``elkan_max_bounds`` is skipped (its n x k bounds).
-
-    Returns ``params["memory"]`` with ``dtype``, ``max_iter`` (per
-    implementation), ``label``, ``impls`` (:func:`fit_peak_memory`), ``skipped``
-    (reason per implementation), ``n_by_k_bytes`` and ``data_bytes``.
+    ``params``: the run's ``memory`` (``n``, ``d``, ``k``; None: nothing is
+    measured), ``algorithms`` (nbkm's), ``n_threads`` and ``elkan_max_bounds``
+    (Elkan above it is skipped: its n x k bounds). Each fit is one
+    :func:`fit_peak_memory` on float64 data, of 2 iterations (Lloyd and Elkan
+    allocate every buffer in the first) or up to :data:`MAX_ITER_BOUNDED` where
+    :func:`bounds_come_later`. Returns ``params["memory"]`` with ``dtype``,
+    ``max_iter`` and ``impls`` (per implementation), ``label``, ``skipped``
+    (reasons), ``n_by_k_bytes`` and ``data_bytes``.
     """
     if not (spec := params["memory"]):
         return None
@@ -180,12 +157,12 @@ def memory_lines(memory: dict | None) -> list[str]:
         f"{impl} {res['fit_peak_bytes'] / 2**20:,.0f}" + bounded_note(res)
         for impl, res in memory["impls"].items()
     )
-    lines = [
+    skipped = memory.get("skipped", {}).items()
+    return [
         f"peak memory added by one fit, {memory['label']} (MiB): {mib}; "
-        f"one n x k float64 matrix: {memory['n_by_k_bytes'] / 2**20:,.0f}"
+        f"one n x k float64 matrix: {memory['n_by_k_bytes'] / 2**20:,.0f}",
+        *(f"memory: {impl} skipped ({why})" for impl, why in skipped),
     ]
-    skipped = memory.get("skipped", {})
-    return lines + [f"memory: {impl} skipped ({why})" for impl, why in skipped.items()]
 
 
 if __name__ == "__main__":

@@ -1,16 +1,9 @@
 """Cluster-to-label mappings and the scores of a clustering against true labels.
 
-Clusters found by k-means carry arbitrary ids. Two ways to turn them into class
-predictions:
-
-* :func:`mode_mapping`, the tutorial's: each cluster predicts the most frequent
-  true label among its members (ties go to the smallest label). Several
-  clusters may predict the same label.
-* :func:`hungarian_mapping`: the one-to-one assignment of clusters to labels
-  that maximises the correct predictions
-  (``scipy.optimize.linear_sum_assignment``); surplus clusters get no label.
-
-A cluster with no members, or no label, maps to :data:`NO_LABEL` (``-1``): it
+Clusters found by k-means carry arbitrary ids: :func:`mode_mapping` (the
+tutorial's; several clusters may predict the same label) and
+:func:`hungarian_mapping` (one-to-one) turn them into class predictions. A
+cluster with no members, or no label, maps to :data:`NO_LABEL` (``-1``): it
 predicts nothing, and a sample carrying it is never correct.
 """
 
@@ -41,24 +34,13 @@ def _check(clusters, labels, n_clusters=None):
 def contingency(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
     """Count samples per (cluster, true label) pair.
 
-    Parameters
-    ----------
-    clusters, labels : array-like of int, shape (n_samples,)
-        Cluster id and true label of each sample.
-    n_clusters : int, optional
-        Rows of the table; ``max(clusters) + 1`` when None.
-
-    Returns
-    -------
-    table : ndarray of int64, shape (n_clusters, max(labels) + 1)
-        ``table[i, j]`` samples of cluster ``i`` have true label ``j``; ids
-        absent from the data give rows or columns of zeros.
+    ``clusters`` and ``labels`` give each sample's cluster id and true label;
+    ``n_clusters`` rows (default ``max(clusters) + 1``), ``max(labels) + 1``
+    columns: ids absent from the data give rows or columns of zeros.
     """
     clusters, labels, k = _check(clusters, labels, n_clusters)
     table = np.zeros((k, int(labels.max()) + 1 if labels.size else 0), np.int64)
-    if clusters.size:
-        rows, cols = np.unique(clusters), np.unique(labels)
-        table[np.ix_(rows, cols)] = contingency_matrix(clusters, labels)
+    np.add.at(table, (clusters, labels), 1)
     return table
 
 
@@ -67,7 +49,7 @@ def mode_mapping(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
 
     The tutorial's ``mode(labels[clusters == i])``; ties go to the smallest
     label, an empty cluster gets :data:`NO_LABEL`. Arguments as in
-    :func:`contingency`; returns the label predicted by each cluster.
+    :func:`contingency`.
     """
     table = contingency(clusters, labels, n_clusters)
     empty = table.sum(axis=1) == 0
@@ -77,8 +59,8 @@ def mode_mapping(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
 def hungarian_mapping(clusters, labels, n_clusters: int | None = None) -> np.ndarray:
     """Map clusters to labels one-to-one, maximising the correct predictions.
 
-    Arguments as in :func:`contingency`; returns the label of each cluster (each
-    label at most once), or :data:`NO_LABEL`.
+    ``scipy.optimize.linear_sum_assignment`` on :func:`contingency` (same
+    arguments); surplus clusters get :data:`NO_LABEL`.
     """
     table = contingency(clusters, labels, n_clusters)
     mapping = np.full(table.shape[0], NO_LABEL, dtype=np.intp)
@@ -104,11 +86,7 @@ def confusion(labels, predicted, n_labels: int) -> np.ndarray:
 
 
 def cluster_scores(clusters, labels, n_clusters: int | None = None) -> dict:
-    """All the scores reported for one clustering (arguments of :func:`contingency`).
-
-    ``accuracy`` (mode mapping), ``hungarian_accuracy``, ``ari``, ``nmi``,
-    ``mode_mapping`` and ``hungarian_mapping`` (lists) and ``n_empty_clusters``.
-    """
+    """All the scores reported for one clustering (arguments of :func:`contingency`)."""
     clusters, labels, k = _check(clusters, labels, n_clusters)
     mode = mode_mapping(clusters, labels, k)
     hung = hungarian_mapping(clusters, labels, k)

@@ -591,7 +591,8 @@ def plot_ratios(results: dict, path) -> str:
         f"dashed: {TARGETS['geomean_vs_sklearn_lloyd']})"
     )
     threads = results["timings"]["n_threads"]
-    ax.set_title(f"whole fits to convergence, {threads} threads")
+    what = "fixed iterations" if results.get("mode") == "fixed" else "whole fits"
+    ax.set_title(f"{what}, {threads} threads")
     return save_figure(fig, path)
 
 

@@ -20,15 +20,8 @@ DEFAULTS |= {"data_random_state": 0, "n_clusters": 4, "random_state": 0}
 DEFAULTS["textbook_rseed"] = 2
 
 
-def make_data(params: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Return the tutorial's blobs ``(X, y_true)`` for ``params``."""
-    from sklearn.datasets import make_blobs
-
-    kw = {key: params[key] for key in ("n_samples", "centers", "cluster_std")}
-    return make_blobs(**kw, random_state=params["data_random_state"])
-
-
-def _fit_record(labels, centers, X, n_iter, y_true) -> dict:
+def _fit_record(X, y_true, centers, labels, n_iter) -> dict:
+    """Labels, centres, inertia, n_iter and two scores against the true blobs."""
     labels, centers = np.asarray(labels), np.asarray(centers)
     scores = M.cluster_scores(labels, y_true, len(centers))
     fit = {"labels": labels.tolist(), "centers": centers.tolist()}
@@ -41,34 +34,35 @@ def run(params: dict, out) -> tuple[dict, dict]:
     """Fit the three implementations, compare their partitions, draw into ``out``.
 
     ``results``: ``dataset``; per implementation (``nbkm``, ``sklearn``,
-    ``textbook``) labels, centres, inertia, n_iter and scores against the true
-    blobs; ``comparison``.
+    ``textbook``) :func:`_fit_record`; ``comparison``.
     """
     from sklearn.cluster import KMeans as SKKMeans
+    from sklearn.datasets import make_blobs
 
     from experiments._textbook import find_clusters
     from nbkm import KMeans
 
-    X, y_true = make_data(params)
+    kw = {key: params[key] for key in ("n_samples", "centers", "cluster_std")}
+    X, y_true = make_blobs(**kw, random_state=params["data_random_state"])
     k, seed = params["n_clusters"], params["random_state"]
     nb = KMeans(n_clusters=k, random_state=seed).fit(X)
     sk = SKKMeans(n_clusters=k, random_state=seed).fit(X)
-    tb_centers, tb_labels, tb_iter = find_clusters(X, k, rseed=params["textbook_rseed"])
-    same = {"textbook": tb_labels, "sklearn": sk.labels_, "true_blobs": y_true}
+    textbook = find_clusters(X, k, rseed=params["textbook_rseed"])
+    fits = {
+        "nbkm": (nb.cluster_centers_, nb.labels_, nb.n_iter_),
+        "sklearn": (sk.cluster_centers_, sk.labels_, sk.n_iter_),
+        "textbook": textbook,
+    }
+    results = {name: _fit_record(X, y_true, *fit) for name, fit in fits.items()}
+    others = {"textbook": textbook[1], "sklearn": sk.labels_, "true_blobs": y_true}
     comparison = {
         f"nbkm_vs_{name}_same_partition": M.same_partition(nb.labels_, labels)
-        for name, labels in same.items()
+        for name, labels in others.items()
     }
-    comparison["nbkm_vs_sklearn_labels_equal"] = bool(
-        np.array_equal(nb.labels_, sk.labels_)
-    )
-    results = {
-        "dataset": {"name": "make_blobs", "n_samples": len(X), "n_features": 2},
-        "nbkm": _fit_record(nb.labels_, nb.cluster_centers_, X, nb.n_iter_, y_true),
-        "sklearn": _fit_record(sk.labels_, sk.cluster_centers_, X, sk.n_iter_, y_true),
-        "textbook": _fit_record(tb_labels, tb_centers, X, tb_iter, y_true),
-        "comparison": comparison,
-    }
+    labels_equal = bool(np.array_equal(nb.labels_, sk.labels_))
+    comparison["nbkm_vs_sklearn_labels_equal"] = labels_equal
+    results["dataset"] = {"name": "make_blobs", "n_samples": len(X), "n_features": 2}
+    results["comparison"] = comparison
     return results, {"scatter": plot(X, results, out / "blobs.png")}
 
 
@@ -81,7 +75,7 @@ def plot(X, results: dict, path) -> str:
     axes[0].set_title("make_blobs data (no labels)")
     nb_labels = np.asarray(results["nbkm"]["labels"])
     titles = {"nbkm": "nbkm.KMeans(4)", "textbook": "textbook E-M loop"}
-    for ax, key in zip(axes[1:], titles, strict=True):
+    for ax, (key, title) in zip(axes[1:], titles.items(), strict=True):
         labels = np.asarray(results[key]["labels"])
         centers = np.asarray(results[key]["centers"])
         rename = M.hungarian_mapping(labels, nb_labels, len(centers))
@@ -89,7 +83,7 @@ def plot(X, results: dict, path) -> str:
             labels = rename[labels]
         ax.scatter(X[:, 0], X[:, 1], c=labels, s=30, cmap="viridis")
         ax.scatter(centers[:, 0], centers[:, 1], c="black", s=300, alpha=0.5)
-        ax.set_title(titles[key])
+        ax.set_title(title)
     return save_figure(fig, path)
 
 
@@ -129,11 +123,6 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=_cli.int_in(0, 2**32 - 1), default=0, help="seed")
 
 
-def exit_code(results: dict) -> int:
-    """Return 1 when nbkm and the textbook loop found different partitions."""
-    return 0 if results["comparison"]["nbkm_vs_textbook_same_partition"] else 1
-
-
 def validate(record: dict, where: str) -> dict:
     """Check the header and the keys of a blobs record; return it."""
     required = ("nbkm", "sklearn", "textbook", "comparison")
@@ -150,5 +139,6 @@ def job(*, seed: int, quiet: bool) -> _io.Job:
         run=lambda folder, replaced: run(params, folder),
         validate=validate,
         summary=summary,
-        exit_code=exit_code,
+        # 1 when nbkm and the textbook loop found different partitions
+        exit_code=lambda r: int(not r["comparison"]["nbkm_vs_textbook_same_partition"]),
     )
