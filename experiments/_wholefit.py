@@ -257,15 +257,18 @@ def time_init(X, k: int, params: dict) -> dict:
     return out
 
 
-def _init_timing(X, cell: dict, params: dict) -> dict | None:
-    """k-means++ of both libraries on a dense cell (``--init-repeats``), or None."""
+def _init_timing(X, cell: dict, params: dict) -> tuple[dict | None, dict]:
+    """k-means++ of both libraries on a dense cell (``--init-repeats``).
+
+    Returns :func:`time_init`'s timings, or None, and the reason it was
+    skipped above ``init_max_nk`` (``{"kmeans++": reason}``, else empty).
+    """
     n, k = cell["n"], cell["k"]
     if not params.get("init_repeats") or hasattr(X, "nnz"):
-        return None
+        return None, {}
     if n * k > params["init_max_nk"]:
-        cell["skipped_impls"]["kmeans++"] = f"n x k = {n * k:.3g} above init_max_nk"
-        return None
-    return time_init(X, k, params)
+        return None, {"kmeans++": f"n x k = {n * k:.3g} above init_max_nk"}
+    return time_init(X, k, params), {}
 
 
 def run_cell(X, cell: dict, params: dict) -> dict:
@@ -312,12 +315,13 @@ def run_cell(X, cell: dict, params: dict) -> dict:
         results[impl]["seconds_per_iter"] = _timing.median(np.divide(seconds, n_iter))
         for key in ("inertia", "tol", "distances_computed"):
             results[impl][key] = last[key]
+    init, init_skipped = _init_timing(X, cell, params)
     row = {key: cell[key] for key in ("kind", "n", "d", "k", "dtype", "label")}
-    row |= {"seed": params["seed"], "skipped": cell["skipped_impls"]}
+    row |= {"seed": params["seed"], "skipped": cell["skipped_impls"] | init_skipped}
     if hasattr(X, "nnz"):
         row |= {"nnz": int(X.nnz), "density": cell.get("density")}
     row["ratios"] = cell_ratios(results, ratio_definitions(params))
-    if init := _init_timing(X, cell, params):
+    if init:
         row["ratios"]["kmeans++"] = init["ratio"]
     row |= {"impls": results, "init": init}
     base = results.get("sklearn-lloyd", {}).get("seconds_per_iter")
@@ -330,9 +334,14 @@ def run_cell(X, cell: dict, params: dict) -> dict:
 
 def ratio_definitions(params: dict) -> dict:
     """:data:`RATIOS` of the run's workload, with the primary algorithm named."""
+    return _named(RATIOS[params["mode"]], params["primary"])
+
+
+def _named(definitions: dict, primary: str) -> dict:
+    """``definitions`` with :data:`PRIMARY` replaced by ``primary``."""
     return {
-        name: [params["primary"] if num == PRIMARY else num, den, measure]
-        for name, (num, den, measure) in RATIOS[params["mode"]].items()
+        name: [primary if num == PRIMARY else num, den, measure]
+        for name, (num, den, measure) in definitions.items()
     }
 
 
@@ -710,10 +719,7 @@ OLD_RATIOS = {
 
 def _ratio_columns(results: dict) -> tuple[list[str], list[str]]:
     """Return the ratio columns of a record's table: names and headers."""
-    definitions = results.get("ratio_of") or {
-        name: [results["primary"] if num == PRIMARY else num, den, measure]
-        for name, (num, den, measure) in OLD_RATIOS.items()
-    }
+    definitions = results.get("ratio_of") or _named(OLD_RATIOS, results["primary"])
     present = {name for row in results["grid"] for name in row["ratios"]}
     names = [name for name in RATIO_ORDER if name in definitions and name in present]
     heads = [
