@@ -17,6 +17,7 @@ from nbkm._assign import (
 )
 from nbkm._em import Sweep, finish_centers, run_sweeps
 from nbkm._kernels._bounded import bounded_step_dense, centred_sq_norms
+from nbkm._kernels._centers import least_gap_squares
 from nbkm._kernels._pool import over_blocks
 from nbkm._kernels._sparse_bounded import bounded_step_sparse, csr_sq_norms
 from nbkm._samples import Samples
@@ -76,14 +77,15 @@ def half_gaps(centers: np.ndarray, out: np.ndarray) -> None:
         return
     c = centers.astype(np.float64, copy=False)
     norms = squared_norms(c)
-    err = (2 * d + 8) * np.finfo(np.float64).eps
+    margin = (2 * d + 8) * np.finfo(np.float64).eps
+    floor = _SQUARES_FLOOR * (2 * d + 8)
     for start in range(0, k, _GAP_ROWS):
         stop = min(start + _GAP_ROWS, k)
-        sq = norms[start:stop, None] + norms[None, :] - 2.0 * (c[start:stop] @ c.T)
-        sq -= err * (norms[start:stop, None] + norms[None, :])
-        sq -= _SQUARES_FLOOR * (2 * d + 8)
-        sq[np.arange(stop - start), np.arange(start, stop)] = np.inf
-        out[start:stop] = np.sqrt(np.maximum(sq.min(axis=1), 0.0)) * (0.5 - 1e-15)
+        least_gap_squares(
+            c[start:stop] @ c.T, norms, start, margin, floor, out[start:stop]
+        )
+    np.sqrt(np.maximum(out, 0.0), out=out)
+    out *= 0.5 - 1e-15
 
 
 #: Centres per Yinyang group. The paper's groups hold about 10 centres; here a

@@ -30,6 +30,7 @@ from nbkm._bounded import (
     yinyang_single,
 )
 from nbkm._em import Sweep
+from nbkm._kernels._centers import least_gap_squares
 from nbkm._lloyd import lloyd_single
 from nbkm._samples import Samples
 from nbkm._threads import numba_threads
@@ -224,6 +225,20 @@ def test_half_gaps_against_numpy(rng):
     one = np.empty(1)
     half_gaps(centers[:1], one)
     assert one[0] == 0.0
+
+
+def test_least_gap_squares_is_numpys_expression_bit_for_bit(rng):
+    centers = rng.normal(size=(40, 5))
+    centers[15] = centers[12]  # a duplicate: its least gap is below zero
+    norms = (centers**2).sum(axis=1)
+    start, rows = 10, 20  # a block of rows that holds the duplicate
+    gram = centers[start : start + rows] @ centers.T
+    out = np.empty(rows)
+    least_gap_squares(gram, norms, start, 1e-6, 1e-300, out)
+    pair = norms[start : start + rows, None] + norms[None, :]
+    sq = (pair - 2.0 * gram) - 1e-6 * pair - 1e-300
+    sq[np.arange(rows), np.arange(start, start + rows)] = np.inf
+    assert_array_equal(out, sq.min(axis=1))
 
 
 def test_center_groups_cover_every_centre_with_non_empty_groups(rng):
