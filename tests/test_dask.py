@@ -245,6 +245,7 @@ def test_without_client_is_a_clear_error():
         nbkm_dask.KMeans(3, init=np.asarray(X[:3])).fit(X)
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_import_nbkm_does_not_import_dask():
     code = (
         "import sys, nbkm; print('dask' in sys.modules, 'distributed' in sys.modules)"

@@ -125,6 +125,7 @@ def test_fits_from_several_python_threads_at_once_agree_with_a_lone_fit():
         assert km.inertia_ == reference.inertia_
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_workqueue_layer_serialises_concurrent_fits_instead_of_aborting():
     # Numba's workqueue layer aborts the process when two Python threads enter a
     # parallel region at once; nbkm holds a lock around its parallel sections then.
@@ -150,6 +151,7 @@ def test_workqueue_layer_serialises_concurrent_fits_instead_of_aborting():
     assert len(set(result["inertia"])) == 1
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_nbkm_inside_an_init_callable_under_the_workqueue_layer_does_not_deadlock():
     script = textwrap.dedent(
         """

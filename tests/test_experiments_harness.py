@@ -71,6 +71,7 @@ def test_user_error_exits_2_with_one_line_before_any_work(argv, capsys, monkeypa
     assert lines[0].startswith("error: ") and "Traceback" not in captured.err
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_user_error_in_a_fresh_process_has_no_traceback():
     proc = subprocess.run(
         [sys.executable, "-m", "experiments", "digits", "--seeds", "0"],

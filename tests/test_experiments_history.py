@@ -189,6 +189,7 @@ def test_normalise_result_stores_nan_as_null_for_strict_json():
     json.dumps(out, allow_nan=False)  # raises on any NaN left
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_busy_cpus_sees_another_busy_process():
     """The pre-run check measures other work, which the load average cannot."""
     spin = subprocess.Popen(

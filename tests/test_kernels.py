@@ -410,6 +410,7 @@ print(" ".join(digests))
 """
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_kernels_give_the_same_bits_freshly_compiled_and_from_the_cache(tmp_path):
     # With contraction among the fast-math flags, float32 distances at 4
     # features differed between the process that compiled the kernels and

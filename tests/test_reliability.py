@@ -154,6 +154,7 @@ def test_csr_distance_kernel_never_turns_nan_into_zero():
 # 3. no deadlock when an init callable runs nbkm on another thread
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_init_callable_that_waits_for_nbkm_on_another_thread_does_not_deadlock():
     script = """
         import json
@@ -286,6 +287,7 @@ def test_cluster_emptied_by_a_relocation_takes_the_heaviest_clusters_mean():
 # 9. fork after a fit: working children or a clear error, never a hang
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_default_threading_layer_is_tbb():
     script = """
         import json
@@ -299,6 +301,7 @@ def test_default_threading_layer_is_tbb():
 
 
 @pytest.mark.parametrize("layer", ["tbb", "omp"])
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_fork_pool_after_a_fit_never_hangs(layer):
     script = """
         import json, multiprocessing as mp
@@ -325,6 +328,7 @@ def test_fork_pool_after_a_fit_never_hangs(layer):
         assert result["children"][0] == result["parent"]
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_fork_after_a_bounded_fit_gives_children_a_pool_of_their_own():
     # The bounded sweeps run on nbkm's own thread pool, whose threads a forked
     # child does not inherit: the child starts a pool afresh and gets the
@@ -347,6 +351,7 @@ def test_fork_after_a_bounded_fit_gives_children_a_pool_of_their_own():
     assert result["children"] == [result["parent"]] * 2
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_spawn_pool_after_a_fit_works(tmp_path):
     # A file, not -c: spawned workers import the main module to find `fit`.
     script = tmp_path / "spawn_fit.py"

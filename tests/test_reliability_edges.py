@@ -212,6 +212,7 @@ def test_n_threads_must_be_a_positive_int_not_a_bool(n_threads):
         KMeans(2, n_threads=n_threads, n_init=1).fit(X)
 
 
+@pytest.mark.slow  # a fresh process or a fork: seconds each
 def test_compile_command_under_disabled_jit_says_nothing_was_compiled():
     proc = subprocess.run(
         [sys.executable, "-m", "nbkm", "compile", "--layout", "dense"],
