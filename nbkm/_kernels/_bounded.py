@@ -337,14 +337,17 @@ def _group_values(data, centres, m, work):
 def _lloyd_values(data, centres, r0, r1, work):
     """Lloyd's own product for the chunk ``r0:r1``, stored in permuted order."""
     X, x_mean, _ = data
-    _, _, _, lloyd_t, lloyd_sq, perm, _, _, _, _, _ = centres
+    _, centers_sq, _, lloyd_t, _, perm, _, _, _, _, _ = centres
     rows, _, _, _, _, _, _, values, xc = work[:9]
     dots = chunk_dots(X, x_mean, r0, r1, lloyd_t, xc)
     for q in range(r1 - r0):
         rows[q] = r0 + q
-        for p in range(perm.shape[0]):
-            j = perm[p]
-            values[q, p] = lloyd_sq[j] - (dots[q, j] + dots[q, j])
+        # Unsigned: a signed index makes Numba select per element for a
+        # negative one, which kept this gather scalar (three times slower).
+        row = dots[q]
+        for p in range(np.uint64(perm.shape[0])):
+            d2 = row[np.uint64(perm[p])]
+            values[q, p] = centers_sq[p] - (d2 + d2)
 
 
 @njit(cache=True, nogil=True, inline="always")
