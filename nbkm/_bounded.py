@@ -390,7 +390,6 @@ class BoundedSweep:
                 self.centers_sq,
                 self.group_t,
                 lloyd.t,
-                lloyd.sq,
                 self.perm,
                 self.group_starts,
                 self.group_of,

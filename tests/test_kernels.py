@@ -634,7 +634,7 @@ def test_refresh_sets_lloyds_label_and_valid_bounds(dtype, n_groups, rng):
     group_of = np.empty(k, dtype=np.int64)
     group_of[perm] = group_of_pos
     position = np.argsort(perm).astype(np.int64)
-    centres = (None,) * 5 + (perm, starts, group_of, np.zeros(k), position, None)
+    centres = (None,) * 4 + (perm, starts, group_of, np.zeros(k), position, None)
     work = _scratch(d, k, n_groups, dtype)
     work[0][:] = np.arange(n)
     # Few distinct values: exact ties, which go to the lowest original index.

@@ -44,20 +44,19 @@ Arguments travel as records (tuples):
 - ``data = (X, x_mean, x_sq)``: the samples (float32 or float64, shape
   (n_samples, n_features)), the vector subtracted from them on the fly, and
   ``||x_i - mean||^2`` of the centred values, float64 (n_samples,);
-- ``centres = (centers, centers_sq, group_t, lloyd_t, lloyd_sq, perm,
-  group_starts, group_of, half_gap, position, permuted)``: ``centers``
-  (n_clusters, n_features) in original order; ``centers_sq`` (n_clusters,),
-  Lloyd's norms in permuted order; ``group_t`` (n_features * n_clusters,), group
-  ``g``'s centres transposed, C-contiguous ``(n_features, k_g)`` at offset
-  ``n_features * group_starts[g]``; ``lloyd_t`` (n_features, n_clusters) and
-  ``lloyd_sq`` (n_clusters,), the centres transposed and their norms in original
-  order, as Lloyd's sweep has them; ``perm`` int64 (n_clusters,), the original
-  index at each permuted position; ``group_starts`` int64 (n_groups + 1,);
-  ``group_of`` int64 (n_clusters,), each centre's group; ``half_gap`` float64
-  (n_clusters,), half the distance from each centre to its nearest other one,
-  rounded down; ``position`` int64 (n_clusters,), each centre's permuted position
-  (``perm``'s inverse); ``permuted`` (n_clusters, n_features), the centres in
-  permuted order;
+- ``centres = (centers, centers_sq, group_t, lloyd_t, perm, group_starts,
+  group_of, half_gap, position, permuted)``: ``centers`` (n_clusters,
+  n_features) in original order; ``centers_sq`` (n_clusters,), Lloyd's norms
+  in permuted order; ``group_t`` (n_features * n_clusters,), group ``g``'s
+  centres transposed, C-contiguous ``(n_features, k_g)`` at offset
+  ``n_features * group_starts[g]``; ``lloyd_t`` (n_features, n_clusters), the
+  centres transposed in original order, as Lloyd's sweep has them; ``perm``
+  int64 (n_clusters,), the original index at each permuted position;
+  ``group_starts`` int64 (n_groups + 1,); ``group_of`` int64 (n_clusters,),
+  each centre's group; ``half_gap`` float64 (n_clusters,), half the distance
+  from each centre to its nearest other one, rounded down; ``position`` int64
+  (n_clusters,), each centre's permuted position (``perm``'s inverse);
+  ``permuted`` (n_clusters, n_features), the centres in permuted order;
 - ``motion = (cum, drift, drift_all)``: float64 running totals of movement since
   the fit began, rounded up: per centre (n_clusters,), per group the largest
   (n_groups,), and the largest of all;
@@ -227,7 +226,7 @@ def _tighten(data, pads, centres, motion, state, tested, n_tested, work):
         (row, group) pairs that need values.
     """
     X, x_mean, x_sq = data
-    centers, _, _, _, _, _, _, group_of, half_gap, _, _ = centres
+    centers, _, _, _, _, _, group_of, half_gap, _, _ = centres
     cum, drift, drift_all = motion
     labels, upper, lower, glob = state
     rows, _, row_groups, n_row_groups, least_skipped, members, n_members = work[:7]
@@ -299,7 +298,7 @@ def _store_values(out, centers_sq, dots):
 def _group_values(data, centres, m, work):
     """``||c||^2 - 2 x.c`` of the compacted rows for the centres of their groups."""
     X, x_mean, _ = data
-    _, centers_sq, group_t, _, _, _, group_starts, _, _, _, permuted = centres
+    _, centers_sq, group_t, _, _, group_starts, _, _, _, permuted = centres
     rows, _, _, _, _, members, n_members, values, xc, xg = work[:10]
     acc = work[11]
     n_features = X.shape[1]
@@ -337,7 +336,7 @@ def _group_values(data, centres, m, work):
 def _lloyd_values(data, centres, r0, r1, work):
     """Lloyd's own product for the chunk ``r0:r1``, stored in permuted order."""
     X, x_mean, _ = data
-    _, centers_sq, _, lloyd_t, _, perm, _, _, _, _, _ = centres
+    _, centers_sq, _, lloyd_t, perm, _, _, _, _, _ = centres
     rows, _, _, _, _, _, _, values, xc = work[:9]
     dots = chunk_dots(X, x_mean, r0, r1, lloyd_t, xc)
     for q in range(r1 - r0):
@@ -389,7 +388,7 @@ def _refresh_rows(data, pads, centres, motion, state, n_rows, every_group, work)
         Whether some row's label changed.
     """
     _, _, x_sq = data
-    perm, group_starts, group_of, _, position = centres[5:10]
+    perm, group_starts, group_of, _, position = centres[4:9]
     cum, drift, drift_all = motion
     labels, upper, lower, glob = state
     rows, _, row_groups, n_row_groups, least_skipped = work[:5]
@@ -478,7 +477,7 @@ def _sweep_chunk(data, pads, centres, motion, state, r0, r1, first, work):
     full = first
     if not first:
         tested = work[1]
-        n_tested = _untested_rows(r0, r1, state, motion, centres[8], tested)
+        n_tested = _untested_rows(r0, r1, state, motion, centres[7], tested)
         count += n_tested
         m = 0
         if n_tested > 0:

@@ -45,8 +45,8 @@ def least_gap_squares(gram, norms, start, margin, floor, out):
 
     ``||c_a||^2 + ||c_j||^2 - 2 c_a.c_j``, lowered by ``margin`` times the two
     squared norms and by ``floor`` (bounds on its rounding error), minimised over
-    ``j != a`` in one pass over the Gram rows (NumPy's temporaries cost 5-20x
-    the product; docs/performance.md).
+    ``j != a`` in one pass over the Gram rows (NumPy's temporaries cost several
+    times the product; docs/performance.md).
 
     Parameters
     ----------
@@ -63,8 +63,7 @@ def least_gap_squares(gram, norms, start, margin, floor, out):
     """
     for q in range(gram.shape[0]):
         a = start + q
-        # Two loops around the centre itself: no test in the loop, which
-        # LLVM then vectorises.
+        # Two loops around the centre itself, so that no element is tested.
         least = _least_lowered(gram[q], norms, a, 0, a, margin, floor, np.inf)
         n = gram.shape[1]
         out[q] = _least_lowered(gram[q], norms, a, a + 1, n, margin, floor, least)
