@@ -61,12 +61,12 @@ def least_gap_squares(gram, norms, start, margin, floor, out):
     out : ndarray of float64, shape (n_rows,)
         OUT. The least lowered squared distance (``inf`` for a single centre).
     """
+    n = gram.shape[1]
     for q in range(gram.shape[0]):
-        a = start + q
+        a, row = start + q, gram[q]
         # Two loops around the centre itself, so that no element is tested.
-        least = _least_lowered(gram[q], norms, a, 0, a, margin, floor, np.inf)
-        n = gram.shape[1]
-        out[q] = _least_lowered(gram[q], norms, a, a + 1, n, margin, floor, least)
+        least = _least_lowered(row, norms, a, 0, a, margin, floor, np.inf)
+        out[q] = _least_lowered(row, norms, a, a + 1, n, margin, floor, least)
 
 
 @njit(cache=True, nogil=True)
